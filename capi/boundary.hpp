@@ -1,0 +1,38 @@
+// The one boundary between C++ and C: every extern "C" entry point's body
+// runs inside guard(), which turns exceptions into a kn_status and records
+// the message for kn_last_error() (thread-local). Nothing else in capi/
+// catches exceptions.
+//
+//   kn_status kn_relu_forward(...) {
+//     return kn::capi::guard("kn_relu_forward", [&] { ... });
+//   }
+#pragma once
+
+#include <exception>
+#include <new>
+
+#include "kernels/internal/error.hpp"
+
+namespace kn::capi {
+
+void clear_last_error() noexcept;
+kn_status set_last_error(kn_status status, const char* message) noexcept;
+
+template <typename Body>
+kn_status guard(const char* op, Body&& body) noexcept {
+  clear_last_error();
+  try {
+    body();
+    return KN_OK;
+  } catch (const kn::Error& e) {
+    return set_last_error(e.status(), e.what());
+  } catch (const std::bad_alloc&) {
+    return set_last_error(KN_ERR_OUT_OF_MEMORY, op);  // message: see set_last_error
+  } catch (const std::exception& e) {
+    return set_last_error(KN_ERR_INTERNAL, e.what());
+  } catch (...) {
+    return set_last_error(KN_ERR_INTERNAL, op);
+  }
+}
+
+}  // namespace kn::capi

@@ -1,0 +1,192 @@
+#include "capi/validate.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace kn::capi {
+namespace {
+
+bool is_float(int32_t dtype) { return dtype == KN_FLOAT32 || dtype == KN_FLOAT64; }
+
+// Byte range [lo, hi) spanned by t's elements (empty when numel == 0).
+void byte_range(const kn_tensor& t, intptr_t& lo, intptr_t& hi) {
+  int64_t low = 0, high = 0;
+  for (int d = 0; d < t.ndim; ++d) {
+    const int64_t span = t.strides[d] * (t.shape[d] - 1);
+    (span < 0 ? low : high) += span;
+  }
+  const auto esz = static_cast<intptr_t>(dtype_size(t.dtype));
+  lo = reinterpret_cast<intptr_t>(t.data) + static_cast<intptr_t>(low) * esz;
+  hi = reinterpret_cast<intptr_t>(t.data) + (static_cast<intptr_t>(high) + 1) * esz;
+}
+
+bool same_view(const kn_tensor& a, const kn_tensor& b) {
+  if (a.data != b.data || a.ndim != b.ndim || a.dtype != b.dtype) return false;
+  for (int d = 0; d < a.ndim; ++d)
+    if (a.shape[d] != b.shape[d] || (a.shape[d] > 1 && a.strides[d] != b.strides[d])) return false;
+  return true;
+}
+
+// True if two different indices of t can address the same element:
+// sorted by |stride|, each dim must step past everything the smaller dims span.
+bool self_overlaps(const kn_tensor& t) {
+  struct StrideSize {
+    int64_t stride, size;
+  } dims[KN_MAX_DIMS];
+  int n = 0;
+  for (int d = 0; d < t.ndim; ++d) {
+    if (t.shape[d] == 0) return false;
+    if (t.shape[d] > 1) dims[n++] = {std::llabs(t.strides[d]), t.shape[d]};
+  }
+  for (int i = 1; i < n; ++i)  // insertion sort by stride: n <= KN_MAX_DIMS
+    for (int j = i; j > 0 && dims[j].stride < dims[j - 1].stride; --j) std::swap(dims[j], dims[j - 1]);
+  int64_t span = 0;  // max offset reachable with the smaller dims
+  for (int i = 0; i < n; ++i) {
+    if (dims[i].stride <= span) return true;
+    span += dims[i].stride * (dims[i].size - 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+const kn_tensor& OpValidator::check_tensor(const kn_tensor* t, const char* name, int ndim) {
+  if (!t) fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": must not be NULL");
+  if (t->ndim < 0 || t->ndim > KN_MAX_DIMS)
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": ndim must be in [0, ", KN_MAX_DIMS,
+         "], got ", t->ndim);
+  if (ndim >= 0 && t->ndim != ndim)
+    fail(KN_ERR_SHAPE_MISMATCH, op_, ": ", name, ": expected ", ndim, " dims, got ", t->ndim,
+         " (shape ", shape_string(*t), ")");
+  int64_t count = 1, max_offset = 0;
+  for (int d = 0; d < t->ndim; ++d) {
+    if (t->shape[d] < 0)
+      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": shape[", d, "] is negative (", t->shape[d],
+           ")");
+    int64_t span;
+    if (__builtin_mul_overflow(count, t->shape[d], &count) ||
+        __builtin_mul_overflow(std::llabs(t->strides[d]), t->shape[d], &span) ||
+        __builtin_add_overflow(max_offset, span, &max_offset))
+      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": extent of shape ", shape_string(*t),
+           " overflows int64");
+  }
+  if (dtype_size(t->dtype) == 0)
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": unknown dtype code ", t->dtype);
+  if (!is_float(t->dtype))
+    fail(KN_ERR_UNSUPPORTED, op_, ": ", name, ": dtype ", dtype_name(t->dtype),
+         " is not supported (expected float32 or float64)");
+  if (t->device_type != KN_DEVICE_CPU && t->device_type != KN_DEVICE_CUDA)
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": unknown device_type ", t->device_type,
+         " (expected KN_DEVICE_CPU = 1 or KN_DEVICE_CUDA = 2)");
+  if (t->device_type == KN_DEVICE_CUDA && t->device_id < 0)
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": CUDA device_id must be >= 0, got ",
+         t->device_id);
+  if (!t->data && count > 0)
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": data is NULL for a non-empty tensor of shape ",
+         shape_string(*t));
+
+  if (!first_name_) {
+    first_name_ = name, dtype_ = t->dtype, device_type_ = t->device_type;
+    device_id_ = t->device_type == KN_DEVICE_CUDA ? t->device_id : 0;
+  } else {
+    if (t->dtype != dtype_)
+      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": dtype ", dtype_name(t->dtype),
+           " does not match ", first_name_, "'s ", dtype_name(dtype_));
+    const int32_t id = t->device_type == KN_DEVICE_CUDA ? t->device_id : 0;
+    if (t->device_type != device_type_ || id != device_id_)
+      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": on ", device_name(t->device_type), ":", id,
+           " but ", first_name_, " is on ", device_name(device_type_), ":", device_id_,
+           " (all tensors of a call must be on one device)");
+  }
+  return *t;
+}
+
+void OpValidator::check_overlaps(const kn_tensor& out, const char* name) {
+  if (numel(out) == 0) return;
+  if (self_overlaps(out))
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name,
+         ": output elements overlap in memory (a stride of 0 or strides that alias)");
+  intptr_t lo, hi;
+  byte_range(out, lo, hi);
+  for (int i = 0; i < num_seen_; ++i) {
+    const Seen& s = seen_[i];
+    if (numel(*s.t) == 0) continue;
+    if (in_place_ok_ && !s.is_output && same_view(out, *s.t)) continue;
+    intptr_t lo2, hi2;
+    byte_range(*s.t, lo2, hi2);
+    if (lo < hi2 && lo2 < hi)
+      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": output overlaps ", s.name, " in memory",
+           in_place_ok_ && !s.is_output ? " (only exact in-place aliasing is allowed)" : "");
+  }
+}
+
+const kn_tensor& OpValidator::input(const kn_tensor* t, const char* name, int ndim) {
+  const kn_tensor& checked = check_tensor(t, name, ndim);
+  if (num_seen_ < static_cast<int>(seen_.size())) seen_[num_seen_++] = {&checked, name, false};
+  return checked;
+}
+
+const kn_tensor* OpValidator::optional_input(const kn_tensor* t, const char* name, int ndim) {
+  return t ? &input(t, name, ndim) : nullptr;
+}
+
+const kn_tensor& OpValidator::output(const kn_tensor* t, const char* name, int ndim) {
+  const kn_tensor& checked = check_tensor(t, name, ndim);
+  check_overlaps(checked, name);
+  if (num_seen_ < static_cast<int>(seen_.size())) seen_[num_seen_++] = {&checked, name, true};
+  return checked;
+}
+
+const kn_tensor* OpValidator::optional_output(const kn_tensor* t, const char* name, int ndim) {
+  return t ? &output(t, name, ndim) : nullptr;
+}
+
+void OpValidator::expect_shape(const kn_tensor& t, const char* name, std::initializer_list<Dim> dims) {
+  bool ok = t.ndim == static_cast<int>(dims.size());
+  int d = 0;
+  for (const Dim& dim : dims) {
+    ok = ok && (dim.size < 0 || t.shape[d] == dim.size);
+    ++d;
+  }
+  if (ok) return;
+  std::string expected = "(", notes;
+  d = 0;
+  for (const Dim& dim : dims) {
+    if (d++) expected += ", ";
+    expected += dim.size < 0 ? "*" : std::to_string(dim.size);
+    if (dim.name) notes += std::string(notes.empty() ? "" : ", ") + dim.name;
+  }
+  if (dims.size() == 1) expected += ",";
+  expected += ")";
+  fail(KN_ERR_SHAPE_MISMATCH, op_, ": ", name, ": expected shape ", expected,
+       notes.empty() ? "" : " (" + notes + ")", ", got ", shape_string(t));
+}
+
+void OpValidator::same_shape(const kn_tensor& a, const char* a_name, const kn_tensor& b,
+                             const char* b_name) {
+  bool ok = a.ndim == b.ndim;
+  for (int d = 0; ok && d < a.ndim; ++d) ok = a.shape[d] == b.shape[d];
+  if (!ok)
+    fail(KN_ERR_SHAPE_MISMATCH, op_, ": ", b_name, ": expected the shape of ", a_name, " ",
+         shape_string(a), ", got ", shape_string(b));
+}
+
+void OpValidator::expect_range(int64_t value, const char* name, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi)
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": expected a value in [", lo, ", ", hi,
+         "], got ", value);
+}
+
+kn_exec OpValidator::checked_exec(const kn_exec* ex) const {
+  const kn_exec e = ex ? *ex : kn_exec{nullptr, nullptr, 0, 0, 0};
+  if (e.flags != 0)
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ex->flags: reserved, must be 0, got ", e.flags);
+  if (e.num_threads < 0)
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ex->num_threads must be >= 0, got ", e.num_threads);
+  if (e.workspace_bytes > 0 && !e.workspace)
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ex->workspace is NULL but workspace_bytes = ",
+         e.workspace_bytes);
+  return e;
+}
+
+}  // namespace kn::capi

@@ -1,0 +1,99 @@
+// Descriptor validation, written once: every entry point describes its
+// arguments to an OpValidator, which checks them before any memory is
+// touched and throws kn::Error with a one-line message:
+//
+//   "kn_linear_forward: w: expected shape (out, 3) (in = 3 from x), got (4, 5)"
+//
+// Checked for every tensor: not NULL, ndim within [0, KN_MAX_DIMS], sizes
+// >= 0, a known dtype of the op's kind, one device for the whole call,
+// element count and byte extent within int64, data non-NULL unless empty.
+// Outputs also: no self-overlap (e.g. stride 0), and no overlap with any
+// other argument, except exact aliasing of an input where the op allows
+// in-place operation.
+#pragma once
+
+#include <array>
+#include <initializer_list>
+
+#include "kernels/internal/error.hpp"
+#include "kernels/internal/tensor.hpp"
+#include "kernels/internal/threading.hpp"
+#include "kernels/ops.hpp"
+
+namespace kn::capi {
+
+// Expected extent of one dimension, for expect_shape. `name` explains the
+// value in messages ("in = 3 from x"); a negative size means "any".
+struct Dim {
+  int64_t size;
+  const char* name = nullptr;
+};
+
+class OpValidator {
+ public:
+  explicit OpValidator(const char* op) : op_(op) {}
+
+  // A required floating-point input with `ndim` dims (-1 = any).
+  const kn_tensor& input(const kn_tensor* t, const char* name, int ndim = -1);
+  // As input(), but NULL is allowed and returned as nullptr.
+  const kn_tensor* optional_input(const kn_tensor* t, const char* name, int ndim = -1);
+  // A required output: as input(), plus the overlap rules above.
+  const kn_tensor& output(const kn_tensor* t, const char* name, int ndim = -1);
+  const kn_tensor* optional_output(const kn_tensor* t, const char* name, int ndim = -1);
+
+  // Outputs declared after this may exactly alias an input (element-wise ops).
+  void allow_in_place() { in_place_ok_ = true; }
+
+  // t's shape must equal `dims` (entries with size < 0 match anything).
+  void expect_shape(const kn_tensor& t, const char* name, std::initializer_list<Dim> dims);
+  // b must have exactly a's shape.
+  void same_shape(const kn_tensor& a, const char* a_name, const kn_tensor& b, const char* b_name);
+  // An enum-like integer argument in [lo, hi].
+  void expect_range(int64_t value, const char* name, int64_t lo, int64_t hi);
+  // A condition the arguments must meet, with its message.
+  template <typename... Parts>
+  void require(bool ok, kn_status status, Parts&&... message) {
+    if (!ok) fail(status, op_, ": ", std::forward<Parts>(message)...);
+  }
+
+  // Check ex, then call on_cpu(CpuContext) or on_cuda(CudaContext) for the
+  // device of the tensors. on_cuda must be a generic lambda
+  // ([&](const auto& ctx) {...}) so that a build without CUDA never
+  // instantiates it and reports KN_ERR_NOT_BUILT instead.
+  template <typename OnCpu, typename OnCuda>
+  void run(const kn_exec* ex, OnCpu&& on_cpu, OnCuda&& on_cuda) const {
+    const kn_exec e = checked_exec(ex);
+    if (device_type_ == KN_DEVICE_CUDA) {
+#ifdef KN_WITH_CUDA
+      on_cuda(CudaContext{e.stream, e.workspace, e.workspace_bytes});
+#else
+      (void)on_cuda;
+      fail(KN_ERR_NOT_BUILT, op_,
+           ": got CUDA tensors, but this libkernels was built without CUDA (kn_has_cuda() == 0)");
+#endif
+    } else {
+      on_cpu(CpuContext{resolve_num_threads(e.num_threads)});
+    }
+  }
+
+  const char* op() const { return op_; }
+
+ private:
+  const kn_tensor& check_tensor(const kn_tensor* t, const char* name, int ndim);
+  void check_overlaps(const kn_tensor& out, const char* name);
+  kn_exec checked_exec(const kn_exec* ex) const;
+
+  struct Seen {
+    const kn_tensor* t;
+    const char* name;
+    bool is_output;
+  };
+  const char* op_;
+  int32_t dtype_ = -1, device_type_ = -1, device_id_ = -1;
+  const char* first_name_ = nullptr;
+  bool in_place_ok_ = false;
+  std::array<Seen, 12> seen_{};  // no heap allocation per call
+  int num_seen_ = 0;
+};
+
+}  // namespace kn::capi

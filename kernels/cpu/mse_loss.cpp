@@ -1,0 +1,102 @@
+// Mean squared error on the CPU.
+//   forward:  l = (input - target)^2; out = l (NONE), sum(l) (SUM), sum(l)/numel (MEAN)
+//             input, target: same shape, any strides; out: input's shape or 0-d
+//   backward: dinput = 2 (input - target) dout [/ numel for MEAN]; dtarget = -dinput
+//             dout: out's shape (0-d for MEAN/SUM, broadcast over input's shape)
+// Reductions accumulate in double, in a fixed order for any thread count.
+#include <array>
+#include <limits>
+
+#include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/strided.hpp"
+#include "kernels/ops.hpp"
+
+namespace kn::cpu {
+
+void mse_loss_forward(kn_reduction reduction, const kn_tensor& input, const kn_tensor& target,
+                      const kn_tensor& out, const CpuContext& ctx) {
+  dispatch_float(input.dtype, "kn_mse_loss_forward", [&](auto tag) {
+    using T = decltype(tag);
+    if (reduction == KN_REDUCTION_NONE) {
+      parallel_rows<T, 3>({&out, &input, &target}, ctx.num_threads,
+                          [](int64_t n, const auto& p, const auto& s) {
+                            T* l = p[0];
+                            const T* x = p[1];
+                            const T* t = p[2];
+                            if (all_unit(s)) {
+                              for (int64_t i = 0; i < n; ++i) l[i] = (x[i] - t[i]) * (x[i] - t[i]);
+                            } else {
+                              for (int64_t i = 0; i < n; ++i) {
+                                const T d = x[i * s[1]] - t[i * s[2]];
+                                l[i * s[0]] = d * d;
+                              }
+                            }
+                          });
+      return;
+    }
+    using Acc = acc_t<T>;
+    const Acc sum = parallel_rows_sum<T, Acc, 2>(
+        {&input, &target}, ctx.num_threads, [](int64_t n, const auto& p, const auto& s) {
+          const T* x = p[0];
+          const T* t = p[1];
+          Acc acc(0);
+          if (all_unit(s)) {
+            for (int64_t i = 0; i < n; ++i) acc += Acc(x[i] - t[i]) * Acc(x[i] - t[i]);
+          } else {
+            for (int64_t i = 0; i < n; ++i) {
+              const Acc d = Acc(x[i * s[0]]) - Acc(t[i * s[1]]);
+              acc += d * d;
+            }
+          }
+          return acc;
+        });
+    const int64_t count = numel(input);
+    Acc result = sum;
+    if (reduction == KN_REDUCTION_MEAN)
+      result = count == 0 ? std::numeric_limits<Acc>::quiet_NaN() : sum / Acc(count);
+    *data_as<T>(out) = T(result);
+  });
+}
+
+void mse_loss_backward(kn_reduction reduction, const kn_tensor& dout, const kn_tensor& input,
+                       const kn_tensor& target, const kn_tensor* dinput, const kn_tensor* dtarget,
+                       const CpuContext& ctx) {
+  if (!dinput && !dtarget) return;
+  dispatch_float(input.dtype, "kn_mse_loss_backward", [&](auto tag) {
+    using T = decltype(tag);
+    // A reduced dout is a scalar: view it as input-shaped with stride 0 so
+    // one element-wise loop serves every reduction.
+    const kn_tensor g = reduction == KN_REDUCTION_NONE ? dout : broadcast_scalar(dout, input);
+    const int64_t count = numel(input);
+    const T scale = reduction == KN_REDUCTION_MEAN && count > 0 ? T(2) / T(count) : T(2);
+    if (dinput && dtarget) {
+      parallel_rows<T, 5>({dinput, dtarget, &g, &input, &target}, ctx.num_threads,
+                          [scale](int64_t n, const auto& p, const auto& s) {
+                            for (int64_t i = 0; i < n; ++i) {
+                              const T d =
+                                  scale * (p[3][i * s[3]] - p[4][i * s[4]]) * p[2][i * s[2]];
+                              p[0][i * s[0]] = d;
+                              p[1][i * s[1]] = -d;
+                            }
+                          });
+      return;
+    }
+    // One gradient: dinput = +scale (x - t) g, or dtarget = -scale (x - t) g.
+    const kn_tensor& grad = dinput ? *dinput : *dtarget;
+    const T signed_scale = dinput ? scale : -scale;
+    parallel_rows<T, 4>({&grad, &g, &input, &target}, ctx.num_threads,
+                        [signed_scale](int64_t n, const auto& p, const auto& s) {
+                          T* out = p[0];
+                          const T *dy = p[1], *x = p[2], *t = p[3];
+                          if (all_unit(s)) {
+                            for (int64_t i = 0; i < n; ++i)
+                              out[i] = signed_scale * (x[i] - t[i]) * dy[i];
+                          } else {
+                            for (int64_t i = 0; i < n; ++i)
+                              out[i * s[0]] = signed_scale * (x[i * s[2]] - t[i * s[3]]) * dy[i * s[1]];
+                          }
+                        });
+  });
+}
+
+}  // namespace kn::cpu

@@ -1,0 +1,54 @@
+// GEMM on strided matrix views, through OpenBLAS, written once.
+//
+// Every matrix operand is a MatrixView: rows x cols with a row stride and a
+// column stride in elements. A transpose is just swapped strides (view.t()),
+// so callers write the maths (dx = dy w, dw = dy^T x) and gemm() works out
+// what to hand OpenBLAS: a row-major or transposed operand with its leading
+// dimension where the layout allows, a packed contiguous copy only where it
+// does not (e.g. both strides > 1, or a broadcast stride 0).
+//
+// OpenBLAS is loaded with dlopen on first use, after choosing its kernel
+// family ("core type") from this CPU's features when the user has not set
+// OPENBLAS_CORETYPE: Debian's DYNAMIC_ARCH build of OpenBLAS 0.3.21
+// misdetects some AVX-512 CPUs as Prescott (SSE3) and runs sgemm ~5x slower.
+// See docs/abi.md, "OpenBLAS".
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/internal/tensor.hpp"
+
+namespace kn {
+
+template <typename T>
+struct MatrixView {
+  T* data;
+  int64_t rows, cols;
+  int64_t row_stride, col_stride;  // elements
+
+  MatrixView t() const { return {data, cols, rows, col_stride, row_stride}; }
+  T& at(int64_t r, int64_t c) const { return data[r * row_stride + c * col_stride]; }
+};
+
+// The 2-D descriptor t as a matrix (t.ndim must be 2).
+template <typename T>
+MatrixView<T> as_matrix(const kn_tensor& t) {
+  return {static_cast<T*>(t.data), t.shape[0], t.shape[1], t.strides[0], t.strides[1]};
+}
+
+namespace blas {
+
+// c = alpha * a @ b + beta * c;   a:(M,K) b:(K,N) c:(M,N).
+// beta == 0 ignores c's old contents (NaNs included). K == 0 gives beta * c.
+// Runs on `threads` OpenBLAS threads. Throws kn::Error(KN_ERR_BACKEND) if
+// OpenBLAS cannot be loaded, KN_ERR_UNSUPPORTED for extents over INT_MAX.
+template <typename T>
+void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
+          int threads);
+
+// One line describing the loaded BLAS (config, core, whether libkernels set
+// the core type). Loads OpenBLAS if needed; throws like gemm on failure.
+const char* info();
+
+}  // namespace blas
+}  // namespace kn
