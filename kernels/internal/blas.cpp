@@ -49,11 +49,37 @@ const char* preferred_coretype() {
   return nullptr;
 }
 
-void load(OpenBlas& lib) {
+// Candidates in order of preference. The OpenMP build of OpenBLAS comes
+// first: it runs on the same OpenMP thread pool as our own loops. With the
+// pthread build, OpenMP workers still spinning after one of our parallel
+// loops compete with OpenBLAS's own threads for the cores, which made Linear
+// forward+backward on 2 threads 2x slower than with the OpenMP build
+// (docs/abi.md, "OpenBLAS").
+std::vector<std::string> candidates() {
   std::vector<std::string> names;
   if (const char* path = std::getenv("KN_OPENBLAS_LIBRARY")) names.emplace_back(path);
+#ifdef KN_MULTIARCH_LIBDIR
+  names.emplace_back(KN_MULTIARCH_LIBDIR "/openblas-openmp/libopenblas.so.0");
+#endif
   names.emplace_back("libopenblas.so.0");
   names.emplace_back("libopenblas.so");
+  return names;
+}
+
+// "openmp", "pthreads" or "serial", from openblas_get_parallel().
+const char* threading_model(void* handle) {
+  auto get_parallel = reinterpret_cast<int (*)()>(dlsym(handle, "openblas_get_parallel"));
+  if (!get_parallel) return "unknown";
+  switch (get_parallel()) {
+    case 0: return "serial";
+    case 1: return "pthreads";
+    case 2: return "openmp";
+    default: return "unknown";
+  }
+}
+
+void load(OpenBlas& lib) {
+  const std::vector<std::string> names = candidates();
 
   void* handle = nullptr;
   std::string how;
@@ -96,7 +122,8 @@ void load(OpenBlas& lib) {
     return;
   }
   lib.info = std::string(config ? config() : "OpenBLAS") + "; core=" +
-             (corename ? corename() : "?") + (how.empty() ? "" : " (" + how + ")");
+             (corename ? corename() : "?") + (how.empty() ? "" : " (" + how + ")") +
+             "; threads=" + threading_model(handle);
   lib.ok = true;
 }
 

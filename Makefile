@@ -1,0 +1,103 @@
+# libkernels task runner.
+#
+#   make demo            train the demo model on Fashion-MNIST (ARGS="--compare" etc.)
+#   make test            every test: GoogleTest (ctest), the C install test, pytest
+#   make bench           benchmarks: Google Benchmark kernels + pykernels vs torch
+#   make install PREFIX=DIR   headers, libkernels.so, CMake package, kernels.pc
+#   make clean
+#
+# `make demo` and `make test` set up everything on a fresh Debian machine:
+# missing apt packages, a .venv in the project root with pinned pip packages,
+# the CMake build, and the pykernels install into the .venv. Re-running is
+# cheap: each step is skipped or incremental when already done.
+
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+ROOT      := $(abspath .)
+VENV      := $(ROOT)/.venv
+PY        := $(VENV)/bin/python
+BUILD     := $(ROOT)/build/cmake
+PREFIX    ?= /usr/local
+JOBS      ?= $(shell nproc)
+ARGS      ?=
+# CPU-only torch: this exact version is what CI and the dev setup use. The
+# package itself asks only for torch>=2.4 (pyproject.toml).
+TORCH_PIN := torch==2.13.0
+PIP_PKGS  := $(TORCH_PIN) "numpy>=1.22" "pybind11>=2.12" "scikit-build-core>=0.10" \
+             "pytest>=7" "cmake>=3.20" ninja matplotlib
+APT_PKGS  := g++ make pkg-config libopenblas-dev libopenblas0-openmp libgtest-dev libbenchmark-dev \
+             dataset-fashion-mnist python3-venv
+CMAKE     := $(VENV)/bin/cmake
+CMAKE_ARGS ?=
+
+.PHONY: demo test bench install clean setup apt venv build pyinstall \
+        test-cpp test-c test-python
+
+# ---------------------------------------------------------------- set-up
+apt:
+	@missing=""
+	for p in $(APT_PKGS); do
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"
+	done
+	if [ -n "$$missing" ]; then
+	  echo "==> apt-get install$$missing"
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"
+	  $$SUDO apt-get update -qq
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
+	fi
+
+$(VENV)/.installed: Makefile pyproject.toml
+	@echo "==> python venv at $(VENV)"
+	[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check $(PIP_PKGS)
+	touch $@
+
+venv: $(VENV)/.installed
+
+setup: apt venv
+
+# ---------------------------------------------------------------- build
+$(BUILD)/CMakeCache.txt: | setup
+	$(CMAKE) -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DPython_EXECUTABLE=$(PY) -DKN_WERROR=ON $(CMAKE_ARGS)
+
+build: setup $(BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+# pykernels into the venv (scikit-build-core; incremental in build/py).
+pyinstall: setup
+	$(PY) -m pip install -q --no-build-isolation --disable-pip-version-check .
+
+# ---------------------------------------------------------------- tasks
+demo: setup pyinstall
+	$(PY) examples/mlp_fashion_mnist.py $(ARGS)
+
+test-cpp: build
+	@echo "==> GoogleTest (ctest)"
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-c: build
+	@echo "==> C99 program against the installed library (pkg-config and find_package)"
+	rm -rf $(ROOT)/build/prefix
+	$(CMAKE) --install $(BUILD) --prefix $(ROOT)/build/prefix > /dev/null
+	PATH=$(VENV)/bin:$$PATH bash tests/c/run.sh $(ROOT)/build/prefix
+
+test-python: pyinstall
+	@echo "==> pytest"
+	cd tests/python && $(PY) -m pytest -q -p no:cacheprovider .
+
+test: test-cpp test-c test-python
+
+bench: build pyinstall
+	@echo "==> Google Benchmark: kernels"
+	$(BUILD)/benchmarks/bench_kernels --benchmark_min_time=0.2
+	@echo "==> pykernels vs torch"
+	$(PY) benchmarks/compare_torch.py $(ARGS)
+
+install: build
+	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf build dist *.egg-info
