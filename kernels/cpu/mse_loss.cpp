@@ -41,7 +41,10 @@ void mse_loss_forward(kn_reduction reduction, const kn_tensor& input, const kn_t
           const T* t = p[1];
           Acc acc(0);
           if (all_unit(s)) {
-            for (int64_t i = 0; i < n; ++i) acc += Acc(x[i] - t[i]) * Acc(x[i] - t[i]);
+            for (int64_t i = 0; i < n; ++i) {
+              const Acc d = Acc(x[i]) - Acc(t[i]);  // as the strided path: same bits for any layout
+              acc += d * d;
+            }
           } else {
             for (int64_t i = 0; i < n; ++i) {
               const Acc d = Acc(x[i * s[0]]) - Acc(t[i * s[1]]);

@@ -206,6 +206,7 @@ void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha
           int threads) {
   const int64_t M = c.rows, N = c.cols, K = a.cols;
   if (M == 0 || N == 0) return;
+  check_int(M, "M"), check_int(N, "N"), check_int(K, "K");  // before any packing
   if (K == 0) {  // BLAS implementations disagree on K == 0; define it here.
     for (int64_t r = 0; r < M; ++r)
       for (int64_t col = 0; col < N; ++col) c.at(r, col) = beta == T(0) ? T(0) : beta * c.at(r, col);

@@ -14,9 +14,12 @@
  *  - Outputs are overwritten (=), never accumulated into (+=).
  *  - Any strides are accepted, in ELEMENTS: transposed and sliced views,
  *    negative strides, and stride 0 (broadcast) on inputs. An output must not
- *    overlap itself (no stride 0 over a dimension longer than 1) and must not
- *    partly overlap an input. Element-wise ops allow an output that is
- *    exactly the input (same data, same strides): in-place.
+ *    overlap itself: ordered by |stride|, each of its dims (longer than 1)
+ *    must step past everything the smaller dims span -- true of every view
+ *    made by slicing, transposing or permuting dense memory; stride 0 fails.
+ *    An output must not overlap any other argument's byte range. Element-wise
+ *    ops allow an output that is exactly an input (same data, same strides):
+ *    in-place.
  *  - Every argument is validated before any memory is touched.
  *  - All tensors of one call live on one device. CPU tensors run the CPU
  *    kernels (OpenMP threads, OpenBLAS for GEMM); CUDA tensors run the CUDA
