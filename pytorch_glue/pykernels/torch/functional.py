@@ -1,0 +1,60 @@
+"""Mirrors of torch.nn.functional running on libkernels (same names, argument names
+and defaults). Autograd, torch.compile(fullgraph=True) and inference mode work
+through the ``torch.ops.pykernels`` custom ops."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .. import _shape_error
+from .ops import linear as _linear
+from .ops import mse_loss as _mse_loss
+from .ops import relu as _relu
+
+__all__ = ["linear", "relu", "mse_loss"]
+
+
+def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """y = input weight^T + bias, like torch.nn.functional.linear.
+
+    input: (*, in) (1-D included), weight: (out, in), bias: (out,) or None -> (*, out).
+    Leading dims are flattened with reshape (a view when the strides allow it).
+    """
+    if input.dim() == 0:
+        raise _shape_error("pykernels.torch.functional.linear: input: expected shape (*, in), "
+                           "got a 0-d tensor")
+    if input.dim() == 2:
+        return _linear.linear(input, weight, bias)
+    y = _linear.linear(input.reshape(-1, input.shape[-1]), weight, bias)
+    return y.reshape(*input.shape[:-1], y.shape[-1])
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0) element-wise, like torch.nn.functional.relu (any shape).
+
+    ``inplace=True`` computes out of place and copies the result into ``input``
+    (returning ``input``), so autograd and version counters behave as for torch's
+    in-place relu_ (e.g. it raises on a leaf that requires grad).
+    """
+    result = _relu.relu(input)
+    return input.copy_(result) if inplace else result
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
+             reduce: Optional[bool] = None, reduction: str = "mean",
+             weight: Optional[Tensor] = None) -> Tensor:
+    """Mean squared error, like torch.nn.functional.mse_loss.
+
+    input and target must have the same shape: unlike torch (which broadcasts with a
+    warning), a mismatch raises pykernels.ShapeError (a ValueError). Returns input's
+    shape for reduction='none', a 0-d tensor for 'mean' and 'sum'. The deprecated
+    size_average/reduce are honoured as torch does. ``weight`` (new in torch) is not
+    supported: anything but None raises NotImplementedError.
+    """
+    if size_average is not None or reduce is not None:
+        reduction = torch.nn._reduction.legacy_get_string(size_average, reduce)
+    if weight is not None:
+        raise NotImplementedError("pykernels.torch.functional.mse_loss: weight is not supported")
+    return _mse_loss.mse_loss(input, target, reduction)
