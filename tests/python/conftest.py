@@ -1,0 +1,32 @@
+"""Shared fixtures for the pykernels tests. The tests import the INSTALLED package
+(pip install .); run them with ``python -m pytest --import-mode=importlib tests/python``."""
+import os
+import random
+import sys
+
+import numpy as np
+import pytest
+
+import pykernels
+
+# Test the installed package, never the source tree (which has no _C).
+assert "pytorch_glue" not in pykernels.__file__, pykernels.__file__
+
+# _helpers.py lives beside this file (--import-mode=importlib adds no test dirs to sys.path).
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    """Every test starts from the same seeds."""
+    random.seed(0)
+    np.random.seed(0)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.manual_seed(0)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: needs a CUDA device and a CUDA build")
