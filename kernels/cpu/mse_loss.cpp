@@ -41,8 +41,20 @@ void mse_loss_forward(kn_reduction reduction, const kn_tensor& input, const kn_t
           const T* t = p[1];
           Acc acc(0);
           if (all_unit(s)) {
-            for (int64_t i = 0; i < n; ++i) {
-              const Acc d = Acc(x[i]) - Acc(t[i]);  // as the strided path: same bits for any layout
+            // kLanes independent partial sums: one accumulator serialises the
+            // loop on add latency (and FP addition may not be reordered by the
+            // compiler). The order is fixed, so results stay deterministic.
+            constexpr int64_t kLanes = 16;
+            Acc lanes[kLanes] = {};
+            int64_t i = 0;
+            for (; i + kLanes <= n; i += kLanes)
+              for (int64_t l = 0; l < kLanes; ++l) {
+                const Acc d = Acc(x[i + l]) - Acc(t[i + l]);
+                lanes[l] += d * d;
+              }
+            for (int64_t l = 0; l < kLanes; ++l) acc += lanes[l];
+            for (; i < n; ++i) {
+              const Acc d = Acc(x[i]) - Acc(t[i]);
               acc += d * d;
             }
           } else {
