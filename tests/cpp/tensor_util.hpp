@@ -522,6 +522,16 @@ inline void check_error_case(const OpCall& valid, const Invoke& invoke, const st
 
 // CRTP base of the fluent testers: Derived().dtype(KN_FLOAT64).threads(2)
 //   .layout("x", Layout::transpose()).test_forward();
+// One named configuration of a fluent tester, for parameterized suites:
+//   {"transposed_x", [](ReluTester& t) { t.shape({4, 3}).transpose("x"); }}
+template <typename Tester>
+struct TesterCase {
+  std::string name;
+  std::function<void(Tester&)> apply;
+};
+template <typename Tester>
+void PrintTo(const TesterCase<Tester>& c, std::ostream* os) { *os << c.name; }
+
 template <typename Derived>
 class TesterBase {
  public:

@@ -160,11 +160,7 @@ class MseLossTester : public TesterBase<MseLossTester> {
 
 // ------------------------------------------------------------ cases x reductions x dtypes
 
-struct Case {
-  std::string name;
-  std::function<void(MseLossTester&)> apply;
-};
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+using Case = TesterCase<MseLossTester>;
 
 std::vector<Case> mse_cases() {
   const Layout T = Layout::transpose(), S = Layout::sliced(2), R = Layout::reverse();

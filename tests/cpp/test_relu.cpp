@@ -128,11 +128,7 @@ class ReluTester : public TesterBase<ReluTester> {
 
 // ------------------------------------------------------------ shapes x layouts x dtypes
 
-struct Case {
-  std::string name;
-  std::function<void(ReluTester&)> apply;
-};
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+using Case = TesterCase<ReluTester>;
 
 std::vector<Case> relu_cases() {
   const Layout T = Layout::transpose(), S = Layout::sliced(2), R = Layout::reverse();
