@@ -532,6 +532,12 @@ struct TesterCase {
 template <typename Tester>
 void PrintTo(const TesterCase<Tester>& c, std::ostream* os) { *os << c.name; }
 
+// Test name for a (TesterCase, dtype) parameter: "<case>_<dtype>".
+template <typename Param>
+std::string case_dtype_name(const ::testing::TestParamInfo<Param>& p) {
+  return std::get<0>(p.param).name + "_" + dtype_str(std::get<1>(p.param));
+}
+
 template <typename Derived>
 class TesterBase {
  public:

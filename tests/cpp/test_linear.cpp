@@ -243,10 +243,7 @@ TEST_P(LinearLayouts, Backward) { tester().test_backward(); }
 INSTANTIATE_TEST_SUITE_P(Linear, LinearLayouts,
                          ::testing::Combine(::testing::ValuesIn(layout_scenarios()),
                                             ::testing::Values(KN_FLOAT32, KN_FLOAT64)),
-                         [](const ::testing::TestParamInfo<LinearLayouts::ParamType>& p) {
-                           return std::get<0>(p.param).name + "_" +
-                                  dtype_str(std::get<1>(p.param));
-                         });
+                         case_dtype_name<LinearLayouts::ParamType>);
 
 // Finite differences (float64) in every layout scenario except those with a
 // broadcast x, w or b: perturbing one of their elements perturbs its aliases.

@@ -180,9 +180,7 @@ TEST_P(ReluCases, Backward) { tester().test_backward(); }
 INSTANTIATE_TEST_SUITE_P(Relu, ReluCases,
                          ::testing::Combine(::testing::ValuesIn(relu_cases()),
                                             ::testing::Values(KN_FLOAT32, KN_FLOAT64)),
-                         [](const ::testing::TestParamInfo<ReluCases::ParamType>& p) {
-                           return std::get<0>(p.param).name + "_" + dtype_str(std::get<1>(p.param));
-                         });
+                         case_dtype_name<ReluCases::ParamType>);
 
 TEST(Relu, GradientFloat64) {
   const Layout T = Layout::transpose();
