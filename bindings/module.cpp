@@ -366,4 +366,18 @@ PYBIND11_MODULE(_C, m) {
       "reduction"_a, "dout"_a, "input"_a, "target"_a, "dinput"_a.none(true),
       "dtarget"_a.none(true), KN_EXEC_ARGS,
       "dinput = 2 (input - target) dout [/ numel for MEAN], dtarget = -dinput; None = not needed.");
+
+  // ------------------------------------------------------- convolution
+
+
+  // ----------------------------------------------------------- pooling
+
+
+  // ------------------------------------------------------- activations
+
+
+  // ------------------------------------------------ softmax and losses
+
+
+  // ----------------------------------------------------------- dropout
 }

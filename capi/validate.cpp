@@ -6,7 +6,23 @@
 namespace kn::capi {
 namespace {
 
-bool is_float(int32_t dtype) { return dtype == KN_FLOAT32 || dtype == KN_FLOAT64; }
+bool dtype_allowed(int32_t dtype, Kind kind) {
+  switch (kind) {
+    case Kind::Float: return dtype == KN_FLOAT32 || dtype == KN_FLOAT64;
+    case Kind::Index: return dtype == KN_INT32 || dtype == KN_INT64;
+    case Kind::Mask: return dtype == KN_UINT8 || dtype == KN_BOOL;
+  }
+  return false;
+}
+
+const char* allowed_dtypes(Kind kind) {
+  switch (kind) {
+    case Kind::Float: return "float32 or float64";
+    case Kind::Index: return "int32 or int64";
+    case Kind::Mask: return "uint8 or bool";
+  }
+  return "";
+}
 
 // Byte range [lo, hi) spanned by t's elements (empty when numel == 0).
 void byte_range(const kn_tensor& t, intptr_t& lo, intptr_t& hi) {
@@ -50,7 +66,8 @@ bool self_overlaps(const kn_tensor& t) {
 
 }  // namespace
 
-const kn_tensor& OpValidator::check_tensor(const kn_tensor* t, const char* name, int ndim) {
+const kn_tensor& OpValidator::check_tensor(const kn_tensor* t, const char* name, int ndim,
+                                           Kind kind) {
   if (!t) fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": must not be NULL");
   if (t->ndim < 0 || t->ndim > KN_MAX_DIMS)
     fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": ndim must be in [0, ", KN_MAX_DIMS,
@@ -72,9 +89,9 @@ const kn_tensor& OpValidator::check_tensor(const kn_tensor* t, const char* name,
   }
   if (dtype_size(t->dtype) == 0)
     fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": unknown dtype code ", t->dtype);
-  if (!is_float(t->dtype))
+  if (!dtype_allowed(t->dtype, kind))
     fail(KN_ERR_UNSUPPORTED, op_, ": ", name, ": dtype ", dtype_name(t->dtype),
-         " is not supported (expected float32 or float64)");
+         " is not supported (expected ", allowed_dtypes(kind), ")");
   if (t->device_type != KN_DEVICE_CPU && t->device_type != KN_DEVICE_CUDA)
     fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": unknown device_type ", t->device_type,
          " (expected KN_DEVICE_CPU = 1 or KN_DEVICE_CUDA = 2)");
@@ -85,13 +102,18 @@ const kn_tensor& OpValidator::check_tensor(const kn_tensor* t, const char* name,
     fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": data is NULL for a non-empty tensor of shape ",
          shape_string(*t));
 
+  if (kind == Kind::Float) {
+    if (!first_float_name_) {
+      first_float_name_ = name, dtype_ = t->dtype;
+    } else if (t->dtype != dtype_) {
+      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": dtype ", dtype_name(t->dtype),
+           " does not match ", first_float_name_, "'s ", dtype_name(dtype_));
+    }
+  }
   if (!first_name_) {
-    first_name_ = name, dtype_ = t->dtype, device_type_ = t->device_type;
+    first_name_ = name, device_type_ = t->device_type;
     device_id_ = t->device_type == KN_DEVICE_CUDA ? t->device_id : 0;
   } else {
-    if (t->dtype != dtype_)
-      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": dtype ", dtype_name(t->dtype),
-           " does not match ", first_name_, "'s ", dtype_name(dtype_));
     const int32_t id = t->device_type == KN_DEVICE_CUDA ? t->device_id : 0;
     if (t->device_type != device_type_ || id != device_id_)
       fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": on ", device_name(t->device_type), ":", id,
@@ -120,25 +142,27 @@ void OpValidator::check_overlaps(const kn_tensor& out, const char* name) {
   }
 }
 
-const kn_tensor& OpValidator::input(const kn_tensor* t, const char* name, int ndim) {
-  const kn_tensor& checked = check_tensor(t, name, ndim);
+const kn_tensor& OpValidator::input(const kn_tensor* t, const char* name, int ndim, Kind kind) {
+  const kn_tensor& checked = check_tensor(t, name, ndim, kind);
   if (num_seen_ < static_cast<int>(seen_.size())) seen_[num_seen_++] = {&checked, name, false};
   return checked;
 }
 
-const kn_tensor* OpValidator::optional_input(const kn_tensor* t, const char* name, int ndim) {
-  return t ? &input(t, name, ndim) : nullptr;
+const kn_tensor* OpValidator::optional_input(const kn_tensor* t, const char* name, int ndim,
+                                             Kind kind) {
+  return t ? &input(t, name, ndim, kind) : nullptr;
 }
 
-const kn_tensor& OpValidator::output(const kn_tensor* t, const char* name, int ndim) {
-  const kn_tensor& checked = check_tensor(t, name, ndim);
+const kn_tensor& OpValidator::output(const kn_tensor* t, const char* name, int ndim, Kind kind) {
+  const kn_tensor& checked = check_tensor(t, name, ndim, kind);
   check_overlaps(checked, name);
   if (num_seen_ < static_cast<int>(seen_.size())) seen_[num_seen_++] = {&checked, name, true};
   return checked;
 }
 
-const kn_tensor* OpValidator::optional_output(const kn_tensor* t, const char* name, int ndim) {
-  return t ? &output(t, name, ndim) : nullptr;
+const kn_tensor* OpValidator::optional_output(const kn_tensor* t, const char* name, int ndim,
+                                              Kind kind) {
+  return t ? &output(t, name, ndim, kind) : nullptr;
 }
 
 void OpValidator::expect_shape(const kn_tensor& t, const char* name, std::initializer_list<Dim> dims) {

@@ -29,17 +29,29 @@ struct Dim {
   const char* name = nullptr;
 };
 
+// What a tensor argument holds, which decides the dtypes it may have:
+//   Float  float32 | float64; every Float tensor of a call shares one dtype
+//          (the kernel's T), and this is the default.
+//   Index  int32 | int64: class targets, argmax indices. Each Index tensor's
+//          dtype is its own (kernels dispatch on it with dispatch_index).
+//   Mask   uint8 | bool: e.g. a dropout keep-mask.
+enum class Kind { Float, Index, Mask };
+
 class OpValidator {
  public:
   explicit OpValidator(const char* op) : op_(op) {}
 
-  // A required floating-point input with `ndim` dims (-1 = any).
-  const kn_tensor& input(const kn_tensor* t, const char* name, int ndim = -1);
+  // A required input with `ndim` dims (-1 = any), of `kind` (default: float).
+  const kn_tensor& input(const kn_tensor* t, const char* name, int ndim = -1,
+                         Kind kind = Kind::Float);
   // As input(), but NULL is allowed and returned as nullptr.
-  const kn_tensor* optional_input(const kn_tensor* t, const char* name, int ndim = -1);
+  const kn_tensor* optional_input(const kn_tensor* t, const char* name, int ndim = -1,
+                                  Kind kind = Kind::Float);
   // A required output: as input(), plus the overlap rules above.
-  const kn_tensor& output(const kn_tensor* t, const char* name, int ndim = -1);
-  const kn_tensor* optional_output(const kn_tensor* t, const char* name, int ndim = -1);
+  const kn_tensor& output(const kn_tensor* t, const char* name, int ndim = -1,
+                          Kind kind = Kind::Float);
+  const kn_tensor* optional_output(const kn_tensor* t, const char* name, int ndim = -1,
+                                   Kind kind = Kind::Float);
 
   // Outputs declared after this may exactly alias an input (element-wise ops).
   void allow_in_place() { in_place_ok_ = true; }
@@ -79,7 +91,7 @@ class OpValidator {
   const char* op() const { return op_; }
 
  private:
-  const kn_tensor& check_tensor(const kn_tensor* t, const char* name, int ndim);
+  const kn_tensor& check_tensor(const kn_tensor* t, const char* name, int ndim, Kind kind);
   void check_overlaps(const kn_tensor& out, const char* name);
   kn_exec checked_exec(const kn_exec* ex) const;
 
@@ -90,7 +102,8 @@ class OpValidator {
   };
   const char* op_;
   int32_t dtype_ = -1, device_type_ = -1, device_id_ = -1;
-  const char* first_name_ = nullptr;
+  const char* first_name_ = nullptr;        // the first tensor: sets the device
+  const char* first_float_name_ = nullptr;  // the first Float tensor: sets dtype_
   bool in_place_ok_ = false;
   std::array<Seen, 12> seen_{};  // no heap allocation per call
   int num_seen_ = 0;

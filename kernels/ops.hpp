@@ -44,7 +44,18 @@ struct CudaContext {
   void mse_loss_backward(kn_reduction reduction, const kn_tensor& dout,                    \
                          const kn_tensor& input, const kn_tensor& target,                  \
                          const kn_tensor* dinput, const kn_tensor* dtarget,                \
-                         const Context& ctx);
+                         const Context& ctx);                                     \
+  /* ---- convolution ---- */ \
+  \
+  /* ---- pooling ---- */ \
+  \
+  /* ---- activations ---- */ \
+  \
+  /* ---- softmax and losses ---- */ \
+  \
+  /* ---- dropout ---- */ \
+  \
+  /* (end of the kernel list) */
 
 namespace cpu {
 KN_DECLARE_KERNELS(CpuContext)

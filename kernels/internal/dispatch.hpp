@@ -6,6 +6,7 @@
 //   });
 #pragma once
 
+#include <cstdint>
 #include <utility>
 
 #include "kernels/internal/error.hpp"
@@ -21,6 +22,20 @@ decltype(auto) dispatch_float(int32_t dtype, const char* op, Fn&& fn) {
     default:
       fail(KN_ERR_UNSUPPORTED, op, ": dtype ", dtype_name(dtype),
            " is not supported (float32 and float64 are)");
+  }
+}
+
+// The same for index tensors (class targets, argmax indices): int32 or int64.
+//
+//   dispatch_index(target.dtype, op, [&](auto itag) { using I = decltype(itag); ... });
+template <typename Fn>
+decltype(auto) dispatch_index(int32_t dtype, const char* op, Fn&& fn) {
+  switch (dtype) {
+    case KN_INT32: return std::forward<Fn>(fn)(int32_t{});
+    case KN_INT64: return std::forward<Fn>(fn)(int64_t{});
+    default:
+      fail(KN_ERR_UNSUPPORTED, op, ": index dtype ", dtype_name(dtype),
+           " is not supported (int32 and int64 are)");
   }
 }
 

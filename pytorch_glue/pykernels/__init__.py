@@ -30,6 +30,16 @@ __all__ = [
     "KernelError", "ShapeError", "UnsupportedError", "__version__",
     "abi_version", "has_cuda", "set_num_threads", "get_num_threads", "blas_info",
     "linear", "linear_backward", "relu", "relu_backward", "mse_loss", "mse_loss_backward",
+    # convolution
+
+    # pooling
+
+    # activations
+
+    # softmax and losses
+
+    # dropout
+
 ]
 
 # ------------------------------------------------------------------ library
@@ -210,3 +220,17 @@ def mse_loss_backward(grad_output: np.ndarray, input: np.ndarray, target: np.nda
     dt = np.empty(input.shape, input.dtype) if need_target else None
     _C.mse_loss_backward(code, grad_output, input, target, di, dt, num_threads=num_threads)
     return di, dt
+
+# ----------------------------------------------------------------- convolution
+
+
+# --------------------------------------------------------------------- pooling
+
+
+# ----------------------------------------------------------------- activations
+
+
+# ---------------------------------------------------------- softmax and losses
+
+
+# --------------------------------------------------------------------- dropout

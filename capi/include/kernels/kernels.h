@@ -190,6 +190,26 @@ KN_API kn_status kn_mse_loss_backward(kn_reduction reduction,
                                       const kn_tensor* dtarget,
                                       const kn_exec* ex);
 
+/* ----------------------------------------------------- convolution */
+
+/* Parameters of a 2-D convolution (as torch.nn.functional.conv2d), each
+ * [0] for height and [1] for width: stride >= 1, padding >= 0 (zeros, on
+ * both sides), dilation >= 1; groups >= 1 divides both channel counts. */
+typedef struct {
+  int64_t stride[2];
+  int64_t padding[2];
+  int64_t dilation[2];
+  int64_t groups;
+} kn_conv2d_params;
+
+/* --------------------------------------------------------- pooling */
+
+/* ----------------------------------------------------- activations */
+
+/* ---------------------------------------------- softmax and losses */
+
+/* --------------------------------------------------------- dropout */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

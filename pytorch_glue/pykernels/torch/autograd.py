@@ -53,3 +53,22 @@ class MSELossFunction(torch.autograd.Function):
 
     setup_context = staticmethod(_mse_loss.setup_context)
     backward = staticmethod(_mse_loss.backward)
+
+
+# ----------------------------------------------------------------- convolution
+
+
+
+# --------------------------------------------------------------------- pooling
+
+
+
+# ----------------------------------------------------------------- activations
+
+
+
+# ---------------------------------------------------------- softmax and losses
+
+
+
+# --------------------------------------------------------------------- dropout

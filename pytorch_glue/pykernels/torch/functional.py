@@ -58,3 +58,22 @@ def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
     if weight is not None:
         raise NotImplementedError("pykernels.torch.functional.mse_loss: weight is not supported")
     return _mse_loss.mse_loss(input, target, reduction)
+
+
+# ----------------------------------------------------------------- convolution
+
+
+
+# --------------------------------------------------------------------- pooling
+
+
+
+# ----------------------------------------------------------------- activations
+
+
+
+# ---------------------------------------------------------- softmax and losses
+
+
+
+# --------------------------------------------------------------------- dropout

@@ -36,3 +36,22 @@ class MSELoss(torch.nn.MSELoss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+# ----------------------------------------------------------------- convolution
+
+
+
+# --------------------------------------------------------------------- pooling
+
+
+
+# ----------------------------------------------------------------- activations
+
+
+
+# ---------------------------------------------------------- softmax and losses
+
+
+
+# --------------------------------------------------------------------- dropout
