@@ -1,6 +1,8 @@
 # libkernels task runner.
 #
-#   make demo            train the demo model on Fashion-MNIST (ARGS="--compare" etc.)
+#   make demo            train LeNet-5 on Fashion-MNIST (ARGS="--compare" etc.)
+#   make demo-mlp        the second example: the from-scratch MLP on Fashion-MNIST
+#   make profile         per-operator times of one LeNet-5 training step vs torch
 #   make test            every test: GoogleTest (ctest), the C install test, pytest
 #   make bench           benchmarks: Google Benchmark kernels + pykernels vs torch
 #   make install PREFIX=DIR   headers, libkernels.so, CMake package, kernels.pc
@@ -32,7 +34,7 @@ APT_PKGS  := g++ make pkg-config libopenblas-dev libopenblas0-openmp libgtest-de
 CMAKE     := $(VENV)/bin/cmake
 CMAKE_ARGS ?=
 
-.PHONY: demo test bench install clean setup apt venv build pyinstall \
+.PHONY: demo demo-mlp profile test bench install clean setup apt venv build pyinstall \
         test-cpp test-c test-python
 
 # ---------------------------------------------------------------- set-up
@@ -72,7 +74,13 @@ pyinstall: setup
 
 # ---------------------------------------------------------------- tasks
 demo: setup pyinstall
+	$(PY) examples/lenet_fashion_mnist.py $(ARGS)
+
+demo-mlp: setup pyinstall
 	$(PY) examples/mlp_fashion_mnist.py $(ARGS)
+
+profile: setup pyinstall
+	$(PY) -m pykernels.torch.profile $(ARGS)
 
 test-cpp: build
 	@echo "==> GoogleTest (ctest)"

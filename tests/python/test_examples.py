@@ -63,3 +63,42 @@ def test_mlp_demo_trains_on_real_data():
     torch_acc = float(re.search(r"torch.nn:  test accuracy (\d+\.\d\d)%", out).group(1))
     # Same seed, same initial weights, same batches: the two runs agree closely.
     assert abs(float(match.group(1)) - torch_acc) < 2.0, out
+
+
+@pytest.mark.skipif(not pathlib.Path(fashion_mnist.DEFAULT_DIR).is_dir(),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_lenet_demo_trains_checkpoints_resumes_and_plots(tmp_path):
+    torch = pytest.importorskip("torch")
+    from pykernels.torch.models import lenet5
+    script = str(EXAMPLES / "lenet_fashion_mnist.py")
+    ckpt, png = tmp_path / "lenet.pt", tmp_path / "curves.png"
+    common = ["--limit", "3000", "--threads", "2", "--plot", str(png)]
+    out = subprocess.run([sys.executable, script, "--epochs", "1", "--compare", "--save", str(ckpt),
+                          *common], check=True, capture_output=True, text=True, timeout=600).stdout
+    last = out.strip().splitlines()[-1]
+    match = re.fullmatch(r"test accuracy (\d+\.\d\d)%", last)
+    assert match, out
+    # 47 Adam steps of LeNet-5: far above chance (10%) when every layer is right.
+    assert float(match.group(1)) > 60.0, out
+    torch_acc = float(re.search(r"torch.nn:  test accuracy (\d+\.\d\d)%", out).group(1))
+    # Same seed, same initial weights, same batches: the two runs agree closely.
+    assert abs(float(match.group(1)) - torch_acc) < 3.0, out
+    assert re.search(r"time ratio pykernels/torch: \d+\.\d\d", out), out
+    assert re.search(r"epoch 1: train loss \d+\.\d+  test loss \d+\.\d+  test accuracy", out), out
+    assert png.stat().st_size > 1000
+
+    # The checkpoint's weights load into the identical torch.nn model, and predict the same.
+    state = torch.load(ckpt, weights_only=False)
+    assert state["epoch"] == 1
+    reference = lenet5(torch.nn)
+    reference.load_state_dict(state["model"])
+    ours = lenet5()
+    ours.load_state_dict(reference.state_dict())
+    x = torch.randn(5, 1, 28, 28)
+    torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
+
+    # Resume: continues with epoch 2 from the saved state.
+    out = subprocess.run([sys.executable, script, "--epochs", "2", "--resume", str(ckpt), *common],
+                         check=True, capture_output=True, text=True, timeout=600).stdout
+    assert "resumed from" in out and "epoch 2:" in out and "epoch 1:" not in out, out
+    assert re.fullmatch(r"test accuracy \d+\.\d\d%", out.strip().splitlines()[-1]), out

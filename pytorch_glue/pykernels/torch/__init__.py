@@ -15,6 +15,8 @@ torch.library.opcheck, and save nothing under no_grad / inference_mode.
 import torch  # noqa: F401  (this subpackage requires torch)
 
 from . import ops  # registers torch.ops.pykernels.*
-from . import autograd, functional, nn
+from . import autograd, functional, models, nn
+from .conversion import Conversion, ConversionReport, convert
 
-__all__ = ["ops", "autograd", "functional", "nn"]
+__all__ = ["ops", "autograd", "functional", "nn", "models", "convert", "Conversion",
+           "ConversionReport"]

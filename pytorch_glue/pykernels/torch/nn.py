@@ -12,7 +12,7 @@ from torch import Tensor
 
 from . import functional as F
 
-__all__ = ["Linear", "ReLU", "MSELoss"]
+__all__ = ["Linear", "ReLU", "MSELoss", "Flatten"]
 
 
 class Linear(torch.nn.Linear):
@@ -28,6 +28,15 @@ class ReLU(torch.nn.ReLU):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.relu(input, inplace=self.inplace)
+
+
+class Flatten(torch.nn.Flatten):
+    """torch.nn.Flatten(start_dim=1, end_dim=-1): a view (or a copy where the strides
+    do not allow one), no kernel. Here so that a model built from
+    pykernels.torch.nn needs nothing from torch.nn."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.flatten(self.start_dim, self.end_dim)
 
 
 class MSELoss(torch.nn.MSELoss):
