@@ -47,6 +47,17 @@ def linear_step(F, x, w, b):
     return step
 
 
+def fwd_bwd(layer, F, *leaves):
+    """Forward + backward of layer(F) with a fixed grad_output; clears the leaves' grads."""
+    gy = torch.randn_like(layer(TF).detach())
+
+    def step():
+        for t in leaves:
+            t.grad = None
+        layer(F).backward(gy)
+    return step
+
+
 def cases():
     g = torch.Generator().manual_seed(0)
 
@@ -71,6 +82,30 @@ def cases():
     yield ("mse_loss fwd+bwd", "4M mean", lambda: KF.mse_loss(a, t).backward(),
            lambda: TF.mse_loss(a, t).backward())
 
+    # LeNet-5's layers at batch 64 (conv1's input needs no gradient: it is the image).
+    for name, x, w, pad in [("conv1", rand(64, 1, 28, 28, grad=False), rand(6, 1, 5, 5), 2),
+                            ("conv2", rand(64, 6, 14, 14), rand(16, 6, 5, 5), 0)]:
+        b = rand(w.shape[0])
+        yield (f"conv2d fwd+bwd", f"LeNet {name} {tuple(x.shape[1:])}",
+               fwd_bwd(lambda F, x=x, w=w, b=b, pad=pad: F.conv2d(x, w, b, padding=pad), KF, x, w, b),
+               fwd_bwd(lambda F, x=x, w=w, b=b, pad=pad: F.conv2d(x, w, b, padding=pad), TF, x, w, b))
+    for shape in [(64, 6, 28, 28), (64, 16, 10, 10)]:
+        x = rand(*shape)
+        yield ("max_pool2d fwd+bwd", "x".join(map(str, shape[1:])),
+               fwd_bwd(lambda F, x=x: F.max_pool2d(x, 2), KF, x),
+               fwd_bwd(lambda F, x=x: F.max_pool2d(x, 2), TF, x))
+    x = rand(1 << 20)
+    for act in ["sigmoid", "tanh", "gelu"]:
+        yield (f"{act} fwd+bwd", "1M", fwd_bwd(lambda F, act=act: getattr(F, act)(x), KF, x),
+               fwd_bwd(lambda F, act=act: getattr(F, act)(x), TF, x))
+    x = rand(4096, 1000)
+    yield ("log_softmax fwd+bwd", "4096x1000", fwd_bwd(lambda F: F.log_softmax(x, 1), KF, x),
+           fwd_bwd(lambda F: F.log_softmax(x, 1), TF, x))
+    labels = torch.randint(0, 1000, (4096,), generator=g)
+    yield ("cross_entropy fwd+bwd", "4096x1000",
+           fwd_bwd(lambda F: F.cross_entropy(x, labels), KF, x),
+           fwd_bwd(lambda F: F.cross_entropy(x, labels), TF, x))
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -82,14 +117,14 @@ def main():
     pykernels.set_num_threads(args.threads)
     print(f"threads={args.threads}  torch {torch.__version__}  pykernels {pykernels.__version__}")
     print(f"BLAS: {pykernels.blas_info()}\n")
-    header = f"{'op':<18}{'shape':<18}{'pykernels':>12}{'torch':>12}{'ratio':>8}"
+    header = f"{'op':<22}{'shape':<22}{'pykernels':>12}{'torch':>12}{'ratio':>8}"
     print(header)
     print("-" * len(header))
     rows = []
     for op, shape, ours, theirs in cases():
         t_ours, t_torch = compare(ours, theirs, args.rounds)
         rows.append(dict(op=op, shape=shape, ours_s=t_ours, torch_s=t_torch, ratio=t_ours / t_torch))
-        print(f"{op:<18}{shape:<18}{t_ours * 1e6:10.1f}us{t_torch * 1e6:10.1f}us{t_ours / t_torch:8.2f}",
+        print(f"{op:<22}{shape:<22}{t_ours * 1e6:10.1f}us{t_torch * 1e6:10.1f}us{t_ours / t_torch:8.2f}",
               flush=True)
     if args.json:
         with open(args.json, "w") as f:
