@@ -24,12 +24,13 @@ namespace {
 template <typename T, typename F>
 void unary(const kn_tensor& x, const kn_tensor& y, int threads, F f) {
   parallel_rows<T, 2>({&y, &x}, threads, [f](int64_t n, const auto& p, const auto& s) {
+    const F fn = f;  // a local copy: stores to out cannot alias its parameters
     T* out = p[0];
     const T* in = p[1];
     if (all_unit(s)) {
-      for (int64_t i = 0; i < n; ++i) out[i] = f(in[i]);
+      for (int64_t i = 0; i < n; ++i) out[i] = fn(in[i]);
     } else {
-      for (int64_t i = 0; i < n; ++i) out[i * s[0]] = f(in[i * s[1]]);
+      for (int64_t i = 0; i < n; ++i) out[i * s[0]] = fn(in[i * s[1]]);
     }
   });
 }
@@ -38,13 +39,14 @@ void unary(const kn_tensor& x, const kn_tensor& y, int threads, F f) {
 template <typename T, typename G>
 void binary(const kn_tensor& dy, const kn_tensor& a, const kn_tensor& dx, int threads, G g) {
   parallel_rows<T, 3>({&dx, &dy, &a}, threads, [g](int64_t n, const auto& p, const auto& s) {
+    const G fn = g;
     T* out = p[0];
     const T* gy = p[1];
     const T* in = p[2];
     if (all_unit(s)) {
-      for (int64_t i = 0; i < n; ++i) out[i] = g(gy[i], in[i]);
+      for (int64_t i = 0; i < n; ++i) out[i] = fn(gy[i], in[i]);
     } else {
-      for (int64_t i = 0; i < n; ++i) out[i * s[0]] = g(gy[i * s[1]], in[i * s[2]]);
+      for (int64_t i = 0; i < n; ++i) out[i * s[0]] = fn(gy[i * s[1]], in[i * s[2]]);
     }
   });
 }
