@@ -50,10 +50,33 @@ struct CudaContext {
   /* ---- pooling ---- */ \
   \
   /* ---- activations ---- */ \
+  /* x, y: same shape (y may be x) */                                                         \
+  void sigmoid_forward(const kn_tensor& x, const kn_tensor& y, const Context& ctx);        \
+  /* dy, y, dx: same shape; dx = dy (1 - y) y */                                           \
+  void sigmoid_backward(const kn_tensor& dy, const kn_tensor& y, const kn_tensor& dx,      \
+                        const Context& ctx);                                               \
+  void tanh_forward(const kn_tensor& x, const kn_tensor& y, const Context& ctx);           \
+  /* dy, y, dx: same shape; dx = dy (1 - y^2) */                                           \
+  void tanh_backward(const kn_tensor& dy, const kn_tensor& y, const kn_tensor& dx,         \
+                     const Context& ctx);                                                  \
+  void leaky_relu_forward(double negative_slope, const kn_tensor& x, const kn_tensor& y,   \
+                          const Context& ctx);                                             \
+  /* self: x or y (the sign is what matters) */                                            \
+  void leaky_relu_backward(double negative_slope, const kn_tensor& dy,                     \
+                           const kn_tensor& self, const kn_tensor& dx, const Context& ctx); \
+  void gelu_forward(kn_gelu_approximate approximate, const kn_tensor& x,                   \
+                    const kn_tensor& y, const Context& ctx);                               \
+  void gelu_backward(kn_gelu_approximate approximate, const kn_tensor& dy,                 \
+                     const kn_tensor& x, const kn_tensor& dx, const Context& ctx);         \
   \
   /* ---- softmax and losses ---- */ \
   \
   /* ---- dropout ---- */ \
+  /* x, y: same shape; mask: same shape, uint8 or bool; p in [0, 1] */                       \
+  void dropout_forward(double p, uint64_t seed, const kn_tensor& x, const kn_tensor& y,    \
+                       const kn_tensor& mask, const Context& ctx);                         \
+  void dropout_backward(double p, const kn_tensor& dy, const kn_tensor& mask,              \
+                        const kn_tensor& dx, const Context& ctx);                          \
   \
   /* (end of the kernel list) */
 

@@ -35,10 +35,13 @@ __all__ = [
     # pooling
 
     # activations
+    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "leaky_relu", "leaky_relu_backward",
+    "gelu", "gelu_backward",
 
     # softmax and losses
 
     # dropout
+    "dropout", "dropout_backward",
 
 ]
 
@@ -229,8 +232,130 @@ def mse_loss_backward(grad_output: np.ndarray, input: np.ndarray, target: np.nda
 
 # ----------------------------------------------------------------- activations
 
+_GELU_APPROXIMATE = {"none": _C.GELU_NONE, "tanh": _C.GELU_TANH}
+
+
+def _gelu_code(approximate: str, op: str) -> int:
+    """'none' | 'tanh' -> the kn_gelu_approximate code (shared with pykernels.torch)."""
+    try:
+        return _GELU_APPROXIMATE[approximate]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"{op}: approximate must be 'none' or 'tanh', got {approximate!r}") from None
+
+
+def _unary(fn, op: str, x, out, num_threads: int, *leading) -> np.ndarray:
+    x = _array(x, op, "x")
+    y = _output(out, x.shape, x, op)
+    fn(*leading, x, y, num_threads=num_threads)
+    return y
+
+
+def _unary_backward(fn, op: str, grad_output, saved, saved_name: str, out, num_threads: int,
+                    *leading) -> np.ndarray:
+    grad_output = _array(grad_output, op, "grad_output")
+    saved = _array(saved, op, saved_name)
+    dx = _output(out, grad_output.shape, grad_output, op)
+    fn(*leading, grad_output, saved, dx, num_threads=num_threads)
+    return dx
+
+
+def sigmoid(x: np.ndarray, *, out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
+    """``y = 1 / (1 + exp(-x))`` element-wise (no overflow for any x); ``out=x`` allowed."""
+    return _unary(_C.sigmoid_forward, "pykernels.sigmoid", x, out, num_threads)
+
+
+def sigmoid_backward(grad_output: np.ndarray, output: np.ndarray, *,
+                     out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
+    """``grad_input = grad_output * (1 - output) * output`` from the forward's OUTPUT."""
+    return _unary_backward(_C.sigmoid_backward, "pykernels.sigmoid_backward", grad_output,
+                           output, "output", out, num_threads)
+
+
+def tanh(x: np.ndarray, *, out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
+    """``y = tanh(x)`` element-wise; ``out=x`` allowed."""
+    return _unary(_C.tanh_forward, "pykernels.tanh", x, out, num_threads)
+
+
+def tanh_backward(grad_output: np.ndarray, output: np.ndarray, *,
+                  out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
+    """``grad_input = grad_output * (1 - output**2)`` from the forward's OUTPUT."""
+    return _unary_backward(_C.tanh_backward, "pykernels.tanh_backward", grad_output, output,
+                           "output", out, num_threads)
+
+
+def leaky_relu(x: np.ndarray, negative_slope: float = 0.01, *, out: np.ndarray | None = None,
+               num_threads: int = 0) -> np.ndarray:
+    """``y = x if x > 0 else negative_slope * x`` element-wise; ``out=x`` allowed."""
+    return _unary(_C.leaky_relu_forward, "pykernels.leaky_relu", x, out, num_threads,
+                  float(negative_slope))
+
+
+def leaky_relu_backward(grad_output: np.ndarray, self: np.ndarray, negative_slope: float = 0.01,
+                        self_is_result: bool = False, *, out: np.ndarray | None = None,
+                        num_threads: int = 0) -> np.ndarray:
+    """``grad_input = grad_output if self > 0 else negative_slope * grad_output``.
+
+    ``self`` is the forward's input, or its output when ``self_is_result`` (an in-place
+    forward; then ``negative_slope`` must be >= 0, else KernelError)."""
+    return _unary_backward(_C.leaky_relu_backward, "pykernels.leaky_relu_backward", grad_output,
+                           self, "self", out, num_threads, float(negative_slope),
+                           bool(self_is_result))
+
+
+def gelu(x: np.ndarray, approximate: str = "none", *, out: np.ndarray | None = None,
+         num_threads: int = 0) -> np.ndarray:
+    """GELU: ``x * Phi(x)`` (``approximate='none'``) or its tanh form (``'tanh'``)."""
+    op = "pykernels.gelu"
+    return _unary(_C.gelu_forward, op, x, out, num_threads, _gelu_code(approximate, op))
+
+
+def gelu_backward(grad_output: np.ndarray, x: np.ndarray, approximate: str = "none", *,
+                  out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
+    """``grad_input = grad_output * gelu'(x)`` from the forward's INPUT."""
+    op = "pykernels.gelu_backward"
+    return _unary_backward(_C.gelu_backward, op, grad_output, x, "x", out, num_threads,
+                           _gelu_code(approximate, op))
+
 
 # ---------------------------------------------------------- softmax and losses
 
 
 # --------------------------------------------------------------------- dropout
+
+
+def _dropout_p(p, op: str) -> float:
+    """p as a float in [0, 1], else ValueError (torch's wording)."""
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    return p
+
+
+def dropout(x: np.ndarray, p: float = 0.5, seed: int = 0, *, out: np.ndarray | None = None,
+            num_threads: int = 0):
+    """Training-mode dropout: ``(y, mask)`` with ``mask`` (bool, x's shape) kept with
+    probability ``1 - p`` and ``y = x * mask / (1 - p)`` (zeros times x for p = 1).
+
+    The mask is a function of ``(seed, x.shape)`` only (Philox-4x32-10 on each element's
+    row-major index): the same on any strides, thread count and device. ``out=x`` is
+    allowed (in place).
+    """
+    op = "pykernels.dropout"
+    p = _dropout_p(p, op)
+    x = _array(x, op, "x")
+    y = _output(out, x.shape, x, op)
+    mask = np.empty(x.shape, dtype=np.bool_)
+    _C.dropout_forward(p, int(seed), x, y, mask, num_threads=num_threads)
+    return y, mask
+
+
+def dropout_backward(grad_output: np.ndarray, mask: np.ndarray, p: float = 0.5, *,
+                     out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
+    """``grad_input = grad_output * mask / (1 - p)``; mask bool or uint8 of grad_output's shape."""
+    op = "pykernels.dropout_backward"
+    p = _dropout_p(p, op)
+    grad_output, mask = _array(grad_output, op, "grad_output"), _array(mask, op, "mask")
+    dx = _output(out, grad_output.shape, grad_output, op)
+    _C.dropout_backward(p, grad_output, mask, dx, num_threads=num_threads)
+    return dx

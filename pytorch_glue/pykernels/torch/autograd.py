@@ -7,6 +7,10 @@ there is one gradient formula per op.
     LinearFunction.apply(input:(N,in), weight:(out,in), bias:(out,) or None) -> (N,out)
     ReLUFunction.apply(input) -> max(input, 0)
     MSELossFunction.apply(input, target, reduction='mean') -> loss
+    SigmoidFunction.apply(input), TanhFunction.apply(input)
+    LeakyReLUFunction.apply(input, negative_slope=0.01)
+    GELUFunction.apply(input, approximate='none')
+    DropoutFunction.apply(input, p, seed: 0-d int64 tensor) -> (output, mask)
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from .ops import mse_loss as _mse_loss
 from .ops import relu as _relu
 
 __all__ = ["LinearFunction", "ReLUFunction", "MSELossFunction"]
+__all__ += ["SigmoidFunction", "TanhFunction", "LeakyReLUFunction", "GELUFunction"]
+__all__ += ["DropoutFunction"]
 
 
 class LinearFunction(torch.autograd.Function):
@@ -65,6 +71,55 @@ class MSELossFunction(torch.autograd.Function):
 
 # ----------------------------------------------------------------- activations
 
+from .ops import activations as _activations  # noqa: E402
+
+
+class SigmoidFunction(torch.autograd.Function):
+    """y = 1 / (1 + exp(-input)), any shape; backward from y."""
+
+    @staticmethod
+    def forward(input: Tensor) -> Tensor:
+        return _activations.sigmoid(input)
+
+    setup_context = staticmethod(_activations.sigmoid_setup_context)
+    backward = staticmethod(_activations.sigmoid_grad)
+
+
+class TanhFunction(torch.autograd.Function):
+    """y = tanh(input), any shape; backward from y."""
+
+    @staticmethod
+    def forward(input: Tensor) -> Tensor:
+        return _activations.tanh(input)
+
+    setup_context = staticmethod(_activations.tanh_setup_context)
+    backward = staticmethod(_activations.tanh_grad)
+
+
+class LeakyReLUFunction(torch.autograd.Function):
+    """y = input > 0 ? input : negative_slope * input, any shape; backward from input."""
+
+    @staticmethod
+    def forward(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+        return _activations.leaky_relu(input, negative_slope)
+
+    setup_context = staticmethod(_activations.leaky_relu_setup_context)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return _activations.leaky_relu_grad(ctx, grad_output)[:2]
+
+
+class GELUFunction(torch.autograd.Function):
+    """GELU, approximate='none' | 'tanh', any shape; backward from input."""
+
+    @staticmethod
+    def forward(input: Tensor, approximate: str = "none") -> Tensor:
+        return _activations.gelu(input, approximate)
+
+    setup_context = staticmethod(_activations.gelu_setup_context)
+    backward = staticmethod(_activations.gelu_grad)
+
 
 
 # ---------------------------------------------------------- softmax and losses
@@ -72,3 +127,18 @@ class MSELossFunction(torch.autograd.Function):
 
 
 # --------------------------------------------------------------------- dropout
+
+from .ops import dropout as _dropout_op  # noqa: E402
+
+
+class DropoutFunction(torch.autograd.Function):
+    """(output, mask) of training-mode dropout with probability p; ``seed`` a 0-d int64
+    tensor (e.g. ``pykernels.torch.ops.dropout.draw_seed()``). The mask is not
+    differentiable."""
+
+    @staticmethod
+    def forward(input: Tensor, p: float, seed: Tensor):
+        return _dropout_op.dropout(input, p, seed)
+
+    setup_context = staticmethod(_dropout_op.setup_context)
+    backward = staticmethod(_dropout_op.backward)

@@ -14,6 +14,8 @@ from .ops import mse_loss as _mse_loss
 from .ops import relu as _relu
 
 __all__ = ["linear", "relu", "mse_loss"]
+__all__ += ["sigmoid", "tanh", "leaky_relu", "gelu"]
+__all__ += ["dropout"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -70,6 +72,34 @@ def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
 
 # ----------------------------------------------------------------- activations
 
+from .ops import activations as _activations  # noqa: E402
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + exp(-input)) element-wise, like torch.nn.functional.sigmoid (any shape)."""
+    return _activations.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """tanh(input) element-wise, like torch.nn.functional.tanh (any shape)."""
+    return _activations.tanh(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """input > 0 ? input : negative_slope * input, like torch.nn.functional.leaky_relu.
+
+    ``inplace=True`` computes out of place, copies the result into ``input`` and returns
+    ``input`` (autograd differentiates from the result, as torch's leaky_relu_ does; with
+    a negative slope its backward raises, as torch's).
+    """
+    result = _activations.leaky_relu(input, float(negative_slope), inplace)
+    return input.copy_(result) if inplace else result
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """GELU like torch.nn.functional.gelu: approximate='none' (erf) or 'tanh'."""
+    return _activations.gelu(input, approximate)
+
 
 
 # ---------------------------------------------------------- softmax and losses
@@ -77,3 +107,22 @@ def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
 
 
 # --------------------------------------------------------------------- dropout
+
+from .ops import dropout as _dropout  # noqa: E402
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Dropout like torch.nn.functional.dropout: zeroes each element with probability p and
+    scales the rest by 1 / (1 - p); p outside [0, 1] raises ValueError.
+
+    As torch, returns ``input`` itself when not training, for p = 0 and for an empty
+    input. The mask's seed is drawn from torch's default generator, so
+    ``torch.manual_seed`` makes it repeatable (the mask itself is libkernels' Philox
+    stream, not torch's). ``inplace=True`` writes the result into ``input``.
+    """
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    result, _ = _dropout.dropout(input, float(p), _dropout.draw_seed())
+    return input.copy_(result) if inplace else result

@@ -13,6 +13,8 @@ from torch import Tensor
 from . import functional as F
 
 __all__ = ["Linear", "ReLU", "MSELoss", "Flatten"]
+__all__ += ["Sigmoid", "Tanh", "LeakyReLU", "GELU"]
+__all__ += ["Dropout"]
 
 
 class Linear(torch.nn.Linear):
@@ -58,9 +60,44 @@ class MSELoss(torch.nn.MSELoss):
 # ----------------------------------------------------------------- activations
 
 
+class Sigmoid(torch.nn.Sigmoid):
+    """torch.nn.Sigmoid() on libkernels. Any shape."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.sigmoid(input)
+
+
+class Tanh(torch.nn.Tanh):
+    """torch.nn.Tanh() on libkernels. Any shape."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanh(input)
+
+
+class LeakyReLU(torch.nn.LeakyReLU):
+    """torch.nn.LeakyReLU(negative_slope=0.01, inplace=False) on libkernels. Any shape."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
+
+
+class GELU(torch.nn.GELU):
+    """torch.nn.GELU(approximate='none') on libkernels. Any shape."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, approximate=self.approximate)
+
+
 
 # ---------------------------------------------------------- softmax and losses
 
 
 
 # --------------------------------------------------------------------- dropout
+
+
+class Dropout(torch.nn.Dropout):
+    """torch.nn.Dropout(p=0.5, inplace=False) on libkernels: identity in eval mode."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training, self.inplace)

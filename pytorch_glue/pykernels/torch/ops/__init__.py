@@ -3,6 +3,9 @@
     linear.py    pykernels::linear, pykernels::linear_backward
     relu.py      pykernels::relu, pykernels::relu_backward
     mse_loss.py  pykernels::mse_loss, pykernels::mse_loss_backward
+    activations.py  pykernels::sigmoid, pykernels::tanh, pykernels::leaky_relu,
+                 pykernels::gelu and their *_backward ops
+    dropout.py   pykernels::dropout, pykernels::dropout_backward
 
 Each module defines the forward and backward custom ops (real kernel through
 ``pykernels._C`` and a ``register_fake`` sharing one output-allocation
@@ -11,5 +14,9 @@ function), and the forward's autograd formula (``setup_context`` and
 public ``pykernels.torch.autograd`` Function classes.
 """
 from . import linear, mse_loss, relu
+from . import activations
+from . import dropout
 
 __all__ = ["linear", "relu", "mse_loss"]
+__all__ += ["activations"]
+__all__ += ["dropout"]

@@ -1,0 +1,155 @@
+// C entry points of sigmoid, tanh, leaky_relu and gelu: validate, then run
+// the CPU or CUDA kernel (kernels/cpu/activations.cpp, kernels/cuda/activations.cu).
+#include <cmath>
+
+#include "capi/boundary.hpp"
+#include "capi/validate.hpp"
+
+namespace {
+
+// y = f(x): x, y of one shape; y may be x exactly.
+template <typename Run>
+void unary_forward(const kn_tensor* x, const kn_tensor* y, kn::capi::OpValidator& v, Run&& run) {
+  const kn_tensor& X = v.input(x, "x");
+  v.allow_in_place();
+  const kn_tensor& Y = v.output(y, "y");
+  v.same_shape(X, "x", Y, "y");
+  run(X, Y);
+}
+
+// dx = g(dy, a): dy, a, dx of one shape; dx may be dy (or a) exactly.
+template <typename Run>
+void unary_backward(const kn_tensor* dy, const kn_tensor* a, const char* a_name,
+                    const kn_tensor* dx, kn::capi::OpValidator& v, Run&& run) {
+  const kn_tensor& DY = v.input(dy, "dy");
+  const kn_tensor& A = v.input(a, a_name);
+  v.same_shape(DY, "dy", A, a_name);
+  v.allow_in_place();
+  const kn_tensor& DX = v.output(dx, "dx");
+  v.same_shape(DY, "dy", DX, "dx");
+  run(DY, A, DX);
+}
+
+void check_slope(kn::capi::OpValidator& v, double slope) {
+  v.require(std::isfinite(slope), KN_ERR_INVALID_ARGUMENT,
+            "negative_slope: expected a finite value, got ", slope);
+}
+
+}  // namespace
+
+extern "C" {
+
+kn_status kn_sigmoid_forward(const kn_tensor* x, const kn_tensor* y, const kn_exec* ex) {
+  const char* op = "kn_sigmoid_forward";
+  return kn::capi::guard(op, [&] {
+    kn::capi::OpValidator v(op);
+    unary_forward(x, y, v, [&](const kn_tensor& X, const kn_tensor& Y) {
+      v.run(
+          ex, [&](const kn::CpuContext& ctx) { kn::cpu::sigmoid_forward(X, Y, ctx); },
+          [&](const auto& ctx) { kn::cuda::sigmoid_forward(X, Y, ctx); });
+    });
+  });
+}
+
+kn_status kn_sigmoid_backward(const kn_tensor* dy, const kn_tensor* y, const kn_tensor* dx,
+                              const kn_exec* ex) {
+  const char* op = "kn_sigmoid_backward";
+  return kn::capi::guard(op, [&] {
+    kn::capi::OpValidator v(op);
+    unary_backward(dy, y, "y", dx, v, [&](const kn_tensor& DY, const kn_tensor& Y, const kn_tensor& DX) {
+      v.run(
+          ex, [&](const kn::CpuContext& ctx) { kn::cpu::sigmoid_backward(DY, Y, DX, ctx); },
+          [&](const auto& ctx) { kn::cuda::sigmoid_backward(DY, Y, DX, ctx); });
+    });
+  });
+}
+
+kn_status kn_tanh_forward(const kn_tensor* x, const kn_tensor* y, const kn_exec* ex) {
+  const char* op = "kn_tanh_forward";
+  return kn::capi::guard(op, [&] {
+    kn::capi::OpValidator v(op);
+    unary_forward(x, y, v, [&](const kn_tensor& X, const kn_tensor& Y) {
+      v.run(
+          ex, [&](const kn::CpuContext& ctx) { kn::cpu::tanh_forward(X, Y, ctx); },
+          [&](const auto& ctx) { kn::cuda::tanh_forward(X, Y, ctx); });
+    });
+  });
+}
+
+kn_status kn_tanh_backward(const kn_tensor* dy, const kn_tensor* y, const kn_tensor* dx,
+                           const kn_exec* ex) {
+  const char* op = "kn_tanh_backward";
+  return kn::capi::guard(op, [&] {
+    kn::capi::OpValidator v(op);
+    unary_backward(dy, y, "y", dx, v, [&](const kn_tensor& DY, const kn_tensor& Y, const kn_tensor& DX) {
+      v.run(
+          ex, [&](const kn::CpuContext& ctx) { kn::cpu::tanh_backward(DY, Y, DX, ctx); },
+          [&](const auto& ctx) { kn::cuda::tanh_backward(DY, Y, DX, ctx); });
+    });
+  });
+}
+
+kn_status kn_leaky_relu_forward(double negative_slope, const kn_tensor* x, const kn_tensor* y,
+                                const kn_exec* ex) {
+  const char* op = "kn_leaky_relu_forward";
+  return kn::capi::guard(op, [&] {
+    kn::capi::OpValidator v(op);
+    check_slope(v, negative_slope);
+    unary_forward(x, y, v, [&](const kn_tensor& X, const kn_tensor& Y) {
+      v.run(
+          ex, [&](const kn::CpuContext& ctx) { kn::cpu::leaky_relu_forward(negative_slope, X, Y, ctx); },
+          [&](const auto& ctx) { kn::cuda::leaky_relu_forward(negative_slope, X, Y, ctx); });
+    });
+  });
+}
+
+kn_status kn_leaky_relu_backward(double negative_slope, int32_t self_is_result,
+                                 const kn_tensor* dy, const kn_tensor* self, const kn_tensor* dx,
+                                 const kn_exec* ex) {
+  const char* op = "kn_leaky_relu_backward";
+  return kn::capi::guard(op, [&] {
+    kn::capi::OpValidator v(op);
+    check_slope(v, negative_slope);
+    v.expect_range(self_is_result, "self_is_result", 0, 1);
+    v.require(!self_is_result || negative_slope >= 0.0, KN_ERR_INVALID_ARGUMENT,
+              "self_is_result: the backward of an in-place leaky_relu needs negative_slope >= 0 "
+              "(the sign of x cannot be recovered from the result), got negative slope ",
+              negative_slope, "; use the out-of-place forward instead");
+    unary_backward(dy, self, "self", dx, v,
+                   [&](const kn_tensor& DY, const kn_tensor& S, const kn_tensor& DX) {
+      v.run(
+          ex, [&](const kn::CpuContext& ctx) { kn::cpu::leaky_relu_backward(negative_slope, DY, S, DX, ctx); },
+          [&](const auto& ctx) { kn::cuda::leaky_relu_backward(negative_slope, DY, S, DX, ctx); });
+    });
+  });
+}
+
+kn_status kn_gelu_forward(kn_gelu_approximate approximate, const kn_tensor* x, const kn_tensor* y,
+                          const kn_exec* ex) {
+  const char* op = "kn_gelu_forward";
+  return kn::capi::guard(op, [&] {
+    kn::capi::OpValidator v(op);
+    v.expect_range(approximate, "approximate", KN_GELU_NONE, KN_GELU_TANH);
+    unary_forward(x, y, v, [&](const kn_tensor& X, const kn_tensor& Y) {
+      v.run(
+          ex, [&](const kn::CpuContext& ctx) { kn::cpu::gelu_forward(approximate, X, Y, ctx); },
+          [&](const auto& ctx) { kn::cuda::gelu_forward(approximate, X, Y, ctx); });
+    });
+  });
+}
+
+kn_status kn_gelu_backward(kn_gelu_approximate approximate, const kn_tensor* dy, const kn_tensor* x,
+                           const kn_tensor* dx, const kn_exec* ex) {
+  const char* op = "kn_gelu_backward";
+  return kn::capi::guard(op, [&] {
+    kn::capi::OpValidator v(op);
+    v.expect_range(approximate, "approximate", KN_GELU_NONE, KN_GELU_TANH);
+    unary_backward(dy, x, "x", dx, v, [&](const kn_tensor& DY, const kn_tensor& X, const kn_tensor& DX) {
+      v.run(
+          ex, [&](const kn::CpuContext& ctx) { kn::cpu::gelu_backward(approximate, DY, X, DX, ctx); },
+          [&](const auto& ctx) { kn::cuda::gelu_backward(approximate, DY, X, DX, ctx); });
+    });
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,127 @@
+// Sigmoid, tanh, leaky ReLU and GELU on the CPU: element-wise over strided
+// rows (parallel_rows), with a unit-stride fast path. x, y, dy, dx: one
+// shape (any ndim), any strides; y may be x and dx may be dy (in place).
+//
+//   sigmoid     y = 1 / (1 + exp(-x))          dx = dy (1 - y) y       (from y)
+//   tanh        y = tanh(x)                    dx = dy (1 - y^2)       (from y)
+//   leaky_relu  y = x > 0 ? x : s x            dx = self > 0 ? dy : s dy
+//                                              (self = x, or y when s >= 0)
+//   gelu none   y = x Phi(x)                   dx = dy (Phi(x) + x phi(x))
+//   gelu tanh   y = x/2 (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
+//               dx = dy (1/2 (1 + t) + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2)),
+//               t = tanh(u)
+// The formulas are those of kernels/cpu/activation_math.hpp (shared with
+// CUDA), computed in T (float math for float, as torch).
+#include "kernels/cpu/activation_math.hpp"
+#include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/strided.hpp"
+#include "kernels/ops.hpp"
+
+namespace kn::cpu {
+namespace {
+
+// y = f(x) over one pair of same-shaped tensors (operand 0 = y).
+template <typename T, typename F>
+void unary(const kn_tensor& x, const kn_tensor& y, int threads, F f) {
+  parallel_rows<T, 2>({&y, &x}, threads, [f](int64_t n, const auto& p, const auto& s) {
+    const F fn = f;  // a local copy: stores to out cannot alias its parameters
+    T* out = p[0];
+    const T* in = p[1];
+    if (all_unit(s)) {
+      for (int64_t i = 0; i < n; ++i) out[i] = fn(in[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) out[i * s[0]] = fn(in[i * s[1]]);
+    }
+  });
+}
+
+// dx = g(dy, a) over three same-shaped tensors (operand 0 = dx).
+template <typename T, typename G>
+void binary(const kn_tensor& dy, const kn_tensor& a, const kn_tensor& dx, int threads, G g) {
+  parallel_rows<T, 3>({&dx, &dy, &a}, threads, [g](int64_t n, const auto& p, const auto& s) {
+    const G fn = g;
+    T* out = p[0];
+    const T* gy = p[1];
+    const T* in = p[2];
+    if (all_unit(s)) {
+      for (int64_t i = 0; i < n; ++i) out[i] = fn(gy[i], in[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) out[i * s[0]] = fn(gy[i * s[1]], in[i * s[2]]);
+    }
+  });
+}
+
+}  // namespace
+
+void sigmoid_forward(const kn_tensor& x, const kn_tensor& y, const CpuContext& ctx) {
+  dispatch_float(x.dtype, "kn_sigmoid_forward", [&](auto tag) {
+    using T = decltype(tag);
+    unary<T>(x, y, ctx.num_threads, [](T v) { return act::sigmoid(v); });
+  });
+}
+
+void sigmoid_backward(const kn_tensor& dy, const kn_tensor& y, const kn_tensor& dx,
+                      const CpuContext& ctx) {
+  dispatch_float(y.dtype, "kn_sigmoid_backward", [&](auto tag) {
+    using T = decltype(tag);
+    binary<T>(dy, y, dx, ctx.num_threads, [](T g, T v) { return act::sigmoid_grad(g, v); });
+  });
+}
+
+void tanh_forward(const kn_tensor& x, const kn_tensor& y, const CpuContext& ctx) {
+  dispatch_float(x.dtype, "kn_tanh_forward", [&](auto tag) {
+    using T = decltype(tag);
+    unary<T>(x, y, ctx.num_threads, [](T v) { return std::tanh(v); });
+  });
+}
+
+void tanh_backward(const kn_tensor& dy, const kn_tensor& y, const kn_tensor& dx,
+                   const CpuContext& ctx) {
+  dispatch_float(y.dtype, "kn_tanh_backward", [&](auto tag) {
+    using T = decltype(tag);
+    binary<T>(dy, y, dx, ctx.num_threads, [](T g, T v) { return act::tanh_grad(g, v); });
+  });
+}
+
+void leaky_relu_forward(double negative_slope, const kn_tensor& x, const kn_tensor& y,
+                        const CpuContext& ctx) {
+  dispatch_float(x.dtype, "kn_leaky_relu_forward", [&](auto tag) {
+    using T = decltype(tag);
+    const T slope = static_cast<T>(negative_slope);
+    unary<T>(x, y, ctx.num_threads, [slope](T v) { return act::leaky_relu(v, slope); });
+  });
+}
+
+void leaky_relu_backward(double negative_slope, const kn_tensor& dy, const kn_tensor& self,
+                         const kn_tensor& dx, const CpuContext& ctx) {
+  dispatch_float(self.dtype, "kn_leaky_relu_backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T slope = static_cast<T>(negative_slope);
+    binary<T>(dy, self, dx, ctx.num_threads,
+              [slope](T g, T v) { return act::leaky_relu_grad(g, v, slope); });
+  });
+}
+
+void gelu_forward(kn_gelu_approximate approximate, const kn_tensor& x, const kn_tensor& y,
+                  const CpuContext& ctx) {
+  dispatch_float(x.dtype, "kn_gelu_forward", [&](auto tag) {
+    using T = decltype(tag);
+    if (approximate == KN_GELU_TANH)
+      unary<T>(x, y, ctx.num_threads, [](T v) { return act::gelu_tanh(v); });
+    else
+      unary<T>(x, y, ctx.num_threads, [](T v) { return act::gelu_erf(v); });
+  });
+}
+
+void gelu_backward(kn_gelu_approximate approximate, const kn_tensor& dy, const kn_tensor& x,
+                   const kn_tensor& dx, const CpuContext& ctx) {
+  dispatch_float(x.dtype, "kn_gelu_backward", [&](auto tag) {
+    using T = decltype(tag);
+    if (approximate == KN_GELU_TANH)
+      binary<T>(dy, x, dx, ctx.num_threads, [](T g, T v) { return act::gelu_tanh_grad(g, v); });
+    else
+      binary<T>(dy, x, dx, ctx.num_threads, [](T g, T v) { return act::gelu_erf_grad(g, v); });
+  });
+}
+
+}  // namespace kn::cpu
