@@ -17,7 +17,7 @@
 // scatter is race-free, and each dx element receives its contributions in
 // (oh, ow) order whatever the thread count (the CUDA kernels gather in the
 // same order: bitwise-equal results). Fast path: 2x2 windows, stride 2, no
-// padding, x rows contiguous (LeNet's pooling).
+// padding (LeNet's pooling), branch-free for max.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -70,6 +70,40 @@ inline bool takes_max(T v, T m) {
   return v > m || v != v;
 }
 
+// One output row of 2x2 / stride-2 max pooling over input rows r0, r1.
+// Branch-free: the maxima and the tap (0..3) win as int32 codes in a first
+// loop (which the compiler vectorises; with 64-bit indices in the same loop
+// it emits branches, mispredicted on random data), the indices in a second.
+template <typename T, typename I, int64_t YS, int64_t IS>
+inline void max2x2_row(const T* r0, const T* r1, T* yr, int64_t ysw, I* ir, int64_t isw,
+                       int64_t i0, int64_t W, int64_t Wo) {
+  if (YS) ysw = YS;
+  if (IS) isw = IS;
+  constexpr int64_t kChunk = 256;
+  int32_t code[kChunk];
+  for (int64_t o0 = 0; o0 < Wo; o0 += kChunk) {
+    const int64_t n = std::min(kChunk, Wo - o0);
+    const T* a0 = r0 + 2 * o0;
+    const T* a1 = r1 + 2 * o0;
+    T* yo = yr + o0 * ysw;
+    for (int64_t j = 0; j < n; ++j) {
+      const T a = a0[2 * j], b = a0[2 * j + 1], c = a1[2 * j], d = a1[2 * j + 1];
+      T m = a;
+      int32_t k = 0;
+      bool t = (b > m) | (b != b);
+      m = t ? b : m, k = t ? 1 : k;
+      t = (c > m) | (c != c);
+      m = t ? c : m, k = t ? 2 : k;
+      t = (d > m) | (d != d);
+      m = t ? d : m, k = t ? 3 : k;
+      yo[j * ysw] = m;
+      code[j] = k;
+    }
+    for (int64_t j = 0; j < n; ++j)
+      ir[(o0 + j) * isw] = static_cast<I>(i0 + 2 * (o0 + j) + (code[j] & 1) + (code[j] >> 1) * W);
+  }
+}
+
 template <typename T, typename I>
 void max_forward_plane(const kn_max_pool2d_params& p, const T* x, int64_t xsh, int64_t xsw,
                        int64_t H, int64_t W, T* y, int64_t ysh, int64_t ysw, I* ix, int64_t ish,
@@ -86,16 +120,11 @@ void max_forward_plane(const kn_max_pool2d_params& p, const T* x, int64_t xsh, i
       T* yr = y + oh * ysh;
       I* ir = ix + oh * ish;
       const int64_t i0 = 2 * oh * W;
-      for (int64_t ow = 0; ow < Wo; ++ow) {
-        const int64_t w = 2 * ow;
-        T m = r0[w];
-        int64_t at = i0 + w;
-        if (takes_max(r0[w + 1], m)) m = r0[w + 1], at = i0 + w + 1;
-        if (takes_max(r1[w], m)) m = r1[w], at = i0 + W + w;
-        if (takes_max(r1[w + 1], m)) m = r1[w + 1], at = i0 + W + w + 1;
-        yr[ow * ysw] = m;
-        ir[ow * isw] = static_cast<I>(at);
-      }
+      // Unit output strides get their own instantiation of the row.
+      if (ysw == 1 && isw == 1)
+        max2x2_row<T, I, 1, 1>(r0, r1, yr, ysw, ir, isw, i0, W, Wo);
+      else
+        max2x2_row<T, I, 0, 0>(r0, r1, yr, ysw, ir, isw, i0, W, Wo);
     }
     return;
   }
@@ -277,6 +306,9 @@ void avg_pool2d_backward(const kn_avg_pool2d_params& p, const kn_tensor& dy, con
   if (N * C == 0) return;
   const auto dh = avg_dims(Ho, H, p.kernel_size[0], p.stride[0], p.padding[0]);
   const auto dw = avg_dims(Wo, W, p.kernel_size[1], p.stride[1], p.padding[1]);
+  const bool fast2x2 = p.kernel_size[0] == 2 && p.kernel_size[1] == 2 && p.stride[0] == 2 &&
+                       p.stride[1] == 2 && p.padding[0] == 0 && p.padding[1] == 0 &&
+                       p.divisor_override == 0;
   dispatch_float(dx.dtype, "kn_avg_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
     parallel_for(N * C, plane_grain(dx, dy), ctx.num_threads, [&](int64_t b, int64_t e) {
@@ -284,6 +316,20 @@ void avg_pool2d_backward(const kn_avg_pool2d_params& p, const kn_tensor& dy, con
       for (int64_t q = b; q < e; ++q) {
         const T* g = plane<const T>(dy, q, C);
         T* d = plane<T>(dx, q, C);
+        if (fast2x2) {  // disjoint full windows: dx = dy / 4 over each (0 + v = v exactly)
+          if (2 * Ho < H || 2 * Wo < W) zero_plane(d, dsh, dsw, H, W);
+          for (int64_t oh = 0; oh < Ho; ++oh) {
+            T* r0 = d + 2 * oh * dsh;
+            T* r1 = r0 + dsh;
+            const T* gr = g + oh * gsh;
+            for (int64_t ow = 0; ow < Wo; ++ow) {
+              const T v = gr[ow * gsw] / T(4);
+              const int64_t w = 2 * ow * dsw;
+              r0[w] = v, r0[w + dsw] = v, r1[w] = v, r1[w + dsw] = v;
+            }
+          }
+          continue;
+        }
         zero_plane(d, dsh, dsw, H, W);
         for (int64_t oh = 0; oh < Ho; ++oh)
           for (int64_t ow = 0; ow < Wo; ++ow) {
