@@ -48,6 +48,18 @@ struct CudaContext {
   /* ---- convolution ---- */ \
   \
   /* ---- pooling ---- */ \
+  /* x:(N,C,H,W) -> y, indices:(N,C,Ho,Wo) */ \
+  void max_pool2d_forward(const kn_max_pool2d_params& p, const kn_tensor& x,               \
+                          const kn_tensor& y, const kn_tensor& indices, const Context& ctx); \
+  /* dy, indices:(N,C,Ho,Wo) -> dx:(N,C,H,W) */ \
+  void max_pool2d_backward(const kn_max_pool2d_params& p, const kn_tensor& dy,             \
+                           const kn_tensor& indices, const kn_tensor& dx, const Context& ctx); \
+  /* x:(N,C,H,W) -> y:(N,C,Ho,Wo) */ \
+  void avg_pool2d_forward(const kn_avg_pool2d_params& p, const kn_tensor& x,               \
+                          const kn_tensor& y, const Context& ctx);                          \
+  /* dy:(N,C,Ho,Wo) -> dx:(N,C,H,W) */ \
+  void avg_pool2d_backward(const kn_avg_pool2d_params& p, const kn_tensor& dy,             \
+                           const kn_tensor& dx, const Context& ctx);                        \
   \
   /* ---- activations ---- */ \
   /* x, y: same shape (y may be x) */                                                         \

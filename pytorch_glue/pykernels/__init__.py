@@ -33,6 +33,7 @@ __all__ = [
     # convolution
 
     # pooling
+    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
 
     # activations
     "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "leaky_relu", "leaky_relu_backward",
@@ -228,6 +229,141 @@ def mse_loss_backward(grad_output: np.ndarray, input: np.ndarray, target: np.nda
 
 
 # --------------------------------------------------------------------- pooling
+
+# Shared with pykernels.torch (ops/pool2d.py): parameter normalisation and the
+# output size, as torch computes them, so both APIs raise the same errors.
+
+
+def _pool_pair(v, op: str, name: str) -> tuple:
+    """An int or a sequence of 1 or 2 ints -> (h, w), as torch's pooling accepts."""
+    if isinstance(v, bool):
+        raise TypeError(f"{op}: {name}: expected an int or a pair of ints, got {v!r}")
+    if isinstance(v, (int, np.integer)):
+        return int(v), int(v)
+    try:
+        t = tuple(v)
+    except TypeError:
+        raise TypeError(f"{op}: {name}: expected an int or a pair of ints, got {v!r}") from None
+    if len(t) == 1:
+        t = t * 2
+    if len(t) != 2 or any(isinstance(a, bool) or not hasattr(a, "__index__") for a in t):
+        raise TypeError(f"{op}: {name}: expected an int or a pair of ints, got {v!r}")
+    return tuple(a if not isinstance(a, np.integer) else int(a) for a in t)
+
+
+def _pool2d_params(op: str, kernel_size, stride, padding, dilation=1) -> tuple:
+    """(kernel_size, stride, padding, dilation) as (h, w) pairs, checked as torch does:
+    kernel_size, stride, dilation >= 1 and 0 <= padding <= kernel_size // 2 (ValueError).
+    stride None (or empty) means kernel_size."""
+    k = _pool_pair(kernel_size, op, "kernel_size")
+    no_stride = stride is None or (not isinstance(stride, (int, np.integer)) and len(stride) == 0)
+    s = k if no_stride else _pool_pair(stride, op, "stride")
+    p, d = _pool_pair(padding, op, "padding"), _pool_pair(dilation, op, "dilation")
+    for name, v in (("kernel_size", k), ("stride", s), ("dilation", d)):
+        if v[0] < 1 or v[1] < 1:
+            raise ValueError(f"{op}: {name} must be greater than zero, got {v}")
+    if not (0 <= p[0] <= k[0] // 2 and 0 <= p[1] <= k[1] // 2):
+        raise ValueError(f"{op}: pad should be at most half of kernel size, but got padding={p} "
+                         f"and kernel_size={k}")
+    return k, s, p, d
+
+
+def _pool2d_output_size(op: str, input_size, k, s, p, d, ceil_mode: bool) -> tuple:
+    """(Ho, Wo) for the (H, W) input_size, as torch's pooling_output_shape; ShapeError
+    (a ValueError) when either is < 1."""
+    out = []
+    for i in range(2):
+        n = input_size[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1 + (s[i] - 1 if ceil_mode else 0)
+        o = n // s[i] + 1
+        if ceil_mode and (o - 1) * s[i] >= input_size[i] + p[i]:
+            o -= 1
+        out.append(o)
+    if out[0] < 1 or out[1] < 1:
+        raise _shape_error(f"{op}: input size {tuple(input_size)} is too small for the pooling "
+                           f"window: calculated output size {tuple(out)}")
+    return tuple(out)
+
+
+def _pool_input(x, op: str, name: str) -> np.ndarray:
+    _array(x, op, name)
+    if x.ndim != 4:
+        raise _shape_error(f"{op}: {name}: expected (N, C, H, W), got shape {x.shape}")
+    return x
+
+
+def max_pool2d(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, *, index_dtype=np.int64, num_threads: int = 0):
+    """2-D max pooling as torch.nn.functional.max_pool2d(..., return_indices=True).
+
+    x: (N, C, H, W) -> ``(y, indices)``, both (N, C, Ho, Wo); indices (int64, or int32 with
+    ``index_dtype``) are flat positions h*W + w in x's (H, W) plane. kernel_size, stride,
+    padding, dilation: an int or an (h, w) pair; stride None = kernel_size.
+    """
+    op = "pykernels.max_pool2d"
+    x = _pool_input(x, op, "x")
+    k, s, p, d = _pool2d_params(op, kernel_size, stride, padding, dilation)
+    out = x.shape[:2] + _pool2d_output_size(op, x.shape[2:], k, s, p, d, ceil_mode)
+    y, indices = np.empty(out, x.dtype), np.empty(out, index_dtype)
+    _C.max_pool2d_forward(k, s, p, d, bool(ceil_mode), x, y, indices, num_threads=num_threads)
+    return y, indices
+
+
+def max_pool2d_backward(grad_output: np.ndarray, indices: np.ndarray, input_shape,
+                        kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode: bool = False, *, num_threads: int = 0) -> np.ndarray:
+    """Gradient of :func:`max_pool2d`: grad_output, indices (N, C, Ho, Wo) -> grad_input of
+    ``input_shape`` (N, C, H, W), grad_output summed where the indices point, 0 elsewhere."""
+    op = "pykernels.max_pool2d_backward"
+    grad_output = _pool_input(grad_output, op, "grad_output")
+    _array(indices, op, "indices")
+    k, s, p, d = _pool2d_params(op, kernel_size, stride, padding, dilation)
+    dx = np.empty(tuple(input_shape), grad_output.dtype)
+    if dx.ndim != 4:
+        raise _shape_error(f"{op}: input_shape: expected (N, C, H, W), got {tuple(input_shape)}")
+    _C.max_pool2d_backward(k, s, p, d, bool(ceil_mode), grad_output, indices, dx,
+                           num_threads=num_threads)
+    return dx
+
+
+def _divisor(divisor_override, op: str) -> int:
+    if divisor_override is None:
+        return 0
+    if isinstance(divisor_override, bool) or int(divisor_override) <= 0:
+        raise ValueError(f"{op}: divisor_override must be a positive int or None, "
+                         f"got {divisor_override!r}")
+    return int(divisor_override)
+
+
+def avg_pool2d(x: np.ndarray, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None, *,
+               num_threads: int = 0) -> np.ndarray:
+    """2-D average pooling as torch.nn.functional.avg_pool2d: x (N, C, H, W) -> (N, C, Ho, Wo)."""
+    op = "pykernels.avg_pool2d"
+    x = _pool_input(x, op, "x")
+    k, s, p, d = _pool2d_params(op, kernel_size, stride, padding)
+    div = _divisor(divisor_override, op)
+    y = np.empty(x.shape[:2] + _pool2d_output_size(op, x.shape[2:], k, s, p, d, ceil_mode), x.dtype)
+    _C.avg_pool2d_forward(k, s, p, bool(ceil_mode), bool(count_include_pad), div, x, y,
+                          num_threads=num_threads)
+    return y
+
+
+def avg_pool2d_backward(grad_output: np.ndarray, input_shape, kernel_size, stride=None,
+                        padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                        divisor_override=None, *, num_threads: int = 0) -> np.ndarray:
+    """Gradient of :func:`avg_pool2d`: grad_output (N, C, Ho, Wo) -> grad_input of
+    ``input_shape`` (N, C, H, W)."""
+    op = "pykernels.avg_pool2d_backward"
+    grad_output = _pool_input(grad_output, op, "grad_output")
+    k, s, p, _ = _pool2d_params(op, kernel_size, stride, padding)
+    div = _divisor(divisor_override, op)
+    dx = np.empty(tuple(input_shape), grad_output.dtype)
+    if dx.ndim != 4:
+        raise _shape_error(f"{op}: input_shape: expected (N, C, H, W), got {tuple(input_shape)}")
+    _C.avg_pool2d_backward(k, s, p, bool(ceil_mode), bool(count_include_pad), div, grad_output,
+                           dx, num_threads=num_threads)
+    return dx
+
 
 
 # ----------------------------------------------------------------- activations

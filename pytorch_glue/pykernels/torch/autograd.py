@@ -26,6 +26,7 @@ from .ops import relu as _relu
 __all__ = ["LinearFunction", "ReLUFunction", "MSELossFunction"]
 __all__ += ["SigmoidFunction", "TanhFunction", "LeakyReLUFunction", "GELUFunction"]
 __all__ += ["DropoutFunction"]
+__all__ += ["MaxPool2dFunction", "AvgPool2dFunction"]
 
 
 class LinearFunction(torch.autograd.Function):
@@ -66,6 +67,37 @@ class MSELossFunction(torch.autograd.Function):
 
 
 # --------------------------------------------------------------------- pooling
+
+from .ops import pool2d as _pool2d  # noqa: E402
+
+
+class MaxPool2dFunction(torch.autograd.Function):
+    """(output, indices) = max pooling of a 4-D input; parameters as (h, w) pairs:
+    apply(input, kernel_size, stride, padding, dilation, ceil_mode). indices are not
+    differentiable."""
+
+    @staticmethod
+    def forward(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode):
+        return _pool2d.max_pool2d(input, list(kernel_size), list(stride), list(padding),
+                                  list(dilation), bool(ceil_mode))
+
+    setup_context = staticmethod(_pool2d.max_setup_context)
+    backward = staticmethod(_pool2d.max_backward)
+
+
+class AvgPool2dFunction(torch.autograd.Function):
+    """Average pooling of a 4-D input: apply(input, kernel_size, stride, padding, ceil_mode,
+    count_include_pad, divisor_override), parameters as (h, w) pairs."""
+
+    @staticmethod
+    def forward(input: Tensor, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override):
+        return _pool2d.avg_pool2d(input, list(kernel_size), list(stride), list(padding),
+                                  bool(ceil_mode), bool(count_include_pad), divisor_override)
+
+    setup_context = staticmethod(_pool2d.avg_setup_context)
+    backward = staticmethod(_pool2d.avg_backward)
+
 
 
 

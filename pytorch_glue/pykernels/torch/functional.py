@@ -16,6 +16,7 @@ from .ops import relu as _relu
 __all__ = ["linear", "relu", "mse_loss"]
 __all__ += ["sigmoid", "tanh", "leaky_relu", "gelu"]
 __all__ += ["dropout"]
+__all__ += ["max_pool2d", "avg_pool2d"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -67,6 +68,54 @@ def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
 
 
 # --------------------------------------------------------------------- pooling
+
+from .. import _pool2d_params  # noqa: E402
+from .ops import pool2d as _pool2d  # noqa: E402
+
+
+def _pool_batched(input: Tensor, op: str):
+    """(N, C, H, W) as is, or an unbatched (C, H, W) with a batch dim of 1."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input: expected a torch.Tensor, got {type(input).__name__}")
+    if input.dim() not in (3, 4):
+        raise _shape_error(f"{op}: input: expected a 3-D (C, H, W) or 4-D (N, C, H, W) tensor, "
+                           f"got shape {tuple(input.shape)}")
+    return (input, False) if input.dim() == 4 else (input.unsqueeze(0), True)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """2-D max pooling, like torch.nn.functional.max_pool2d (same arguments and defaults).
+
+    input: (N, C, H, W) or (C, H, W). kernel_size, stride, padding, dilation: an int or an
+    (h, w) pair; stride None = kernel_size. Returns the output, or (output, indices) with
+    ``return_indices`` (int64 flat positions h*W + w, equal to torch's). Bad parameters
+    raise ValueError, an input too small for the window pykernels.ShapeError (a
+    ValueError), a wrong ndim ShapeError, a dtype other than float32/float64 TypeError.
+    """
+    op = "pykernels.torch.functional.max_pool2d"
+    x, unbatched = _pool_batched(input, op)
+    k, s, p, d = _pool2d_params(op, kernel_size, stride, padding, dilation)
+    y, indices = _pool2d.max_pool2d(x, list(k), list(s), list(p), list(d), bool(ceil_mode))
+    if unbatched:
+        y, indices = y.squeeze(0), indices.squeeze(0)
+    return (y, indices) if return_indices else y
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """2-D average pooling, like torch.nn.functional.avg_pool2d (same arguments and defaults).
+
+    input: (N, C, H, W) or (C, H, W); errors as :func:`max_pool2d`; divisor_override must be
+    None or a positive int (ValueError otherwise, as torch rejects 0).
+    """
+    op = "pykernels.torch.functional.avg_pool2d"
+    x, unbatched = _pool_batched(input, op)
+    k, s, p, _ = _pool2d_params(op, kernel_size, stride, padding)
+    y = _pool2d.avg_pool2d(x, list(k), list(s), list(p), bool(ceil_mode), bool(count_include_pad),
+                           None if divisor_override is None else int(divisor_override))
+    return y.squeeze(0) if unbatched else y
+
 
 
 

@@ -15,6 +15,7 @@ from . import functional as F
 __all__ = ["Linear", "ReLU", "MSELoss", "Flatten"]
 __all__ += ["Sigmoid", "Tanh", "LeakyReLU", "GELU"]
 __all__ += ["Dropout"]
+__all__ += ["MaxPool2d", "AvgPool2d"]
 
 
 class Linear(torch.nn.Linear):
@@ -54,6 +55,25 @@ class MSELoss(torch.nn.MSELoss):
 
 
 # --------------------------------------------------------------------- pooling
+
+
+class MaxPool2d(torch.nn.MaxPool2d):
+    """torch.nn.MaxPool2d(kernel_size, stride=None, padding=0, dilation=1,
+    return_indices=False, ceil_mode=False) on libkernels."""
+
+    def forward(self, input: Tensor):
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class AvgPool2d(torch.nn.AvgPool2d):
+    """torch.nn.AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False,
+    count_include_pad=True, divisor_override=None) on libkernels."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
 
 
 

@@ -6,6 +6,8 @@
     activations.py  pykernels::sigmoid, pykernels::tanh, pykernels::leaky_relu,
                  pykernels::gelu and their *_backward ops
     dropout.py   pykernels::dropout, pykernels::dropout_backward
+    pool2d.py    pykernels::max_pool2d, pykernels::max_pool2d_backward,
+                 pykernels::avg_pool2d, pykernels::avg_pool2d_backward
 
 Each module defines the forward and backward custom ops (real kernel through
 ``pykernels._C`` and a ``register_fake`` sharing one output-allocation
@@ -20,3 +22,6 @@ from . import dropout
 __all__ = ["linear", "relu", "mse_loss"]
 __all__ += ["activations"]
 __all__ += ["dropout"]
+from . import pool2d
+
+__all__ += ["pool2d"]
