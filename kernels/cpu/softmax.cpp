@@ -3,7 +3,7 @@
 //   every row (the C elements along dim, other indices fixed) on its own:
 //   softmax     forward:  m = max x; y = exp(x - m) / sum exp(x - m)
 //               backward: dx = y * (dy - sum(dy * y))
-//   log_softmax forward:  y = x - (m + log sum exp(x - m))
+//   log_softmax forward:  y = (x - m) - log sum exp(x - m)
 //               backward: dx = dy - exp(y) * sum(dy)
 // Rows are split across threads (each row is computed by one thread, in a
 // fixed order: results do not depend on the thread count). Maxima and
@@ -27,11 +27,13 @@ template <typename T>
 void forward_row(bool log, int64_t n, const T* x, int64_t sx, T* y, int64_t sy) {
   const T m = row_max(n, x, sx);
   if (log) {
-    const T shift = T(double(m) + std::log(row_sum_exp<T>(n, x, sx, m, nullptr, 0)));
+    // (x - m) - log(sum), not x - (m + log(sum)): m + log(sum) rounded to T
+    // loses ulp(m) (1e-3 at m = 1e4).
+    const T ls = T(std::log(row_sum_exp<T>(n, x, sx, m, nullptr, 0)));
     if (sx == 1 && sy == 1) {
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
+      for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - ls;
     } else {
-      for (int64_t i = 0; i < n; ++i) y[i * sy] = x[i * sx] - shift;
+      for (int64_t i = 0; i < n; ++i) y[i * sy] = (x[i * sx] - m) - ls;
     }
     return;
   }
