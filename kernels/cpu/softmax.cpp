@@ -11,6 +11,11 @@
 // is accumulated in double in 16 fixed-order lanes. A row whose elements are
 // contiguous in every operand (dim innermost) takes the unit-stride loops,
 // which the compiler vectorises; other rows use the strided loops.
+// Lets GCC if-convert fast_expf's clamps and vectorise the exp loops (FP
+// exceptions are never enabled or inspected by libkernels).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <array>
 #include <cmath>
 #include <limits>

@@ -4,6 +4,7 @@
 // loops the compiler vectorises; sums accumulate in double in a fixed order.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -29,29 +30,33 @@ T row_max(int64_t n, const T* x, int64_t sx) {
 }
 
 // sum(exp(x - m)) in double; also stores the exponentials in y when y != nullptr.
+// Chunks of kChunk: exponentials into y (unit stride) or a stack buffer in
+// one simple loop (vectorised), then summed into 16 double lanes.
 template <typename T>
 double row_sum_exp(int64_t n, const T* x, int64_t sx, T m, T* y, int64_t sy) {
+  constexpr int64_t kChunk = 256;
+  T buf[kChunk];
   double lanes[kLanes] = {};
-  int64_t i = 0;
-  if (sx == 1 && y && sy == 1) {
-    for (; i + kLanes <= n; i += kLanes)
-      for (int64_t l = 0; l < kLanes; ++l) {
-        const T e = exp_of<T>(x[i + l] - m);
-        y[i + l] = e;
-        lanes[l] += double(e);
-      }
-  } else if (sx == 1 && !y) {
-    for (; i + kLanes <= n; i += kLanes)
-      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(exp_of<T>(x[i + l] - m));
+  double tail = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t len = std::min(kChunk, n - i0);
+    T* e = y && sy == 1 ? y + i0 : buf;
+    const T* xs = x + i0 * sx;
+    if (sx == 1) {
+      for (int64_t i = 0; i < len; ++i) e[i] = exp_of<T>(xs[i] - m);
+    } else {
+      for (int64_t i = 0; i < len; ++i) e[i] = exp_of<T>(xs[i * sx] - m);
+    }
+    if (y && sy != 1)
+      for (int64_t i = 0; i < len; ++i) y[(i0 + i) * sy] = e[i];
+    int64_t i = 0;
+    for (; i + kLanes <= len; i += kLanes)
+      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(e[i + l]);
+    for (; i < len; ++i) tail += double(e[i]);
   }
   double sum = 0;
   for (int64_t l = 0; l < kLanes; ++l) sum += lanes[l];
-  for (; i < n; ++i) {
-    const T e = exp_of<T>(x[i * sx] - m);
-    if (y) y[i * sy] = e;
-    sum += double(e);
-  }
-  return sum;
+  return sum + tail;
 }
 
 // sum(a) or sum(a * b) in double.
