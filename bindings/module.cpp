@@ -571,6 +571,113 @@ PYBIND11_MODULE(_C, m) {
 
 
   // ------------------------------------------------ softmax and losses
+  for (const bool log : {false, true}) {
+    m.def(
+        log ? "log_softmax_forward" : "softmax_forward",
+        [log](int32_t dim, py::handle x, py::handle y, std::uintptr_t stream,
+              int32_t num_threads) {
+          const char* op = log ? "kn_log_softmax_forward" : "kn_softmax_forward";
+          const TensorArg X(x, op, "x", In), Y(y, op, "y", Out);
+          const kn_exec e = make_exec(stream, num_threads);
+          call([&] {
+            return log ? kn_log_softmax_forward(dim, X.get(), Y.get(), &e)
+                       : kn_softmax_forward(dim, X.get(), Y.get(), &e);
+          });
+        },
+        "dim"_a, "x"_a, "y"_a, KN_EXEC_ARGS,
+        log ? "y = log_softmax(x) along dim in [0, ndim); y may be x (in place)."
+            : "y = softmax(x) along dim in [0, ndim); y may be x (in place).");
+    m.def(
+        log ? "log_softmax_backward" : "softmax_backward",
+        [log](int32_t dim, py::handle dy, py::handle y, py::handle dx, std::uintptr_t stream,
+              int32_t num_threads) {
+          const char* op = log ? "kn_log_softmax_backward" : "kn_softmax_backward";
+          const TensorArg DY(dy, op, "dy", In), Y(y, op, "y", In), DX(dx, op, "dx", Out);
+          const kn_exec e = make_exec(stream, num_threads);
+          call([&] {
+            return log ? kn_log_softmax_backward(dim, DY.get(), Y.get(), DX.get(), &e)
+                       : kn_softmax_backward(dim, DY.get(), Y.get(), DX.get(), &e);
+          });
+        },
+        "dim"_a, "dy"_a, "y"_a, "dx"_a, KN_EXEC_ARGS,
+        log ? "dx = dy - exp(y) sum_dim(dy), from the forward OUTPUT y."
+            : "dx = y (dy - sum_dim(dy y)), from the forward OUTPUT y.");
+  }
+
+  // Class-index losses: the kn_cross_entropy_params fields are plain arguments.
+  m.def(
+      "nll_loss_forward",
+      [](int32_t reduction, int64_t ignore_index, double label_smoothing, py::handle input,
+         py::handle target, py::handle weight, py::handle out, py::handle total_weight,
+         std::uintptr_t stream, int32_t num_threads) {
+        const char* op = "kn_nll_loss_forward";
+        const kn_cross_entropy_params p{reduction, ignore_index, label_smoothing};
+        const TensorArg I(input, op, "input", In), T(target, op, "target", In),
+            W(weight, op, "weight", In, Optional), O(out, op, "out", Out),
+            TW(total_weight, op, "total_weight", Out);
+        const kn_exec e = make_exec(stream, num_threads);
+        call([&] { return kn_nll_loss_forward(&p, I.get(), T.get(), W.get(), O.get(), TW.get(), &e); });
+      },
+      "reduction"_a, "ignore_index"_a, "label_smoothing"_a, "input"_a, "target"_a,
+      "weight"_a.none(true), "out"_a, "total_weight"_a, KN_EXEC_ARGS,
+      "out = nll_loss(input (N,C,...)|(C,), target (N,...)|()), total_weight (0-d) = sum of "
+      "weight[target] over non-ignored targets; label_smoothing must be 0.");
+  m.def(
+      "nll_loss_backward",
+      [](int32_t reduction, int64_t ignore_index, double label_smoothing, py::handle dout,
+         py::handle target, py::handle weight, py::handle total_weight, py::handle dinput,
+         std::uintptr_t stream, int32_t num_threads) {
+        const char* op = "kn_nll_loss_backward";
+        const kn_cross_entropy_params p{reduction, ignore_index, label_smoothing};
+        const TensorArg DO(dout, op, "dout", In), T(target, op, "target", In),
+            W(weight, op, "weight", In, Optional), TW(total_weight, op, "total_weight", In),
+            DI(dinput, op, "dinput", Out);
+        const kn_exec e = make_exec(stream, num_threads);
+        call([&] {
+          return kn_nll_loss_backward(&p, DO.get(), T.get(), W.get(), TW.get(), DI.get(), &e);
+        });
+      },
+      "reduction"_a, "ignore_index"_a, "label_smoothing"_a, "dout"_a, "target"_a,
+      "weight"_a.none(true), "total_weight"_a, "dinput"_a, KN_EXEC_ARGS,
+      "dinput[n, t_n] = -weight[t_n] g_n, 0 elsewhere (g_n = dout[n] | dout | dout / total_weight).");
+  m.def(
+      "cross_entropy_forward",
+      [](int32_t reduction, int64_t ignore_index, double label_smoothing, py::handle input,
+         py::handle target, py::handle weight, py::handle out, py::handle total_weight,
+         std::uintptr_t stream, int32_t num_threads) {
+        const char* op = "kn_cross_entropy_forward";
+        const kn_cross_entropy_params p{reduction, ignore_index, label_smoothing};
+        const TensorArg I(input, op, "input", In), T(target, op, "target", In),
+            W(weight, op, "weight", In, Optional), O(out, op, "out", Out),
+            TW(total_weight, op, "total_weight", Out);
+        const kn_exec e = make_exec(stream, num_threads);
+        call([&] {
+          return kn_cross_entropy_forward(&p, I.get(), T.get(), W.get(), O.get(), TW.get(), &e);
+        });
+      },
+      "reduction"_a, "ignore_index"_a, "label_smoothing"_a, "input"_a, "target"_a,
+      "weight"_a.none(true), "out"_a, "total_weight"_a, KN_EXEC_ARGS,
+      "out = cross_entropy(logits input (N,C,...)|(C,), class targets), total_weight (0-d).");
+  m.def(
+      "cross_entropy_backward",
+      [](int32_t reduction, int64_t ignore_index, double label_smoothing, py::handle dout,
+         py::handle input, py::handle target, py::handle weight, py::handle total_weight,
+         py::handle dinput, std::uintptr_t stream, int32_t num_threads) {
+        const char* op = "kn_cross_entropy_backward";
+        const kn_cross_entropy_params p{reduction, ignore_index, label_smoothing};
+        const TensorArg DO(dout, op, "dout", In), I(input, op, "input", In),
+            T(target, op, "target", In), W(weight, op, "weight", In, Optional),
+            TW(total_weight, op, "total_weight", In), DI(dinput, op, "dinput", Out);
+        const kn_exec e = make_exec(stream, num_threads);
+        call([&] {
+          return kn_cross_entropy_backward(&p, DO.get(), I.get(), T.get(), W.get(), TW.get(),
+                                           DI.get(), &e);
+        });
+      },
+      "reduction"_a, "ignore_index"_a, "label_smoothing"_a, "dout"_a, "input"_a, "target"_a,
+      "weight"_a.none(true), "total_weight"_a, "dinput"_a, KN_EXEC_ARGS,
+      "dinput = g ((1-e) w_t (softmax - onehot) + (e/C)(W softmax - w)); 0 in ignored rows.");
+
 
 
   // ----------------------------------------------------------- dropout

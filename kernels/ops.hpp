@@ -82,6 +82,30 @@ struct CudaContext {
                      const kn_tensor& x, const kn_tensor& dx, const Context& ctx);         \
   \
   /* ---- softmax and losses ---- */ \
+  /* x, y: one shape; rows along dim (log: log_softmax) */                                  \
+  void softmax_forward(bool log, int dim, const kn_tensor& x, const kn_tensor& y,           \
+                       const Context& ctx);                                                 \
+  /* dy, y, dx: one shape */                                                                \
+  void softmax_backward(bool log, int dim, const kn_tensor& dy, const kn_tensor& y,         \
+                        const kn_tensor& dx, const Context& ctx);                           \
+  /* input (N,C,...)|(C,), target: rows, weight: (C,)?, out: rows or 0-d, total_weight 0-d */ \
+  void nll_loss_forward(const kn_cross_entropy_params& p, const kn_tensor& input,           \
+                        const kn_tensor& target, const kn_tensor* weight,                   \
+                        const kn_tensor& out, const kn_tensor& total_weight,                \
+                        const Context& ctx);                                                \
+  void nll_loss_backward(const kn_cross_entropy_params& p, const kn_tensor& dout,           \
+                         const kn_tensor& target, const kn_tensor* weight,                  \
+                         const kn_tensor& total_weight, const kn_tensor& dinput,            \
+                         const Context& ctx);                                               \
+  void cross_entropy_forward(const kn_cross_entropy_params& p, const kn_tensor& input,      \
+                             const kn_tensor& target, const kn_tensor* weight,              \
+                             const kn_tensor& out, const kn_tensor& total_weight,           \
+                             const Context& ctx);                                           \
+  void cross_entropy_backward(const kn_cross_entropy_params& p, const kn_tensor& dout,      \
+                              const kn_tensor& input, const kn_tensor& target,              \
+                              const kn_tensor* weight, const kn_tensor& total_weight,       \
+                              const kn_tensor& dinput,                                      \
+                              const Context& ctx);                                          \
   \
   /* ---- dropout ---- */ \
   /* x, y: same shape; mask: same shape, uint8 or bool; p in [0, 1] */                       \

@@ -40,6 +40,8 @@ __all__ = [
     "gelu", "gelu_backward",
 
     # softmax and losses
+    "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+    "nll_loss", "nll_loss_backward", "cross_entropy", "cross_entropy_backward",
 
     # dropout
     "dropout", "dropout_backward",
@@ -455,6 +457,138 @@ def gelu_backward(grad_output: np.ndarray, x: np.ndarray, approximate: str = "no
 
 
 # ---------------------------------------------------------- softmax and losses
+
+
+def _softmax_dim(x: np.ndarray, dim: int, op: str) -> int:
+    """dim in [-ndim, ndim) -> [0, ndim); a 0-d array counts as 1-d (as torch)."""
+    nd = max(x.ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or not -nd <= dim < nd:
+        raise IndexError(f"{op}: dim {dim!r} is out of range for a {x.ndim}-d array "
+                         f"(expected an int in [{-nd}, {nd - 1}])")
+    return int(dim) % nd
+
+
+def _softmax_forward(log: bool, x, dim, out, num_threads):
+    op = "pykernels.log_softmax" if log else "pykernels.softmax"
+    x = _array(x, op, "x")
+    d = _softmax_dim(x, dim, op)
+    y = _output(out, x.shape, x, op)
+    fn = _C.log_softmax_forward if log else _C.softmax_forward
+    fn(d, x.reshape(1) if x.ndim == 0 else x, y.reshape(1) if y.ndim == 0 else y,
+       num_threads=num_threads)
+    return y
+
+
+def _softmax_backward(log: bool, grad_output, y, dim, out, num_threads):
+    op = "pykernels.log_softmax_backward" if log else "pykernels.softmax_backward"
+    grad_output, y = _array(grad_output, op, "grad_output"), _array(y, op, "y")
+    d = _softmax_dim(y, dim, op)
+    dx = _output(out, y.shape, y, op)
+    fn = _C.log_softmax_backward if log else _C.softmax_backward
+    one = (lambda a: a.reshape(1) if a.ndim == 0 else a)
+    fn(d, one(grad_output), one(y), one(dx), num_threads=num_threads)
+    return dx
+
+
+def softmax(x: np.ndarray, dim: int, *, out: np.ndarray | None = None,
+            num_threads: int = 0) -> np.ndarray:
+    """``exp(x - max) / sum(exp(x - max))`` along ``dim`` (negative dims count from the
+    end); any shape, any strides. ``out=x`` is allowed (in place)."""
+    return _softmax_forward(False, x, dim, out, num_threads)
+
+
+def softmax_backward(grad_output: np.ndarray, y: np.ndarray, dim: int, *,
+                     out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
+    """Gradient of :func:`softmax` from its OUTPUT ``y``:
+    ``y * (grad_output - sum(grad_output * y, dim))``."""
+    return _softmax_backward(False, grad_output, y, dim, out, num_threads)
+
+
+def log_softmax(x: np.ndarray, dim: int, *, out: np.ndarray | None = None,
+                num_threads: int = 0) -> np.ndarray:
+    """``(x - max) - log(sum(exp(x - max)))`` along ``dim``; as :func:`softmax`."""
+    return _softmax_forward(True, x, dim, out, num_threads)
+
+
+def log_softmax_backward(grad_output: np.ndarray, y: np.ndarray, dim: int, *,
+                         out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
+    """Gradient of :func:`log_softmax` from its OUTPUT ``y``:
+    ``grad_output - exp(y) * sum(grad_output, dim)``."""
+    return _softmax_backward(True, grad_output, y, dim, out, num_threads)
+
+
+def _class_loss_outputs(input, target, reduction, op):
+    code = _reduction_code(reduction, op)
+    input, target = _array(input, op, "input"), _array(target, op, "target")
+    shape = target.shape if code == _C.REDUCTION_NONE else ()
+    return code, np.empty(shape, input.dtype), np.empty((), input.dtype)
+
+
+def nll_loss(input: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
+             ignore_index: int = -100, reduction: str = "mean", *, return_total_weight: bool = False,
+             num_threads: int = 0):
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, d1..dk) or (C,) for
+    class indices ``target`` (N, d1..dk) or () of dtype int32/int64, as torch's nll_loss.
+    Returns the loss (target's shape for 'none', else 0-d), or ``(loss, total_weight)``
+    when ``return_total_weight`` (what :func:`nll_loss_backward` needs for 'mean').
+    A target outside [0, C) that is not ``ignore_index`` raises KernelError."""
+    op = "pykernels.nll_loss"
+    code, loss, tw = _class_loss_outputs(input, target, reduction, op)
+    if weight is not None:
+        _array(weight, op, "weight")
+    _C.nll_loss_forward(code, ignore_index, 0.0, input, target, weight, loss, tw,
+                        num_threads=num_threads)
+    return (loss, tw) if return_total_weight else loss
+
+
+def nll_loss_backward(grad_output: np.ndarray, input_shape, target: np.ndarray,
+                      total_weight: np.ndarray, weight: np.ndarray | None = None,
+                      ignore_index: int = -100, reduction: str = "mean", *,
+                      dtype=None, num_threads: int = 0) -> np.ndarray:
+    """Gradient of :func:`nll_loss` w.r.t. input (of ``input_shape``, grad_output's dtype
+    unless ``dtype``); ``total_weight`` is the forward's."""
+    op = "pykernels.nll_loss_backward"
+    code = _reduction_code(reduction, op)
+    grad_output = _array(grad_output, op, "grad_output")
+    di = np.empty(tuple(input_shape), dtype or grad_output.dtype)
+    _C.nll_loss_backward(code, ignore_index, 0.0, grad_output, _array(target, op, "target"),
+                         weight, _array(total_weight, op, "total_weight"), di,
+                         num_threads=num_threads)
+    return di
+
+
+def cross_entropy(input: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0, *, return_total_weight: bool = False,
+                  num_threads: int = 0):
+    """Cross-entropy of logits ``input`` (N, C, d1..dk) or (C,) with class indices
+    ``target`` (int32/int64), torch's weight / ignore_index / reduction / label_smoothing
+    semantics (log_softmax and nll fused; no (N, C) intermediate). Returns the loss, or
+    ``(loss, total_weight)`` when ``return_total_weight``."""
+    op = "pykernels.cross_entropy"
+    code, loss, tw = _class_loss_outputs(input, target, reduction, op)
+    if weight is not None:
+        _array(weight, op, "weight")
+    _C.cross_entropy_forward(code, ignore_index, float(label_smoothing), input, target, weight,
+                             loss, tw, num_threads=num_threads)
+    return (loss, tw) if return_total_weight else loss
+
+
+def cross_entropy_backward(grad_output: np.ndarray, input: np.ndarray, target: np.ndarray,
+                           total_weight: np.ndarray, weight: np.ndarray | None = None,
+                           ignore_index: int = -100, reduction: str = "mean",
+                           label_smoothing: float = 0.0, *,
+                           num_threads: int = 0) -> np.ndarray:
+    """Gradient of :func:`cross_entropy` w.r.t. the logits (input's shape)."""
+    op = "pykernels.cross_entropy_backward"
+    code = _reduction_code(reduction, op)
+    grad_output, input = _array(grad_output, op, "grad_output"), _array(input, op, "input")
+    di = np.empty(input.shape, input.dtype)
+    _C.cross_entropy_backward(code, ignore_index, float(label_smoothing), grad_output, input,
+                              _array(target, op, "target"), weight,
+                              _array(total_weight, op, "total_weight"), di,
+                              num_threads=num_threads)
+    return di
 
 
 # --------------------------------------------------------------------- dropout

@@ -333,6 +333,95 @@ KN_API kn_status kn_gelu_backward(kn_gelu_approximate approximate, const kn_tens
 
 /* ---------------------------------------------- softmax and losses */
 
+/* Softmax along `dim`:  y = exp(x - max) / sum_dim exp(x - max)
+ *   x, y: one shape, ndim >= 1 (any strides); dim in [0, ndim): each 1-D row
+ *   along `dim` (all other indices fixed) is normalised on its own. A row
+ *   holding NaN gives NaN; +inf gives NaN (as torch). y may be x itself
+ *   (in-place). Float32 uses float exp/max and a double sum per row;
+ *   deterministic for any thread count. */
+KN_API kn_status kn_softmax_forward(int32_t dim, const kn_tensor* x, const kn_tensor* y,
+                                    const kn_exec* ex);
+
+/* Softmax backward from the OUTPUT y:  dx = y * (dy - sum_dim(dy * y))
+ *   dy, y, dx: one shape; dx may be dy or y itself (in-place). */
+KN_API kn_status kn_softmax_backward(int32_t dim, const kn_tensor* dy, const kn_tensor* y,
+                                     const kn_tensor* dx, const kn_exec* ex);
+
+/* Log-softmax along `dim`:  y = x - max - log(sum_dim exp(x - max))
+ * Shapes and in-place rules as kn_softmax_forward. */
+KN_API kn_status kn_log_softmax_forward(int32_t dim, const kn_tensor* x, const kn_tensor* y,
+                                        const kn_exec* ex);
+
+/* Log-softmax backward from the OUTPUT y:  dx = dy - exp(y) * sum_dim(dy)
+ * Shapes and in-place rules as kn_softmax_backward. */
+KN_API kn_status kn_log_softmax_backward(int32_t dim, const kn_tensor* dy, const kn_tensor* y,
+                                         const kn_tensor* dx, const kn_exec* ex);
+
+/* Options of the class-index losses (kn_nll_loss_*, kn_cross_entropy_*), as
+ * torch.nn.functional.nll_loss / cross_entropy:
+ *   reduction        a kn_reduction
+ *   ignore_index     targets equal to it contribute 0 loss, 0 weight, 0 gradient
+ *   label_smoothing  in [0, 1]; must be 0 for nll_loss */
+typedef struct {
+  int32_t reduction;
+  int64_t ignore_index;
+  double  label_smoothing;
+} kn_cross_entropy_params;
+
+/* Shapes shared by the class-index losses ("rows" = the target's positions):
+ *   input:  (N, C) or (N, C, d1, ..., dk) (the class dim is 1), or (C,) (unbatched)
+ *   target: (N,) / (N, d1, ..., dk) / () -- int32 or int64, values in [0, C)
+ *           or ignore_index
+ *   weight: (C,) or NULL (= all ones); a Float tensor
+ *   out:    target's shape for NONE, ndim 0 for MEAN and SUM
+ *   total_weight: ndim 0, always written: sum over non-ignored rows of weight[target]
+ * MEAN = sum of the rows' losses / total_weight (NaN when every target is
+ * ignored or N = 0, as torch). Reductions accumulate in double in a fixed
+ * order (deterministic for any thread count).
+ * Out-of-range targets: the CPU kernels check every target before writing
+ * anything and fail with KN_ERR_INVALID_ARGUMENT. The CUDA kernels cannot
+ * report it without a synchronisation: such a row gets a NaN loss (so a MEAN
+ * or SUM is NaN, and total_weight too) and NaN gradients. */
+
+/* Negative log-likelihood of log-probabilities:
+ *   loss_n = -weight[t_n] * input[n, t_n]  (0 where t_n == ignore_index) */
+KN_API kn_status kn_nll_loss_forward(const kn_cross_entropy_params* p,
+                                     const kn_tensor* input, const kn_tensor* target,
+                                     const kn_tensor* weight, const kn_tensor* out,
+                                     const kn_tensor* total_weight, const kn_exec* ex);
+
+/* NLL backward: dinput[n, c] = -weight[c] * g_n where c == t_n, else 0, with
+ *   g_n = dout[n] (NONE), dout (SUM), dout / total_weight (MEAN)
+ *   dout: out's shape; total_weight: the forward's; dinput: input's shape. */
+KN_API kn_status kn_nll_loss_backward(const kn_cross_entropy_params* p,
+                                      const kn_tensor* dout, const kn_tensor* target,
+                                      const kn_tensor* weight,
+                                      const kn_tensor* total_weight,
+                                      const kn_tensor* dinput, const kn_exec* ex);
+
+/* Cross-entropy of logits (log_softmax fused into nll_loss, with torch's
+ * label smoothing e):  with lse_n = log sum_c exp(input[n, c]),
+ *   loss_n = (1 - e) w[t_n] (lse_n - input[n, t_n])
+ *          + (e / C) sum_c w[c] (lse_n - input[n, c])      (0 where ignored)
+ * Outputs: out and total_weight as kn_nll_loss_forward. No per-row state is
+ * saved: the backward recomputes each row's max and log-sum-exp from input
+ * (a saved lse in float32 would lose about ulp(lse) -- 1e-3 at logits of 1e4
+ * -- in every gradient; recomputing costs one more exp per element). */
+KN_API kn_status kn_cross_entropy_forward(const kn_cross_entropy_params* p,
+                                          const kn_tensor* input, const kn_tensor* target,
+                                          const kn_tensor* weight, const kn_tensor* out,
+                                          const kn_tensor* total_weight,
+                                          const kn_exec* ex);
+
+/* Cross-entropy backward, with s_c = softmax(input[n, :])_c, W = sum_c w[c]:
+ *   dinput[n, c] = g_n ((1 - e) w[t_n] (s_c - [c == t_n]) + (e / C)(W s_c - w[c]))
+ * (0 in ignored rows), g_n as for kn_nll_loss_backward. dinput: input's shape. */
+KN_API kn_status kn_cross_entropy_backward(const kn_cross_entropy_params* p,
+                                           const kn_tensor* dout, const kn_tensor* input,
+                                           const kn_tensor* target, const kn_tensor* weight,
+                                           const kn_tensor* total_weight,
+                                           const kn_tensor* dinput, const kn_exec* ex);
+
 /* --------------------------------------------------------- dropout */
 
 /* Dropout (training):  mask = keep(seed, i) with probability 1 - p,

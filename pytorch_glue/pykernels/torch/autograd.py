@@ -11,6 +11,11 @@ there is one gradient formula per op.
     LeakyReLUFunction.apply(input, negative_slope=0.01)
     GELUFunction.apply(input, approximate='none')
     DropoutFunction.apply(input, p, seed: 0-d int64 tensor) -> (output, mask)
+    SoftmaxFunction.apply(input, dim), LogSoftmaxFunction.apply(input, dim)
+    NLLLossFunction.apply(input, target, weight=None, reduction='mean', ignore_index=-100)
+        -> (loss, total_weight)
+    CrossEntropyFunction.apply(input, target, weight=None, reduction='mean',
+        ignore_index=-100, label_smoothing=0.0) -> (loss, total_weight)
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ __all__ = ["LinearFunction", "ReLUFunction", "MSELossFunction"]
 __all__ += ["SigmoidFunction", "TanhFunction", "LeakyReLUFunction", "GELUFunction"]
 __all__ += ["DropoutFunction"]
 __all__ += ["MaxPool2dFunction", "AvgPool2dFunction"]
+__all__ += ["SoftmaxFunction", "LogSoftmaxFunction", "NLLLossFunction", "CrossEntropyFunction"]
 
 
 class LinearFunction(torch.autograd.Function):
@@ -155,6 +161,58 @@ class GELUFunction(torch.autograd.Function):
 
 
 # ---------------------------------------------------------- softmax and losses
+
+from .ops import cross_entropy as _cross_entropy  # noqa: E402
+from .ops import nll_loss as _nll_loss  # noqa: E402
+from .ops import softmax as _softmax  # noqa: E402
+
+
+class SoftmaxFunction(torch.autograd.Function):
+    """softmax(input) along dim (an int in [-ndim, ndim))."""
+
+    @staticmethod
+    def forward(input: Tensor, dim: int) -> Tensor:
+        return _softmax.softmax(input, dim)
+
+    setup_context = staticmethod(_softmax.setup_context)
+    backward = staticmethod(_softmax.softmax_grad)
+
+
+class LogSoftmaxFunction(torch.autograd.Function):
+    """log_softmax(input) along dim."""
+
+    @staticmethod
+    def forward(input: Tensor, dim: int) -> Tensor:
+        return _softmax.log_softmax(input, dim)
+
+    setup_context = staticmethod(_softmax.setup_context)
+    backward = staticmethod(_softmax.log_softmax_grad)
+
+
+class NLLLossFunction(torch.autograd.Function):
+    """(loss, total_weight) of nll_loss with class-index targets."""
+
+    @staticmethod
+    def forward(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                reduction: str = "mean", ignore_index: int = -100):
+        return _nll_loss.nll_loss(input, target, weight, reduction, ignore_index)
+
+    setup_context = staticmethod(_nll_loss.setup_context)
+    backward = staticmethod(_nll_loss.backward)
+
+
+class CrossEntropyFunction(torch.autograd.Function):
+    """(loss, total_weight) of cross_entropy with class-index targets."""
+
+    @staticmethod
+    def forward(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                reduction: str = "mean", ignore_index: int = -100, label_smoothing: float = 0.0):
+        return _cross_entropy.cross_entropy(input, target, weight, reduction, ignore_index,
+                                            float(label_smoothing))
+
+    setup_context = staticmethod(_cross_entropy.setup_context)
+    backward = staticmethod(_cross_entropy.backward)
+
 
 
 

@@ -17,6 +17,7 @@ __all__ = ["linear", "relu", "mse_loss"]
 __all__ += ["sigmoid", "tanh", "leaky_relu", "gelu"]
 __all__ += ["dropout"]
 __all__ += ["max_pool2d", "avg_pool2d"]
+__all__ += ["softmax", "log_softmax", "nll_loss", "cross_entropy"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -152,6 +153,98 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 # ---------------------------------------------------------- softmax and losses
+
+from .ops import cross_entropy as _cross_entropy  # noqa: E402
+from .ops import nll_loss as _nll_loss  # noqa: E402
+from .ops import softmax as _softmax  # noqa: E402
+
+
+def _softmax_args(name: str, input: Tensor, dim: Optional[int], _stacklevel: int,
+                  dtype: Optional[torch.dtype]):
+    """torch's handling: dim=None is deprecated and picks 0 for 0-, 1- and 3-d input,
+    else 1 (with torch's warning); dtype casts the input first."""
+    if dim is None:
+        dim = torch.nn.functional._get_softmax_dim(name, input.dim(), _stacklevel + 1)
+    if dtype is not None:
+        input = input.to(dtype)
+    return input, dim
+
+
+def softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
+            dtype: Optional[torch.dtype] = None) -> Tensor:
+    """exp(x - max) / sum(exp(x - max)) along dim, like torch.nn.functional.softmax
+    (any shape and strides; float32/float64 after the optional dtype cast)."""
+    input, dim = _softmax_args("softmax", input, dim, _stacklevel, dtype)
+    return _softmax.softmax(input, dim)
+
+
+def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
+                dtype: Optional[torch.dtype] = None) -> Tensor:
+    """(x - max) - log(sum(exp(x - max))) along dim, like
+    torch.nn.functional.log_softmax."""
+    input, dim = _softmax_args("log_softmax", input, dim, _stacklevel, dtype)
+    return _softmax.log_softmax(input, dim)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+             size_average: Optional[bool] = None, ignore_index: int = -100,
+             reduce: Optional[bool] = None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood, like torch.nn.functional.nll_loss: input (N, C),
+    (N, C, d1, ..., dk) or (C,) log-probabilities; target (N,), (N, d1, ..., dk) or ()
+    class indices (int64 or int32). The deprecated size_average/reduce are honoured as
+    torch does. A target outside [0, C) (not ignore_index) raises pykernels.KernelError
+    (a RuntimeError; torch raises IndexError/RuntimeError) on CPU; on CUDA it gives NaN."""
+    if size_average is not None or reduce is not None:
+        reduction = torch.nn._reduction.legacy_get_string(size_average, reduce)
+    return _nll_loss.nll_loss(input, target, weight, reduction, ignore_index)[0]
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                  size_average: Optional[bool] = None, ignore_index: int = -100,
+                  reduce: Optional[bool] = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits, like torch.nn.functional.cross_entropy.
+
+    Class-index targets (int64/int32, input's shape without the class dim) run the
+    fused kernel (pykernels::cross_entropy). Class-probability targets (floating point,
+    input's shape) are composed in Python from pykernels log_softmax and torch
+    element-wise ops, with torch's formula (smoothing mixes in label_smoothing / C,
+    the weight scales each class, 'mean' divides by the number of rows).
+    label_smoothing outside [0, 1] raises ValueError.
+    """
+    if size_average is not None or reduce is not None:
+        reduction = torch.nn._reduction.legacy_get_string(size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError("pykernels.torch.functional.cross_entropy: label_smoothing must be "
+                         f"in [0, 1], got {label_smoothing}")
+    if not target.is_floating_point():
+        return _cross_entropy.cross_entropy(input, target, weight, reduction, ignore_index,
+                                            float(label_smoothing))[0]
+    op = "pykernels.torch.functional.cross_entropy"
+    if target.shape != input.shape:
+        raise _shape_error(f"{op}: target: class probabilities must have input's shape "
+                           f"{tuple(input.shape)}, got {tuple(target.shape)}")
+    if input.dim() == 0:
+        raise _shape_error(f"{op}: input: expected shape (N, C, d1, ..., dk) or (C,), got a "
+                           "0-d tensor")
+    cd = 0 if input.dim() == 1 else 1
+    classes = input.shape[cd]
+    logp = _softmax.log_softmax(input, cd)
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    if weight is not None:
+        shape = [1] * input.dim()
+        shape[cd] = classes
+        logp = logp * weight.view(shape)
+    loss = -(logp * target).sum(cd)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / (input.numel() / classes) if input.numel() else loss.sum() * float("nan")
+    raise ValueError(f"{op}: reduction must be one of 'none', 'mean', 'sum', got {reduction!r}")
+
 
 
 

@@ -16,6 +16,7 @@ __all__ = ["Linear", "ReLU", "MSELoss", "Flatten"]
 __all__ += ["Sigmoid", "Tanh", "LeakyReLU", "GELU"]
 __all__ += ["Dropout"]
 __all__ += ["MaxPool2d", "AvgPool2d"]
+__all__ += ["Softmax", "LogSoftmax", "NLLLoss", "CrossEntropyLoss"]
 
 
 class Linear(torch.nn.Linear):
@@ -110,6 +111,39 @@ class GELU(torch.nn.GELU):
 
 
 # ---------------------------------------------------------- softmax and losses
+
+
+class Softmax(torch.nn.Softmax):
+    """torch.nn.Softmax(dim=None) on libkernels."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmax(input, self.dim, _stacklevel=5)
+
+
+class LogSoftmax(torch.nn.LogSoftmax):
+    """torch.nn.LogSoftmax(dim=None) on libkernels."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.log_softmax(input, self.dim, _stacklevel=5)
+
+
+class NLLLoss(torch.nn.NLLLoss):
+    """torch.nn.NLLLoss(weight=None, size_average=None, ignore_index=-100, reduce=None,
+    reduction='mean') on libkernels (weight is the module's buffer, as torch's)."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+
+class CrossEntropyLoss(torch.nn.CrossEntropyLoss):
+    """torch.nn.CrossEntropyLoss(weight=None, size_average=None, ignore_index=-100,
+    reduce=None, reduction='mean', label_smoothing=0.0) on libkernels."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
 
 
 

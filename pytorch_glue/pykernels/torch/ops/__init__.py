@@ -8,6 +8,10 @@
     dropout.py   pykernels::dropout, pykernels::dropout_backward
     pool2d.py    pykernels::max_pool2d, pykernels::max_pool2d_backward,
                  pykernels::avg_pool2d, pykernels::avg_pool2d_backward
+    softmax.py   pykernels::softmax, pykernels::softmax_backward,
+                 pykernels::log_softmax, pykernels::log_softmax_backward
+    nll_loss.py  pykernels::nll_loss, pykernels::nll_loss_backward
+    cross_entropy.py  pykernels::cross_entropy, pykernels::cross_entropy_backward
 
 Each module defines the forward and backward custom ops (real kernel through
 ``pykernels._C`` and a ``register_fake`` sharing one output-allocation
@@ -25,3 +29,6 @@ __all__ += ["dropout"]
 from . import pool2d
 
 __all__ += ["pool2d"]
+from . import cross_entropy, nll_loss, softmax  # softmax and losses
+
+__all__ += ["softmax", "nll_loss", "cross_entropy"]

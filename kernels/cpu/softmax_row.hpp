@@ -1,0 +1,82 @@
+// Row primitives of the softmax family on the CPU (softmax.cpp and
+// cross_entropy.cpp): max, sum of exponentials and dot products over one
+// strided row of n elements (stride in elements). Unit strides take 16-lane
+// loops the compiler vectorises; sums accumulate in double in a fixed order.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
+#include "kernels/internal/fast_exp.hpp"
+
+namespace kn::cpu {
+
+constexpr int64_t kLanes = 16;
+
+template <typename T>
+T row_max(int64_t n, const T* x, int64_t sx) {
+  T lanes[kLanes];
+  for (int64_t l = 0; l < kLanes; ++l) lanes[l] = -std::numeric_limits<T>::infinity();
+  int64_t i = 0;
+  if (sx == 1) {
+    for (; i + kLanes <= n; i += kLanes)
+      for (int64_t l = 0; l < kLanes; ++l) lanes[l] = x[i + l] > lanes[l] ? x[i + l] : lanes[l];
+  }
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t l = 0; l < kLanes; ++l) m = lanes[l] > m ? lanes[l] : m;
+  for (; i < n; ++i) m = x[i * sx] > m ? x[i * sx] : m;
+  return m;
+}
+
+// sum(exp(x - m)) in double; also stores the exponentials in y when y != nullptr.
+// Chunks of kChunk: exponentials into y (unit stride) or a stack buffer in
+// one simple loop (vectorised), then summed into 16 double lanes.
+template <typename T>
+double row_sum_exp(int64_t n, const T* x, int64_t sx, T m, T* y, int64_t sy) {
+  constexpr int64_t kChunk = 256;
+  T buf[kChunk];
+  double lanes[kLanes] = {};
+  double tail = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t len = std::min(kChunk, n - i0);
+    T* e = y && sy == 1 ? y + i0 : buf;
+    const T* xs = x + i0 * sx;
+    if (sx == 1) {
+      for (int64_t i = 0; i < len; ++i) e[i] = exp_of<T>(xs[i] - m);
+    } else {
+      for (int64_t i = 0; i < len; ++i) e[i] = exp_of<T>(xs[i * sx] - m);
+    }
+    if (y && sy != 1)
+      for (int64_t i = 0; i < len; ++i) y[(i0 + i) * sy] = e[i];
+    int64_t i = 0;
+    for (; i + kLanes <= len; i += kLanes)
+      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(e[i + l]);
+    for (; i < len; ++i) tail += double(e[i]);
+  }
+  double sum = 0;
+  for (int64_t l = 0; l < kLanes; ++l) sum += lanes[l];
+  return sum + tail;
+}
+
+// sum(a) or sum(a * b) in double.
+template <typename T>
+double row_dot(int64_t n, const T* a, int64_t sa, const T* b, int64_t sb) {
+  double lanes[kLanes] = {};
+  int64_t i = 0;
+  if (sa == 1 && (!b || sb == 1)) {
+    if (b) {
+      for (; i + kLanes <= n; i += kLanes)
+        for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(a[i + l]) * double(b[i + l]);
+    } else {
+      for (; i + kLanes <= n; i += kLanes)
+        for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(a[i + l]);
+    }
+  }
+  double sum = 0;
+  for (int64_t l = 0; l < kLanes; ++l) sum += lanes[l];
+  for (; i < n; ++i) sum += b ? double(a[i * sa]) * double(b[i * sb]) : double(a[i * sa]);
+  return sum;
+}
+
+}  // namespace kn::cpu

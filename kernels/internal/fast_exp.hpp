@@ -1,0 +1,56 @@
+// A vectorisable float exp for the softmax-family CPU kernels (the compiler
+// turns loops over it into SIMD code; std::exp(float) is a libm call per
+// element). Cephes' expf polynomial after a range reduction
+// x = n ln2 + r, |r| <= ln2/2; 2^n is built from two exponent-field halves so
+// results down into the subnormal range are right. Max error about 2 ulp over
+// [-103, 88]; below about -103.9 it returns 0 (as expf); NaN propagates;
+// x above about 88.3 gives +inf (softmax only evaluates it at x <= 0).
+//
+// (Written for softmax and losses; could be shared.)
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace kn {
+
+inline float fast_expf(float x) {
+  constexpr float kHi = 88.7228393f, kLo = -110.0f;
+  constexpr float kLog2e = 1.44269504088896341f;
+  constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  // Clamp (NaN compares false everywhere and stays NaN).
+  x = x > kHi ? kHi : x;
+  x = x < kLo ? kLo : x;
+  const float t = x * kLog2e + kRound;
+  const float n = t - kRound;  // round(x log2 e)
+  int32_t ti;
+  std::memcpy(&ti, &t, 4);
+  const int32_t ni = ti - 0x4B400000;  // the integer n (bits of t minus bits of kRound)
+  const float r = (x - n * kLn2Hi) - n * kLn2Lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  // 2^n = 2^(n/2) * 2^(n - n/2): each factor a normal float for n in [-159, 128].
+  const int32_t n1 = ni >> 1, n2 = ni - n1;
+  const uint32_t b1 = static_cast<uint32_t>(n1 + 127) << 23;
+  const uint32_t b2 = static_cast<uint32_t>(n2 + 127) << 23;
+  float s1, s2;
+  std::memcpy(&s1, &b1, 4);
+  std::memcpy(&s2, &b2, 4);
+  return p * s1 * s2;
+}
+
+// exp in T's precision: fast_expf for float, std::exp for double.
+template <typename T>
+inline T exp_of(T x);
+template <>
+inline float exp_of<float>(float x) { return fast_expf(x); }
+template <>
+inline double exp_of<double>(double x) { return __builtin_exp(x); }
+
+}  // namespace kn
