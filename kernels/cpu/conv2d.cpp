@@ -76,9 +76,23 @@ bool plane_view(const kn_tensor& t, int64_t n, int64_t c0, int64_t rows, MatrixV
   return true;
 }
 
-// cols:(K,P) contiguous from x[n, g*Cg : (g+1)*Cg] (xn points at its first channel).
+// im2col copies and zeroes many short rows (Wo elements): calls to memcpy/memset cost
+// more than the copies, so keep GCC from turning the loops below into such calls.
+#if defined(__GNUC__) && !defined(__clang__)
+#define KN_NO_MEMCPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define KN_NO_MEMCPY_CALLS
+#endif
+
 template <typename T>
-void im2col(const Geometry& g, const T* xn, const int64_t* xs, T* cols) {
+KN_NO_MEMCPY_CALLS inline void zero_row(T* r, int64_t n) {
+  for (int64_t q = 0; q < n; ++q) r[q] = T(0);
+}
+
+// cols:(K,P) with row stride ld, from x[n, g*Cg : (g+1)*Cg] (xn points at its first
+// channel).
+template <typename T>
+KN_NO_MEMCPY_CALLS void im2col(const Geometry& g, const T* xn, const int64_t* xs, T* cols, int64_t ld) {
   for (int64_t c = 0; c < g.Cg; ++c) {
     const T* xc = xn + c * xs[1];
     for (int64_t i = 0; i < g.kH; ++i) {
@@ -89,31 +103,33 @@ void im2col(const Geometry& g, const T* xn, const int64_t* xs, T* cols) {
         const int64_t aw = j * g.dw - g.pw;
         int64_t ow_lo, ow_hi;
         valid_range(aw, g.sw, g.W, g.Wo, ow_lo, ow_hi);
-        T* row = cols + ((c * g.kH + i) * g.kW + j) * g.P;
-        std::fill(row, row + oh_lo * g.Wo, T(0));
+        T* row = cols + ((c * g.kH + i) * g.kW + j) * ld;
+        zero_row(row, oh_lo * g.Wo);
         for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
           T* r = row + oh * g.Wo;
           const T* xr = xc + (oh * g.sh + ah) * xs[2];
-          std::fill(r, r + ow_lo, T(0));
+          zero_row(r, ow_lo);
           if (g.sw == 1 && xs[3] == 1) {
-            if (ow_hi > ow_lo) std::memcpy(r + ow_lo, xr + ow_lo + aw, (ow_hi - ow_lo) * sizeof(T));
+            const T* src = xr + aw;
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = src[ow];
           } else {
             const int64_t step = g.sw * xs[3];
             const T* src = xr + aw * xs[3];
             for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = src[ow * step];
           }
-          std::fill(r + ow_hi, r + g.Wo, T(0));
+          zero_row(r + ow_hi, g.Wo - ow_hi);
         }
-        std::fill(row + oh_hi * g.Wo, row + g.P, T(0));
+        zero_row(row + oh_hi * g.Wo, g.P - oh_hi * g.Wo);
       }
     }
   }
 }
 
-// out:(Cg,H,W) contiguous += col2im(cols:(K,P)). Each input pixel is owned by one image
-// and group, so concurrent calls on different images never touch the same memory.
+// out:(Cg,H,W) contiguous += col2im(cols:(K,P) with row stride ld). Each input pixel is
+// owned by one image and group, so concurrent calls on different images never touch the
+// same memory.
 template <typename T>
-void col2im(const Geometry& g, const T* cols, T* out) {
+void col2im(const Geometry& g, const T* cols, int64_t ld, T* out) {
   for (int64_t c = 0; c < g.Cg; ++c) {
     T* oc = out + c * g.H * g.W;
     for (int64_t i = 0; i < g.kH; ++i) {
@@ -124,7 +140,7 @@ void col2im(const Geometry& g, const T* cols, T* out) {
         const int64_t aw = j * g.dw - g.pw;
         int64_t ow_lo, ow_hi;
         valid_range(aw, g.sw, g.W, g.Wo, ow_lo, ow_hi);
-        const T* row = cols + ((c * g.kH + i) * g.kW + j) * g.P;
+        const T* row = cols + ((c * g.kH + i) * g.kW + j) * ld;
         for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
           const T* r = row + oh * g.Wo;
           T* dst = oc + (oh * g.sh + ah) * g.W + aw;
@@ -158,24 +174,60 @@ MatrixView<const T> weight_matrix(const kn_tensor& w, const Geometry& g, std::ve
   return {buf.data(), g.O, g.K, g.K, 1};
 }
 
-// The columns of image n, group grp: a view of x when the conv is 1x1 direct and x's
-// planes merge, else im2col into buf (K*P elements).
-template <typename T>
-MatrixView<const T> columns(const Geometry& g, const kn_tensor& x, int64_t n, int64_t grp,
-                            std::vector<T>& buf) {
-  MatrixView<const T> v;
-  if (g.direct && plane_view<const T>(x, n, grp * g.Cg, g.Cg, v)) return v;
-  buf.resize(static_cast<size_t>(g.K * g.P));
-  im2col<T>(g, data_as<const T>(x) + n * x.strides[0] + grp * g.Cg * x.strides[1], x.strides,
-            buf.data());
-  return {buf.data(), g.K, g.P, g.P, 1};
+// Images per chunk: the columns of a chunk of images, side by side, are one GEMM
+// operand of (K, images * P), about 2^17 elements (fits in L2) and at most 64 images.
+// Depends on the shapes only. A 1x1 direct conv uses x itself: one image per chunk.
+int64_t chunk_images(const Geometry& g) {
+  if (g.direct) return 1;
+  const int64_t per_image = std::max<int64_t>(1, g.K * g.P);
+  return std::clamp<int64_t>((int64_t(1) << 17) / per_image, 1, 64);
 }
 
-// Whether to split the images over threads (each GEMM then single-threaded).
-bool batch_parallel(const Geometry& g, int threads) { return threads > 1 && g.N >= 2 * threads; }
+// The columns of images [n0, n1), group grp: (K, (n1-n0)*P), image n at column (n-n0)*P.
+// A view of x for a 1x1 direct conv of one image whose planes merge; else im2col into buf.
+template <typename T>
+MatrixView<const T> columns(const Geometry& g, const kn_tensor& x, int64_t n0, int64_t n1,
+                            int64_t grp, std::vector<T>& buf) {
+  MatrixView<const T> v;
+  if (g.direct && n1 - n0 == 1 && plane_view<const T>(x, n0, grp * g.Cg, g.Cg, v)) return v;
+  const int64_t ld = (n1 - n0) * g.P;
+  buf.resize(static_cast<size_t>(g.K * ld));
+  for (int64_t n = n0; n < n1; ++n)
+    im2col<T>(g, data_as<const T>(x) + n * x.strides[0] + grp * g.Cg * x.strides[1], x.strides,
+              buf.data() + (n - n0) * g.P, ld);
+  return {buf.data(), g.K, ld, ld, 1};
+}
+
+// t[n0:n1, grp*rows : (grp+1)*rows] as a (rows, (n1-n0)*P) matrix: a view for one image
+// whose planes merge, else a packed copy in buf.
+template <typename T>
+MatrixView<const T> gather_planes(const kn_tensor& t, int64_t n0, int64_t n1, int64_t grp,
+                                  int64_t rows, std::vector<T>& buf) {
+  MatrixView<const T> v;
+  if (n1 - n0 == 1 && plane_view<const T>(t, n0, grp * rows, rows, v)) return v;
+  const int64_t h = t.shape[2], w = t.shape[3], P = h * w, ld = (n1 - n0) * P;
+  const int64_t* s = t.strides;
+  buf.resize(static_cast<size_t>(rows * ld));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t n = n0; n < n1; ++n) {
+      const T* src = data_as<const T>(t) + n * s[0] + (grp * rows + r) * s[1];
+      T* dst = buf.data() + r * ld + (n - n0) * P;
+      if (s[3] == 1 && (h == 1 || s[2] == w)) {
+        std::memcpy(dst, src, P * sizeof(T));
+      } else {
+        for (int64_t a = 0; a < h; ++a)
+          for (int64_t c = 0; c < w; ++c) dst[a * w + c] = src[a * s[2] + c * s[3]];
+      }
+    }
+  return {buf.data(), rows, ld, ld, 1};
+}
+
+// Whether to split the work over threads (each GEMM then single-threaded): only with
+// enough independent pieces to share.
+bool split_over_threads(int64_t pieces, int threads) { return threads > 1 && pieces >= 2 * threads; }
 
 // OpenBLAS's thread count is process state: set it to 1 here, outside any parallel
-// region, so that GEMMs inside the per-image threads do not change it concurrently.
+// region, so that GEMMs inside the per-chunk threads do not change it concurrently.
 template <typename T>
 void serial_blas() {
   T a = T(0), b = T(0), c = T(0);
@@ -192,22 +244,24 @@ void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor
   const MatrixView<const T> wm = weight_matrix<T>(w, g, wbuf);
   const T* bias = b ? data_as<const T>(*b) : nullptr;
   const int64_t bs = b ? b->strides[0] : 0;
-  const bool batch = batch_parallel(g, ctx.num_threads);
-  const int gemm_threads = batch ? 1 : ctx.num_threads;
-  if (batch) serial_blas<T>();
+  const int64_t per_chunk = chunk_images(g), chunks = (g.N + per_chunk - 1) / per_chunk;
+  const bool split = split_over_threads(chunks, ctx.num_threads);
+  const int gemm_threads = split ? 1 : ctx.num_threads;
+  if (split) serial_blas<T>();
 
-  auto images = [&](int64_t n0, int64_t n1) {
+  auto run_chunks = [&](int64_t c0, int64_t c1) {
     std::vector<T> cols, tmp;
-    for (int64_t n = n0; n < n1; ++n)
+    for (int64_t chunk = c0; chunk < c1; ++chunk) {
+      const int64_t n0 = chunk * per_chunk, n1 = std::min(g.N, n0 + per_chunk), ld = (n1 - n0) * g.P;
       for (int64_t grp = 0; grp < g.G; ++grp) {
-        const MatrixView<const T> cv = columns<T>(g, x, n, grp, cols);
+        const MatrixView<const T> cv = columns<T>(g, x, n0, n1, grp, cols);
         const MatrixView<const T> wg{wm.data + grp * g.Og * wm.row_stride, g.Og, g.K,
                                      wm.row_stride, 1};
         MatrixView<T> yv;
-        const bool in_place = plane_view<T>(y, n, grp * g.Og, g.Og, yv);
+        const bool in_place = n1 - n0 == 1 && plane_view<T>(y, n0, grp * g.Og, g.Og, yv);
         if (!in_place) {
-          tmp.resize(static_cast<size_t>(g.Og * g.P));
-          yv = {tmp.data(), g.Og, g.P, g.P, 1};
+          tmp.resize(static_cast<size_t>(g.Og * ld));
+          yv = {tmp.data(), g.Og, ld, ld, 1};
         }
         blas::gemm<T>(wg, cv, yv, T(1), T(0), gemm_threads);
         if (in_place) {
@@ -221,23 +275,32 @@ void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor
               for (int64_t q = 0; q < g.P; ++q) r[q * yv.col_stride] += bo;
             }
           }
-        } else {
-          T* yn = data_as<T>(y) + n * y.strides[0];
+          continue;
+        }
+        // Scatter the chunk's (Og, images * P) result into y, adding the bias.
+        const int64_t* ys = y.strides;
+        const bool rows_dense = ys[3] == 1 && (g.Ho == 1 || ys[2] == g.Wo);
+        for (int64_t n = n0; n < n1; ++n)
           for (int64_t o = 0; o < g.Og; ++o) {
             const int64_t oc = grp * g.Og + o;
             const T bo = bias ? bias[oc * bs] : T(0);
-            for (int64_t oh = 0; oh < g.Ho; ++oh)
-              for (int64_t ow = 0; ow < g.Wo; ++ow)
-                yn[oc * y.strides[1] + oh * y.strides[2] + ow * y.strides[3]] =
-                    tmp[o * g.P + oh * g.Wo + ow] + bo;
+            const T* src = tmp.data() + o * ld + (n - n0) * g.P;
+            T* dst = data_as<T>(y) + n * ys[0] + oc * ys[1];
+            if (rows_dense) {
+              for (int64_t q = 0; q < g.P; ++q) dst[q] = src[q] + bo;
+            } else {
+              for (int64_t oh = 0; oh < g.Ho; ++oh)
+                for (int64_t ow = 0; ow < g.Wo; ++ow)
+                  dst[oh * ys[2] + ow * ys[3]] = src[oh * g.Wo + ow] + bo;
+            }
           }
-        }
       }
+    }
   };
-  if (batch)
-    parallel_for(g.N, 1, ctx.num_threads, images);
+  if (split)
+    parallel_for(chunks, 1, ctx.num_threads, run_chunks);
   else
-    images(0, g.N);
+    run_chunks(0, chunks);
 }
 
 // db[o] = sum_{n,oh,ow} dy[n,o,oh,ow] in double; each thread owns whole channels.
@@ -280,68 +343,61 @@ void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tens
   MatrixView<const T> wm{};
   if (dx) wm = weight_matrix<T>(*w, g, wbuf);
 
-  // Image blocks for dw's partials: fixed by the shapes, never by the thread count,
-  // at most 16 and at most 2^24 partial elements in all.
-  const int64_t OK = g.O * g.K;
-  int64_t blocks = std::min<int64_t>(g.N, 16);
+  // Image blocks for dw's partials, fixed by the shapes, never by the thread count: at
+  // most 16, at most 2^24 partial elements in all. Within a block, chunks of
+  // chunk_images() images (also fixed by the shapes) accumulate into its partial.
+  const int64_t OK = g.O * g.K, per_chunk = chunk_images(g);
+  int64_t blocks = std::min<int64_t>((g.N + per_chunk - 1) / per_chunk, 16);
   if (dw && OK > 0) blocks = std::min(blocks, std::max<int64_t>(1, (int64_t(1) << 24) / OK));
   std::vector<T> partial(dw && blocks > 0 ? static_cast<size_t>(blocks * OK) : 0);
 
-  const bool batch = batch_parallel(g, ctx.num_threads) && blocks > 1;
-  const int gemm_threads = batch ? 1 : ctx.num_threads;
-  if (batch) serial_blas<T>();
+  const bool split = split_over_threads(blocks, ctx.num_threads);
+  const int gemm_threads = split ? 1 : ctx.num_threads;
+  if (split) serial_blas<T>();
   const bool dx_dense = dx && dx->strides[3] == 1 && (g.H == 1 || dx->strides[2] == g.W) &&
                         (g.Cg == 1 || dx->strides[1] == g.H * g.W);
 
   auto run_blocks = [&](int64_t b0, int64_t b1) {
     std::vector<T> cols, dcols, dxbuf, dybuf;
     for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t n0 = g.N * blk / blocks, n1 = g.N * (blk + 1) / blocks;
-      for (int64_t n = n0; n < n1; ++n)
+      const int64_t first = g.N * blk / blocks, last = g.N * (blk + 1) / blocks;
+      for (int64_t n0 = first; n0 < last; n0 += per_chunk) {
+        const int64_t n1 = std::min(last, n0 + per_chunk), ld = (n1 - n0) * g.P;
         for (int64_t grp = 0; grp < g.G; ++grp) {
-          MatrixView<const T> dyv;
-          if (!plane_view<const T>(dy, n, grp * g.Og, g.Og, dyv)) {
-            dybuf.resize(static_cast<size_t>(g.Og * g.P));
-            const T* d = data_as<const T>(dy) + n * dy.strides[0];
-            for (int64_t o = 0; o < g.Og; ++o)
-              for (int64_t oh = 0; oh < g.Ho; ++oh)
-                for (int64_t ow = 0; ow < g.Wo; ++ow)
-                  dybuf[o * g.P + oh * g.Wo + ow] =
-                      d[(grp * g.Og + o) * dy.strides[1] + oh * dy.strides[2] + ow * dy.strides[3]];
-            dyv = {dybuf.data(), g.Og, g.P, g.P, 1};
-          }
+          const MatrixView<const T> dyv = gather_planes<T>(dy, n0, n1, grp, g.Og, dybuf);
           if (dw && g.Og > 0) {
-            const MatrixView<const T> cv = columns<T>(g, *x, n, grp, cols);
+            const MatrixView<const T> cv = columns<T>(g, *x, n0, n1, grp, cols);
             const MatrixView<T> pv{partial.data() + blk * OK + grp * g.Og * g.K, g.Og, g.K, g.K, 1};
-            blas::gemm<T>(dyv, cv.t(), pv, T(1), n == n0 ? T(0) : T(1), gemm_threads);
+            blas::gemm<T>(dyv, cv.t(), pv, T(1), n0 == first ? T(0) : T(1), gemm_threads);
           }
-          if (dx) {
-            dcols.resize(static_cast<size_t>(g.K * g.P));
-            const MatrixView<const T> wg{wm.data + grp * g.Og * wm.row_stride, g.Og, g.K,
-                                         wm.row_stride, 1};
-            blas::gemm<T>(wg.t(), dyv, MatrixView<T>{dcols.data(), g.K, g.P, g.P, 1}, T(1), T(0),
-                          gemm_threads);
+          if (!dx) continue;
+          dcols.resize(static_cast<size_t>(g.K * ld));
+          const MatrixView<const T> wg{wm.data + grp * g.Og * wm.row_stride, g.Og, g.K,
+                                       wm.row_stride, 1};
+          blas::gemm<T>(wg.t(), dyv, MatrixView<T>{dcols.data(), g.K, ld, ld, 1}, T(1), T(0),
+                        gemm_threads);
+          const int64_t plane = g.Cg * g.H * g.W;
+          for (int64_t n = n0; n < n1; ++n) {
             T* dxn = data_as<T>(*dx) + n * dx->strides[0] + grp * g.Cg * dx->strides[1];
-            const int64_t plane = g.Cg * g.H * g.W;
             T* target = dxn;
             if (!dx_dense) {
               dxbuf.resize(static_cast<size_t>(plane));
               target = dxbuf.data();
             }
             std::fill(target, target + plane, T(0));
-            col2im<T>(g, dcols.data(), target);
-            if (!dx_dense) {
-              for (int64_t c = 0; c < g.Cg; ++c)
-                for (int64_t ih = 0; ih < g.H; ++ih)
-                  for (int64_t iw = 0; iw < g.W; ++iw)
-                    dxn[c * dx->strides[1] + ih * dx->strides[2] + iw * dx->strides[3]] =
-                        dxbuf[(c * g.H + ih) * g.W + iw];
-            }
+            col2im<T>(g, dcols.data() + (n - n0) * g.P, ld, target);
+            if (dx_dense) continue;
+            for (int64_t c = 0; c < g.Cg; ++c)
+              for (int64_t ih = 0; ih < g.H; ++ih)
+                for (int64_t iw = 0; iw < g.W; ++iw)
+                  dxn[c * dx->strides[1] + ih * dx->strides[2] + iw * dx->strides[3]] =
+                      dxbuf[(c * g.H + ih) * g.W + iw];
           }
         }
+      }
     }
   };
-  if (batch)
+  if (split)
     parallel_for(blocks, 1, ctx.num_threads, run_blocks);
   else
     run_blocks(0, blocks);
