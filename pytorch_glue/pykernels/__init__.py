@@ -240,7 +240,10 @@ def _pair(v, op: str, name: str) -> tuple:
 
 
 def _conv2d_out_size(in_size: int, k: int, stride: int, padding: int, dilation: int) -> int:
-    """floor((in + 2 padding - dilation (k - 1) - 1) / stride) + 1 (as torch)."""
+    """floor((in + 2 padding - dilation (k - 1) - 1) / stride) + 1 (as torch); 0 for a
+    stride below 1 (which the library then rejects with its message)."""
+    if stride < 1:
+        return 0
     return (in_size + 2 * padding - dilation * (k - 1) - 1) // stride + 1
 
 
