@@ -11,18 +11,20 @@
 //             dx[n, g]        = col2im(dcols): each column entry added back to the input
 //                               pixel it was read from                        [col2im]
 //             db[o]           = sum_{n,oh,ow} dy[n,o,oh,ow]
-// A 1x1, stride-1, unpadded, undilated conv needs no im2col: cols_g[n] is x[n, g] viewed
+// A 1x1, stride-1, unpadded conv needs no im2col: cols_g[n] is x[n, g] viewed
 // as a (Cg, H*W) matrix (when its H and W strides merge).
 //
-// Threads: with enough images (N >= 2 * threads), the images are split over the threads,
-// each with its own column buffers and single-threaded GEMMs; otherwise one image at a
-// time, with OpenBLAS's threads. Any input and output strides: im2col reads strided x,
-// GEMM takes strided views (packing only where BLAS cannot take them), outputs whose
-// (H, W) dims do not merge go through a contiguous temporary.
+// Images are processed in chunks (about 2^17 column elements each, fixed by the shapes):
+// one im2col buffer and one GEMM per chunk and group. Threads: with enough chunks
+// (>= 2 * threads), the chunks are split over the threads, each with its own buffers and
+// single-threaded GEMMs; otherwise one chunk at a time, with OpenBLAS's threads.
+// Any input and output strides: im2col reads strided x, GEMM takes strided views
+// (packing only where BLAS cannot take them), dy is gathered per chunk, and dx whose
+// (C, H, W) dims are not dense goes through a contiguous temporary.
 //
 // dw is deterministic: the images are cut into blocks fixed by the shapes alone (at most
 // 16), each block accumulates its partial dw in T through GEMM (beta = 1 from its second
-// image on), and the partials are added in double in block order. db sums in double per
+// chunk on), and the partials are added in double in block order. db sums in double per
 // channel. So dw and db are bit-identical for any thread count.
 #include <algorithm>
 #include <cstring>
@@ -222,17 +224,12 @@ MatrixView<const T> gather_planes(const kn_tensor& t, int64_t n0, int64_t n1, in
   return {buf.data(), rows, ld, ld, 1};
 }
 
-// Whether to split the work over threads (each GEMM then single-threaded): only with
-// enough independent pieces to share.
+// Whether to split the work over threads: only with enough independent pieces to share.
+// The GEMMs always get ctx.num_threads: OpenBLAS (OpenMP build) runs single-threaded
+// inside our parallel region by itself, and an unchanged count means no
+// openblas_set_num_threads call (process state, which also sets the calling thread's
+// OpenMP default, i.e. torch.get_num_threads()) from inside the region.
 bool split_over_threads(int64_t pieces, int threads) { return threads > 1 && pieces >= 2 * threads; }
-
-// OpenBLAS's thread count is process state: set it to 1 here, outside any parallel
-// region, so that GEMMs inside the per-chunk threads do not change it concurrently.
-template <typename T>
-void serial_blas() {
-  T a = T(0), b = T(0), c = T(0);
-  blas::gemm<T>({&a, 1, 1, 1, 1}, {&b, 1, 1, 1, 1}, {&c, 1, 1, 1, 1}, T(1), T(0), 1);
-}
 
 template <typename T>
 void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor& w,
@@ -246,8 +243,6 @@ void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor
   const int64_t bs = b ? b->strides[0] : 0;
   const int64_t per_chunk = chunk_images(g), chunks = (g.N + per_chunk - 1) / per_chunk;
   const bool split = split_over_threads(chunks, ctx.num_threads);
-  const int gemm_threads = split ? 1 : ctx.num_threads;
-  if (split) serial_blas<T>();
 
   auto run_chunks = [&](int64_t c0, int64_t c1) {
     std::vector<T> cols, tmp;
@@ -263,7 +258,7 @@ void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor
           tmp.resize(static_cast<size_t>(g.Og * ld));
           yv = {tmp.data(), g.Og, ld, ld, 1};
         }
-        blas::gemm<T>(wg, cv, yv, T(1), T(0), gemm_threads);
+        blas::gemm<T>(wg, cv, yv, T(1), T(0), ctx.num_threads);
         if (in_place) {
           if (!bias) continue;
           for (int64_t o = 0; o < g.Og; ++o) {
@@ -310,7 +305,8 @@ void bias_grad(const kn_tensor& dy, const kn_tensor& db, int threads) {
   const int64_t* s = dy.strides;
   const T* d = data_as<const T>(dy);
   T* out = data_as<T>(db);
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, N * Ho * Wo));
+  // Threads only for large sums: a fork/join costs more than a few 100k additions.
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 18) / std::max<int64_t>(1, N * Ho * Wo));
   parallel_for(O, grain, threads, [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
       acc_t<T> acc = 0;
@@ -352,8 +348,6 @@ void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tens
   std::vector<T> partial(dw && blocks > 0 ? static_cast<size_t>(blocks * OK) : 0);
 
   const bool split = split_over_threads(blocks, ctx.num_threads);
-  const int gemm_threads = split ? 1 : ctx.num_threads;
-  if (split) serial_blas<T>();
   const bool dx_dense = dx && dx->strides[3] == 1 && (g.H == 1 || dx->strides[2] == g.W) &&
                         (g.Cg == 1 || dx->strides[1] == g.H * g.W);
 
@@ -368,14 +362,14 @@ void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tens
           if (dw && g.Og > 0) {
             const MatrixView<const T> cv = columns<T>(g, *x, n0, n1, grp, cols);
             const MatrixView<T> pv{partial.data() + blk * OK + grp * g.Og * g.K, g.Og, g.K, g.K, 1};
-            blas::gemm<T>(dyv, cv.t(), pv, T(1), n0 == first ? T(0) : T(1), gemm_threads);
+            blas::gemm<T>(dyv, cv.t(), pv, T(1), n0 == first ? T(0) : T(1), ctx.num_threads);
           }
           if (!dx) continue;
           dcols.resize(static_cast<size_t>(g.K * ld));
           const MatrixView<const T> wg{wm.data + grp * g.Og * wm.row_stride, g.Og, g.K,
                                        wm.row_stride, 1};
           blas::gemm<T>(wg.t(), dyv, MatrixView<T>{dcols.data(), g.K, ld, ld, 1}, T(1), T(0),
-                        gemm_threads);
+                        ctx.num_threads);
           const int64_t plane = g.Cg * g.H * g.W;
           for (int64_t n = n0; n < n1; ++n) {
             T* dxn = data_as<T>(*dx) + n * dx->strides[0] + grp * g.Cg * dx->strides[1];
