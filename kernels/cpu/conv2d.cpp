@@ -107,6 +107,14 @@ KN_NO_MEMCPY_CALLS void im2col(const Geometry& g, const T* xn, const int64_t* xs
         valid_range(aw, g.sw, g.W, g.Wo, ow_lo, ow_hi);
         T* row = cols + ((c * g.kH + i) * g.kW + j) * ld;
         zero_row(row, oh_lo * g.Wo);
+        if (g.sw == 1 && xs[3] == 1 && ow_lo == 0 && ow_hi == g.Wo) {  // whole rows: no zeros
+          const T* src = xc + (oh_lo * g.sh + ah) * xs[2] + aw;
+          T* dst = row + oh_lo * g.Wo;
+          for (int64_t oh = oh_lo; oh < oh_hi; ++oh, src += g.sh * xs[2], dst += g.Wo)
+            for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow] = src[ow];
+          zero_row(row + oh_hi * g.Wo, g.P - oh_hi * g.Wo);
+          continue;
+        }
         for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
           T* r = row + oh * g.Wo;
           const T* xr = xc + (oh * g.sh + ah) * xs[2];
@@ -143,6 +151,13 @@ void col2im(const Geometry& g, const T* cols, int64_t ld, T* out) {
         int64_t ow_lo, ow_hi;
         valid_range(aw, g.sw, g.W, g.Wo, ow_lo, ow_hi);
         const T* row = cols + ((c * g.kH + i) * g.kW + j) * ld;
+        if (g.sw == 1 && ow_lo == 0 && ow_hi == g.Wo) {  // whole rows
+          const T* src = row + oh_lo * g.Wo;
+          T* dst = oc + (oh_lo * g.sh + ah) * g.W + aw;
+          for (int64_t oh = oh_lo; oh < oh_hi; ++oh, src += g.Wo, dst += g.sh * g.W)
+            for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow] += src[ow];
+          continue;
+        }
         for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
           const T* r = row + oh * g.Wo;
           T* dst = oc + (oh * g.sh + ah) * g.W + aw;
