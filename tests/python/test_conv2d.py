@@ -318,3 +318,24 @@ def test_torch_errors():
         F.conv2d(x, w, stride=(1, 2, 3))
     with pytest.raises(pk.KernelError, match="dtype"):
         F.conv2d(x, w.double())
+
+
+# ------------------------------------------------------------------ CUDA
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not (torch.cuda.is_available() and pk.has_cuda()),
+                    reason="needs a CUDA device and a CUDA build of libkernels")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["everything", "depthwise", "padding_same_dilated_even"])
+def test_cuda_parity(name, dtype):
+    xs, ws, kw = OPTIONS[name]
+    x = strided4(xs, dtype, "channels_last").cuda().requires_grad_()
+    w = torch.randn(ws, dtype=dtype, device="cuda", requires_grad=True)
+    b = torch.randn(ws[0], dtype=dtype, device="cuda", requires_grad=True)
+    y, ref = F.conv2d(x, w, b, **kw), TF.conv2d(x, w, b, **kw)
+    t = dict(rtol=2e-3, atol=2e-3) if dtype == torch.float32 else tol(dtype)  # TF32 allowed
+    torch.testing.assert_close(y, ref, **t)
+    gy = strided4(ref.shape, dtype, "sliced").cuda()
+    for g, r in zip(torch.autograd.grad(y, (x, w, b), gy), torch.autograd.grad(ref, (x, w, b), gy)):
+        torch.testing.assert_close(g, r, **t)
