@@ -46,6 +46,13 @@ struct CudaContext {
                          const kn_tensor* dinput, const kn_tensor* dtarget,                \
                          const Context& ctx);                                     \
   /* ---- convolution ---- */ \
+  /* x:(N,C,H,W) w:(O,C/g,kH,kW) b:(O)? -> y:(N,O,Ho,Wo) */                                \
+  void conv2d_forward(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor& w,    \
+                      const kn_tensor* b, const kn_tensor& y, const Context& ctx);         \
+  /* dy:(N,O,Ho,Wo) x? w? -> dx:(N,C,H,W)? dw:(O,C/g,kH,kW)? db:(O)?; x or dx, w or dw */   \
+  void conv2d_backward(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tensor* x, \
+                       const kn_tensor* w, const kn_tensor* dx, const kn_tensor* dw,       \
+                       const kn_tensor* db, const Context& ctx);                           \
   \
   /* ---- pooling ---- */ \
   /* x:(N,C,H,W) -> y, indices:(N,C,Ho,Wo) */ \

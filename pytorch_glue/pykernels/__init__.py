@@ -31,6 +31,7 @@ __all__ = [
     "abi_version", "has_cuda", "set_num_threads", "get_num_threads", "blas_info",
     "linear", "linear_backward", "relu", "relu_backward", "mse_loss", "mse_loss_backward",
     # convolution
+    "conv2d", "conv2d_backward",
 
     # pooling
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
@@ -228,6 +229,94 @@ def mse_loss_backward(grad_output: np.ndarray, input: np.ndarray, target: np.nda
     return di, dt
 
 # ----------------------------------------------------------------- convolution
+
+
+def _pair(v, op: str, name: str) -> tuple:
+    """An int or a pair of ints -> (h, w) (shared with pykernels.torch's conv2d)."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return int(v), int(v)
+    try:
+        items = tuple(v)
+    except TypeError:
+        items = None
+    if (items is None or len(items) != 2
+            or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in items)):
+        raise TypeError(f"{op}: {name}: expected an int or a pair of ints, got {v!r}")
+    return int(items[0]), int(items[1])
+
+
+def _conv2d_out_size(in_size: int, k: int, stride: int, padding: int, dilation: int) -> int:
+    """floor((in + 2 padding - dilation (k - 1) - 1) / stride) + 1 (as torch); 0 for a
+    stride below 1 (which the library then rejects with its message)."""
+    if stride < 1:
+        return 0
+    return (in_size + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+
+
+def _conv2d_args(stride, padding, dilation, groups, op: str):
+    """Normalised (stride, padding, dilation, groups); padding may be 'valid' (= 0)."""
+    if isinstance(padding, str):
+        if padding != "valid":
+            raise ValueError(f"{op}: padding: expected an int, a pair of ints or 'valid', "
+                             f"got {padding!r}")
+        padding = 0
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool):
+        raise TypeError(f"{op}: groups: expected an int, got {groups!r}")
+    return (_pair(stride, op, "stride"), _pair(padding, op, "padding"),
+            _pair(dilation, op, "dilation"), int(groups))
+
+
+def _conv2d_out_shape(x_shape, w_shape, stride, padding, dilation, op: str) -> tuple:
+    """(N, O, Ho, Wo) of a conv2d; ShapeError unless x and w are 4-D. Sizes that are not
+    positive are left to the library to reject (with its message)."""
+    if len(x_shape) != 4:
+        raise _shape_error(f"{op}: x: expected 4 dims (N, C, H, W), got shape {tuple(x_shape)}")
+    if len(w_shape) != 4:
+        raise _shape_error(f"{op}: weight: expected 4 dims (O, C/groups, kH, kW), got shape "
+                           f"{tuple(w_shape)}")
+    ho = _conv2d_out_size(x_shape[2], w_shape[2], stride[0], padding[0], dilation[0])
+    wo = _conv2d_out_size(x_shape[3], w_shape[3], stride[1], padding[1], dilation[1])
+    return x_shape[0], w_shape[0], max(ho, 0), max(wo, 0)
+
+
+def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride=1,
+           padding=0, dilation=1, groups: int = 1, *, out: np.ndarray | None = None,
+           num_threads: int = 0) -> np.ndarray:
+    """2-D convolution (cross-correlation) with zero padding, as torch.nn.functional.conv2d.
+
+    x: (N, C, H, W), weight: (O, C/groups, kH, kW), bias: (O,) or None ->
+    y: (N, O, Ho, Wo) with Ho = (H + 2 padding[0] - dilation[0] (kH - 1) - 1) // stride[0] + 1
+    (Wo alike). stride, padding, dilation: an int or an (h, w) pair; padding may be 'valid'.
+    """
+    op = "pykernels.conv2d"
+    x, weight = _array(x, op, "x"), _array(weight, op, "weight")
+    if bias is not None:
+        _array(bias, op, "bias")
+    st, pad, dil, g = _conv2d_args(stride, padding, dilation, groups, op)
+    y = _output(out, _conv2d_out_shape(x.shape, weight.shape, st, pad, dil, op), x, op)
+    _C.conv2d_forward(st, pad, dil, g, x, weight, bias, y, num_threads=num_threads)
+    return y
+
+
+def conv2d_backward(grad_output: np.ndarray, x: np.ndarray, weight: np.ndarray, stride=1,
+                    padding=0, dilation=1, groups: int = 1, *, need_input: bool = True,
+                    need_weight: bool = True, need_bias: bool = True, num_threads: int = 0):
+    """Gradients of :func:`conv2d` given ``grad_output = dL/dy``: (N, O, Ho, Wo) ->
+    ``(grad_input (N, C, H, W), grad_weight (O, C/groups, kH, kW), grad_bias (O,))``, each
+    None when its ``need_*`` is False.
+    """
+    op = "pykernels.conv2d_backward"
+    grad_output, x = _array(grad_output, op, "grad_output"), _array(x, op, "x")
+    weight = _array(weight, op, "weight")
+    st, pad, dil, g = _conv2d_args(stride, padding, dilation, groups, op)
+    dtype = grad_output.dtype
+    dx = np.empty(x.shape, dtype) if need_input else None
+    dw = np.empty(weight.shape, dtype) if need_weight else None
+    db = np.empty(weight.shape[:1], dtype) if need_bias else None
+    _C.conv2d_backward(st, pad, dil, g, grad_output, x, weight, dx, dw, db,
+                       num_threads=num_threads)
+    return dx, dw, db
+
 
 
 # --------------------------------------------------------------------- pooling

@@ -33,6 +33,7 @@ __all__ += ["SigmoidFunction", "TanhFunction", "LeakyReLUFunction", "GELUFunctio
 __all__ += ["DropoutFunction"]
 __all__ += ["MaxPool2dFunction", "AvgPool2dFunction"]
 __all__ += ["SoftmaxFunction", "LogSoftmaxFunction", "NLLLossFunction", "CrossEntropyFunction"]
+__all__ += ["Conv2dFunction"]
 
 
 class LinearFunction(torch.autograd.Function):
@@ -69,6 +70,25 @@ class MSELossFunction(torch.autograd.Function):
 
 
 # ----------------------------------------------------------------- convolution
+
+from .. import _pair  # noqa: E402
+from .ops import conv2d as _conv2d  # noqa: E402
+
+
+class Conv2dFunction(torch.autograd.Function):
+    """2-D convolution of 4-D input with zero padding; stride, padding, dilation: ints or
+    (h, w) pairs (pykernels.torch.functional.conv2d also takes 'same'/'valid' and 3-D)."""
+
+    @staticmethod
+    def forward(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride=1,
+                padding=0, dilation=1, groups: int = 1) -> Tensor:
+        op = "pykernels.torch.autograd.Conv2dFunction"
+        return _conv2d.conv2d(input, weight, bias, _pair(stride, op, "stride"),
+                              _pair(padding, op, "padding"), _pair(dilation, op, "dilation"),
+                              groups)
+
+    setup_context = staticmethod(_conv2d.setup_context)
+    backward = staticmethod(_conv2d.backward)
 
 
 

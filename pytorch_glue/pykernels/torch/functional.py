@@ -18,6 +18,7 @@ __all__ += ["sigmoid", "tanh", "leaky_relu", "gelu"]
 __all__ += ["dropout"]
 __all__ += ["max_pool2d", "avg_pool2d"]
 __all__ += ["softmax", "log_softmax", "nll_loss", "cross_entropy"]
+__all__ += ["conv2d"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -65,6 +66,52 @@ def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
 
 
 # ----------------------------------------------------------------- convolution
+
+from .. import _pair  # noqa: E402
+from .ops import conv2d as _conv2d  # noqa: E402
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-D convolution, like torch.nn.functional.conv2d.
+
+    input: (N, C, H, W) or unbatched (C, H, W); weight: (O, C/groups, kH, kW); bias: (O,)
+    or None -> (N, O, Ho, Wo) (or (O, Ho, Wo)). stride, dilation: an int or an (h, w)
+    pair; padding: an int, a pair, 'valid' (no padding) or 'same' (output of the input's
+    size; stride 1 only; an odd total padding puts the extra row/column at the
+    bottom/right, as torch does).
+    """
+    op = "pykernels.torch.functional.conv2d"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input: expected a torch.Tensor, got {type(input).__name__}")
+    if input.dim() not in (3, 4):
+        raise _shape_error(f"{op}: input: expected 3 dims (C, H, W) or 4 dims (N, C, H, W), "
+                           f"got shape {tuple(input.shape)}")
+    if not isinstance(weight, Tensor) or weight.dim() != 4:
+        shape = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
+        raise _shape_error(f"{op}: weight: expected 4 dims (O, C/groups, kH, kW), got {shape}")
+    if input.dim() == 3:
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups).squeeze(0)
+    stride, dilation = _pair(stride, op, "stride"), _pair(dilation, op, "dilation")
+    if not isinstance(padding, str):
+        return _conv2d.conv2d(input, weight, bias, stride, _pair(padding, op, "padding"),
+                              dilation, groups)
+    if padding == "valid":
+        return _conv2d.conv2d(input, weight, bias, stride, (0, 0), dilation, groups)
+    if padding != "same":
+        raise ValueError(f"{op}: padding: expected an int, a pair of ints, 'valid' or 'same', "
+                         f"got {padding!r}")
+    if stride != (1, 1):
+        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
+                         f"(stride {stride})")
+    # Total padding d (k - 1) per dim: pad both sides by its larger half, then drop the
+    # first row/column where the total is odd (torch pads the extra one at the end).
+    totals = [dilation[d] * (weight.shape[2 + d] - 1) for d in range(2)]
+    pads = tuple((t + 1) // 2 for t in totals)
+    y = _conv2d.conv2d(input, weight, bias, stride, pads, dilation, groups)
+    drop_h, drop_w = totals[0] % 2, totals[1] % 2
+    return y[:, :, drop_h:, drop_w:] if drop_h or drop_w else y
 
 
 

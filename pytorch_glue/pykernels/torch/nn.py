@@ -17,6 +17,7 @@ __all__ += ["Sigmoid", "Tanh", "LeakyReLU", "GELU"]
 __all__ += ["Dropout"]
 __all__ += ["MaxPool2d", "AvgPool2d"]
 __all__ += ["Softmax", "LogSoftmax", "NLLLoss", "CrossEntropyLoss"]
+__all__ += ["Conv2d"]
 
 
 class Linear(torch.nn.Linear):
@@ -52,6 +53,23 @@ class MSELoss(torch.nn.MSELoss):
 
 
 # ----------------------------------------------------------------- convolution
+
+
+class Conv2d(torch.nn.Conv2d):
+    """torch.nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0,
+    dilation=1, groups=1, bias=True, padding_mode='zeros', device=None, dtype=None) on
+    libkernels. input: (N, C, H, W) or (C, H, W). padding_mode 'zeros' pads inside the
+    kernel; 'reflect', 'replicate' and 'circular' pad with torch.nn.functional.pad (as
+    torch does) and then convolve without padding."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            padded = torch.nn.functional.pad(input, self._reversed_padding_repeated_twice,
+                                             mode=self.padding_mode)
+            return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
+                            self.groups)
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
 
 
 

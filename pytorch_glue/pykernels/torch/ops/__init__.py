@@ -12,6 +12,7 @@
                  pykernels::log_softmax, pykernels::log_softmax_backward
     nll_loss.py  pykernels::nll_loss, pykernels::nll_loss_backward
     cross_entropy.py  pykernels::cross_entropy, pykernels::cross_entropy_backward
+    conv2d.py    pykernels::conv2d, pykernels::conv2d_backward
 
 Each module defines the forward and backward custom ops (real kernel through
 ``pykernels._C`` and a ``register_fake`` sharing one output-allocation
@@ -32,3 +33,6 @@ __all__ += ["pool2d"]
 from . import cross_entropy, nll_loss, softmax  # softmax and losses
 
 __all__ += ["softmax", "nll_loss", "cross_entropy"]
+from . import conv2d
+
+__all__ += ["conv2d"]
