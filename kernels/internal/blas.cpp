@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "kernels/internal/error.hpp"
 
 namespace kn {
@@ -140,6 +144,33 @@ void set_threads(OpenBlas& lib, int threads) {
     lib.set_num_threads(threads);
 }
 
+// The OpenMP build of OpenBLAS takes its thread count from the calling
+// thread's OpenMP default (omp_get_max_threads) on every call, and
+// openblas_set_num_threads sets that default too. The default belongs to the
+// caller (torch reads it as torch.get_num_threads()): set it for one GEMM and
+// restore it afterwards, so a kernel call never changes the caller's threads.
+class CallerOmpThreads {
+ public:
+  explicit CallerOmpThreads(int threads) {
+#ifdef _OPENMP
+    saved_ = omp_get_max_threads();
+    if (saved_ != threads) omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+  }
+  ~CallerOmpThreads() {
+#ifdef _OPENMP
+    if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
+#endif
+  }
+  CallerOmpThreads(const CallerOmpThreads&) = delete;
+  CallerOmpThreads& operator=(const CallerOmpThreads&) = delete;
+
+ private:
+  int saved_ = 1;
+};
+
 // How one operand is handed to CBLAS (row-major): NoTrans or Trans with a
 // leading dimension, pointing into the caller's memory or into `packed`.
 template <typename T>
@@ -213,6 +244,7 @@ void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha
     return;
   }
   OpenBlas& lib = openblas();
+  const CallerOmpThreads keep_callers_default(std::max(1, threads));
   set_threads(lib, std::max(1, threads));
 
   int64_t ldc;

@@ -152,3 +152,18 @@ def test_descriptor_path():
                       tuple(s // a.itemsize for s in a.strides))
     pk._C.relu_forward(desc(x), desc(y))
     np.testing.assert_array_equal(y, np.maximum(x, 0))
+
+
+def test_kernel_calls_leave_the_callers_thread_count_alone():
+    """OpenBLAS's OpenMP build follows (and openblas_set_num_threads sets) the calling
+    thread's OpenMP default, which torch reports as torch.get_num_threads()."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        x = np.random.rand(256, 256).astype(np.float32)
+        for n in (1, 3, 2, 1):
+            pk.linear(x, x, num_threads=n)
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

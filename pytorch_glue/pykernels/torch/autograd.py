@@ -28,12 +28,11 @@ from .ops import linear as _linear
 from .ops import mse_loss as _mse_loss
 from .ops import relu as _relu
 
-__all__ = ["LinearFunction", "ReLUFunction", "MSELossFunction"]
-__all__ += ["SigmoidFunction", "TanhFunction", "LeakyReLUFunction", "GELUFunction"]
-__all__ += ["DropoutFunction"]
-__all__ += ["MaxPool2dFunction", "AvgPool2dFunction"]
-__all__ += ["SoftmaxFunction", "LogSoftmaxFunction", "NLLLossFunction", "CrossEntropyFunction"]
-__all__ += ["Conv2dFunction"]
+__all__ = ["LinearFunction", "ReLUFunction", "MSELossFunction", "SigmoidFunction",
+           "TanhFunction", "LeakyReLUFunction", "GELUFunction", "DropoutFunction",
+           "MaxPool2dFunction", "AvgPool2dFunction", "SoftmaxFunction",
+           "LogSoftmaxFunction", "NLLLossFunction", "CrossEntropyFunction",
+           "Conv2dFunction"]
 
 
 class LinearFunction(torch.autograd.Function):

@@ -13,12 +13,9 @@ from .ops import linear as _linear
 from .ops import mse_loss as _mse_loss
 from .ops import relu as _relu
 
-__all__ = ["linear", "relu", "mse_loss"]
-__all__ += ["sigmoid", "tanh", "leaky_relu", "gelu"]
-__all__ += ["dropout"]
-__all__ += ["max_pool2d", "avg_pool2d"]
-__all__ += ["softmax", "log_softmax", "nll_loss", "cross_entropy"]
-__all__ += ["conv2d"]
+__all__ = ["linear", "relu", "mse_loss", "sigmoid", "tanh", "leaky_relu", "gelu",
+           "dropout", "max_pool2d", "avg_pool2d", "softmax", "log_softmax", "nll_loss",
+           "cross_entropy", "conv2d"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:

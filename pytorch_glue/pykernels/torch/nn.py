@@ -12,12 +12,9 @@ from torch import Tensor
 
 from . import functional as F
 
-__all__ = ["Linear", "ReLU", "MSELoss", "Flatten"]
-__all__ += ["Sigmoid", "Tanh", "LeakyReLU", "GELU"]
-__all__ += ["Dropout"]
-__all__ += ["MaxPool2d", "AvgPool2d"]
-__all__ += ["Softmax", "LogSoftmax", "NLLLoss", "CrossEntropyLoss"]
-__all__ += ["Conv2d"]
+__all__ = ["Linear", "ReLU", "MSELoss", "Flatten", "Sigmoid", "Tanh", "LeakyReLU", "GELU",
+           "Dropout", "MaxPool2d", "AvgPool2d", "Softmax", "LogSoftmax", "NLLLoss",
+           "CrossEntropyLoss", "Conv2d"]
 
 
 class Linear(torch.nn.Linear):

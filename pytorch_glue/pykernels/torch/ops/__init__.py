@@ -4,7 +4,7 @@
     relu.py      pykernels::relu, pykernels::relu_backward
     mse_loss.py  pykernels::mse_loss, pykernels::mse_loss_backward
     activations.py  pykernels::sigmoid, pykernels::tanh, pykernels::leaky_relu,
-                 pykernels::gelu and their *_backward ops
+                    pykernels::gelu and their *_backward ops
     dropout.py   pykernels::dropout, pykernels::dropout_backward
     pool2d.py    pykernels::max_pool2d, pykernels::max_pool2d_backward,
                  pykernels::avg_pool2d, pykernels::avg_pool2d_backward
@@ -12,6 +12,7 @@
                  pykernels::log_softmax, pykernels::log_softmax_backward
     nll_loss.py  pykernels::nll_loss, pykernels::nll_loss_backward
     cross_entropy.py  pykernels::cross_entropy, pykernels::cross_entropy_backward
+    _class_loss.py    argument checks shared by nll_loss and cross_entropy
     conv2d.py    pykernels::conv2d, pykernels::conv2d_backward
 
 Each module defines the forward and backward custom ops (real kernel through
@@ -21,18 +22,11 @@ function), and the forward's autograd formula (``setup_context`` and
 public ``pykernels.torch.autograd`` Function classes.
 """
 from . import linear, mse_loss, relu
+from . import conv2d
+from . import pool2d
 from . import activations
+from . import softmax, nll_loss, cross_entropy
 from . import dropout
 
-__all__ = ["linear", "relu", "mse_loss"]
-__all__ += ["activations"]
-__all__ += ["dropout"]
-from . import pool2d
-
-__all__ += ["pool2d"]
-from . import cross_entropy, nll_loss, softmax  # softmax and losses
-
-__all__ += ["softmax", "nll_loss", "cross_entropy"]
-from . import conv2d
-
-__all__ += ["conv2d"]
+__all__ = ["linear", "relu", "mse_loss", "conv2d", "pool2d", "activations", "softmax",
+           "nll_loss", "cross_entropy", "dropout"]
