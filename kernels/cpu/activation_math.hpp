@@ -1,11 +1,17 @@
 // The element-wise maths of sigmoid, tanh, leaky_relu and GELU, shared by
 // the CPU kernels (kernels/cpu/activations.cpp) and the CUDA kernels
 // (kernels/cuda/activations.cu), so both compute the same formulas in the
-// same order. T is float or double; float is computed in float (expf,
-// tanhf, erff), as torch does.
+// same order. T is float or double; float is computed in float, as torch
+// does. On the CPU, float exp/tanh/erf are the vectorisable kn::fast_expf,
+// fast_tanhf, fast_erff (kernels/internal/fast_math.hpp, max errors there)
+// and double uses std::; CUDA uses its own device math for both.
 #pragma once
 
 #include <cmath>
+
+#if !defined(__CUDACC__)
+#include "kernels/internal/fast_math.hpp"
+#endif
 
 #if defined(__CUDACC__)
 #define KN_ACT_HD __host__ __device__ __forceinline__
@@ -15,11 +21,25 @@
 
 namespace kn::act {
 
-// std:: overloads, so that float arguments stay float (expf, not exp).
-using std::erf;
-using std::exp;
 using std::fabs;
-using std::tanh;
+
+// exp_t / tanh_t / erf_t: the math in T's precision.
+#if defined(__CUDACC__)
+// std:: overloads, so that float arguments stay float (expf, not exp).
+template <typename T>
+KN_ACT_HD T exp_t(T x) { return std::exp(x); }
+template <typename T>
+KN_ACT_HD T tanh_t(T x) { return std::tanh(x); }
+template <typename T>
+KN_ACT_HD T erf_t(T x) { return std::erf(x); }
+#else
+inline float exp_t(float x) { return fast_expf(x); }
+inline double exp_t(double x) { return std::exp(x); }
+inline float tanh_t(float x) { return fast_tanhf(x); }
+inline double tanh_t(double x) { return std::tanh(x); }
+inline float erf_t(float x) { return fast_erff(x); }
+inline double erf_t(double x) { return std::erf(x); }
+#endif
 
 // Constants of torch's GELU kernels.
 constexpr double kSqrt1_2 = 0.70710678118654752440;        // 1 / sqrt(2)
@@ -31,7 +51,7 @@ constexpr double kKappa = 0.044715;
 // e / (1 + e) keeps its relative precision down to the denormals.
 template <typename T>
 KN_ACT_HD T sigmoid(T x) {
-  const T e = exp(-fabs(x));
+  const T e = exp_t(-fabs(x));
   const T s = T(1) / (T(1) + e);
   return x >= T(0) ? s : e * s;
 }
@@ -39,32 +59,41 @@ template <typename T>
 KN_ACT_HD T sigmoid_grad(T dy, T y) { return dy * (T(1) - y) * y; }
 
 template <typename T>
+KN_ACT_HD T tanh(T x) { return tanh_t(x); }
+template <typename T>
 KN_ACT_HD T tanh_grad(T dy, T y) { return dy * (T(1) - y * y); }
 
+// Both arms computed, then selected: branch-free, so the loops vectorise.
 template <typename T>
-KN_ACT_HD T leaky_relu(T x, T slope) { return x > T(0) ? x : x * slope; }
+KN_ACT_HD T leaky_relu(T x, T slope) {
+  const T neg = x * slope;
+  return x > T(0) ? x : neg;
+}
 template <typename T>
-KN_ACT_HD T leaky_relu_grad(T dy, T self, T slope) { return self > T(0) ? dy : dy * slope; }
+KN_ACT_HD T leaky_relu_grad(T dy, T self, T slope) {
+  const T neg = dy * slope;
+  return self > T(0) ? dy : neg;
+}
 
 template <typename T>
-KN_ACT_HD T gelu_erf(T x) { return x * T(0.5) * (T(1) + erf(x * T(kSqrt1_2))); }
+KN_ACT_HD T gelu_erf(T x) { return x * T(0.5) * (T(1) + erf_t(x * T(kSqrt1_2))); }
 template <typename T>
 KN_ACT_HD T gelu_erf_grad(T dy, T x) {
-  const T cdf = T(0.5) * (T(1) + erf(x * T(kSqrt1_2)));
-  const T pdf = exp(T(-0.5) * x * x) * T(kInvSqrt2Pi);
+  const T cdf = T(0.5) * (T(1) + erf_t(x * T(kSqrt1_2)));
+  const T pdf = exp_t(T(-0.5) * x * x) * T(kInvSqrt2Pi);
   return dy * (cdf + x * pdf);
 }
 
 template <typename T>
 KN_ACT_HD T gelu_tanh(T x) {
   const T inner = T(kSqrt2OverPi) * (x + T(kKappa) * x * x * x);
-  return T(0.5) * x * (T(1) + tanh(inner));
+  return T(0.5) * x * (T(1) + tanh_t(inner));
 }
 template <typename T>
 KN_ACT_HD T gelu_tanh_grad(T dy, T x) {
   const T x_sq = x * x;
   const T inner = T(kSqrt2OverPi) * (x + T(kKappa) * x_sq * x);
-  const T t = tanh(inner);
+  const T t = tanh_t(inner);
   const T left = T(0.5) * x, right = T(1) + t;
   const T left_derivative = T(0.5) * right;
   const T right_derivative = T(1) - t * t;

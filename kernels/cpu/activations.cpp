@@ -11,14 +11,43 @@
 //               dx = dy (1/2 (1 + t) + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2)),
 //               t = tanh(u)
 // The formulas are those of kernels/cpu/activation_math.hpp (shared with
-// CUDA), computed in T (float math for float, as torch).
+// CUDA), computed in T (float math for float, as torch; float exp, tanh and
+// erf are the vectorisable kernels/internal/fast_math.hpp ones). The
+// unit-stride loops vectorise.
+// no-trapping-math lets GCC if-convert the selects (fast_expf's clamps, the
+// ranges of fast_tanhf/fast_erff, leaky_relu) and vectorise the loops (FP
+// exceptions are never enabled or inspected by libkernels). fp-contract=off:
+// no FMA contraction in the AVX2/AVX-512 clones below, so an element's result
+// does not depend on whether the vector body or the scalar remainder loop
+// computed it (i.e. on the thread count).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math", "fp-contract=off")
+#endif
 #include "kernels/cpu/activation_math.hpp"
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/strided.hpp"
 #include "kernels/ops.hpp"
 
+// The unit-stride loops are compiled for AVX-512, AVX2 and baseline x86-64
+// (GCC function multi-versioning; the best one the CPU has is picked once at
+// load time). The library itself targets baseline x86-64.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define KN_ACT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define KN_ACT_CLONES
+#endif
+
 namespace kn::cpu {
 namespace {
+
+template <typename T, typename F>
+KN_ACT_CLONES void unary_unit(int64_t n, const T* in, T* out, F fn) {
+  for (int64_t i = 0; i < n; ++i) out[i] = fn(in[i]);
+}
+template <typename T, typename G>
+KN_ACT_CLONES void binary_unit(int64_t n, const T* gy, const T* in, T* out, G fn) {
+  for (int64_t i = 0; i < n; ++i) out[i] = fn(gy[i], in[i]);
+}
 
 // y = f(x) over one pair of same-shaped tensors (operand 0 = y).
 template <typename T, typename F>
@@ -28,7 +57,7 @@ void unary(const kn_tensor& x, const kn_tensor& y, int threads, F f) {
     T* out = p[0];
     const T* in = p[1];
     if (all_unit(s)) {
-      for (int64_t i = 0; i < n; ++i) out[i] = fn(in[i]);
+      unary_unit(n, in, out, fn);
     } else {
       for (int64_t i = 0; i < n; ++i) out[i * s[0]] = fn(in[i * s[1]]);
     }
@@ -44,7 +73,7 @@ void binary(const kn_tensor& dy, const kn_tensor& a, const kn_tensor& dx, int th
     const T* gy = p[1];
     const T* in = p[2];
     if (all_unit(s)) {
-      for (int64_t i = 0; i < n; ++i) out[i] = fn(gy[i], in[i]);
+      binary_unit(n, gy, in, out, fn);
     } else {
       for (int64_t i = 0; i < n; ++i) out[i * s[0]] = fn(gy[i * s[1]], in[i * s[2]]);
     }
@@ -71,7 +100,7 @@ void sigmoid_backward(const kn_tensor& dy, const kn_tensor& y, const kn_tensor& 
 void tanh_forward(const kn_tensor& x, const kn_tensor& y, const CpuContext& ctx) {
   dispatch_float(x.dtype, "kn_tanh_forward", [&](auto tag) {
     using T = decltype(tag);
-    unary<T>(x, y, ctx.num_threads, [](T v) { return std::tanh(v); });
+    unary<T>(x, y, ctx.num_threads, [](T v) { return act::tanh(v); });
   });
 }
 

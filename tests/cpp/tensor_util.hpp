@@ -379,6 +379,7 @@ struct OpCall {
     return 0;
   }
   kn_tensor& operator[](const std::string& name) { return tensors[index(name)]; }
+  const kn_tensor& operator[](const std::string& name) const { return tensors[index(name)]; }
   void set_null(const std::string& name) { is_null[index(name)] = true; }
   const kn_tensor* arg(const std::string& name) const {
     const size_t i = index(name);
@@ -394,6 +395,10 @@ struct ErrorCase {
   std::function<void(OpCall&)> mutate;   // turns the valid call into a bad one
   kn_status status;                      // the exact status expected
   std::string arg;                       // kn_last_error() contains "<op>: <arg>"
+  // Whether the mutation means anything for this valid call (e.g. no
+  // "negative shape" for a 0-d tensor); empty = always. check_error_case
+  // skips a case that does not apply.
+  std::function<bool(const OpCall&)> applies = {};
 };
 
 inline void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
@@ -413,11 +418,45 @@ struct ArgSpec {
 // before them. `args` lists the arguments in the order the entry point
 // validates them. The valid call must
 // be float32, with non-empty tensors, any-ndim outputs 2-d or more.
+// Cases that need a dimension (or two of size > 1, or a second element) are
+// left out for fixed 0-d (1-d) arguments, and carry an `applies` check for
+// any-ndim ones, so that no generated case is a no-op and no mutation reads
+// or writes past a descriptor's ndim or (if wrongly accepted) past the
+// other tensor's memory.
+namespace detail {
+// The first two dims of t with size > 1 (-1 if none).
+inline std::pair<int, int> dims_above_one(const kn_tensor& t) {
+  int first = -1, second = -1;
+  for (int d = 0; d < t.ndim && second < 0; ++d)
+    if (t.shape[d] > 1) (first < 0 ? first : second) = d;
+  return {first, second};
+}
+// Bytes per element of a dtype (0 for an unknown code).
+inline size_t element_size(int32_t dtype) {
+  switch (dtype) {
+    case KN_FLOAT64: case KN_INT64: return 8;
+    case KN_FLOAT32: case KN_INT32: return 4;
+    case KN_FLOAT16: case KN_BFLOAT16: return 2;
+    case KN_UINT8: case KN_BOOL: return 1;
+    default: return 0;
+  }
+}
+// Highest element offset reachable from t.data (0 for one element).
+inline int64_t max_offset(const kn_tensor& t) {
+  int64_t hi = 0;
+  for (int d = 0; d < t.ndim; ++d)
+    if (t.shape[d] > 0 && t.strides[d] > 0) hi += (t.shape[d] - 1) * t.strides[d];
+  return hi;
+}
+}  // namespace detail
+
 inline std::vector<ErrorCase> descriptor_error_cases(const std::vector<ArgSpec>& args) {
   std::vector<ErrorCase> cases;
   const kn_status INVALID = KN_ERR_INVALID_ARGUMENT;
   for (const ArgSpec& a : args) {
     const std::string n = a.name;
+    // The argument has a dim 0 (shape[0], strides[0] mean something).
+    const auto has_dim = [n](const OpCall& c) { return c[n].ndim >= 1; };
     if (a.required) cases.push_back({n + "_null", [n](OpCall& c) { c.set_null(n); }, INVALID, n});
     cases.push_back({n + "_ndim_too_large", [n](OpCall& c) { c[n].ndim = KN_MAX_DIMS + 1; }, INVALID, n});
     cases.push_back({n + "_ndim_negative", [n](OpCall& c) { c[n].ndim = -1; }, INVALID, n});
@@ -427,11 +466,13 @@ inline std::vector<ErrorCase> descriptor_error_cases(const std::vector<ArgSpec>&
                          t.shape[t.ndim] = 1;
                          t.strides[t.ndim] = 1;
                          ++t.ndim;
-                       }, KN_ERR_SHAPE_MISMATCH, n});
+                       }, KN_ERR_SHAPE_MISMATCH, n,
+                       [n](const OpCall& c) { return c[n].ndim < KN_MAX_DIMS; }});
       if (a.ndim > 0)
         cases.push_back({n + "_too_few_dims", [n](OpCall& c) { --c[n].ndim; }, KN_ERR_SHAPE_MISMATCH, n});
     }
-    cases.push_back({n + "_negative_shape", [n](OpCall& c) { c[n].shape[0] = -2; }, INVALID, n});
+    if (a.ndim != 0)
+      cases.push_back({n + "_negative_shape", [n](OpCall& c) { c[n].shape[0] = -2; }, INVALID, n, has_dim});
     cases.push_back({n + "_unknown_dtype", [n](OpCall& c) { c[n].dtype = 99; }, INVALID, n});
     cases.push_back({n + "_negative_dtype", [n](OpCall& c) { c[n].dtype = -1; }, INVALID, n});
     cases.push_back({n + "_int32", [n](OpCall& c) { c[n].dtype = KN_INT32; }, KN_ERR_UNSUPPORTED, n});
@@ -442,35 +483,53 @@ inline std::vector<ErrorCase> descriptor_error_cases(const std::vector<ArgSpec>&
                        c[n].device_id = -1;
                      }, INVALID, n});
     cases.push_back({n + "_null_data", [n](OpCall& c) { c[n].data = nullptr; }, INVALID, n});
-    cases.push_back({n + "_extent_overflow", [n](OpCall& c) {
-                       c[n].shape[0] = int64_t(1) << 40;
-                       c[n].strides[0] = int64_t(1) << 40;
-                     }, INVALID, n});
-    if (a.ndim != 1)  // element count 2^62 * 4 overflows (stride 0: the extent does not)
+    if (a.ndim != 0)
+      cases.push_back({n + "_extent_overflow", [n](OpCall& c) {
+                         c[n].shape[0] = int64_t(1) << 40;
+                         c[n].strides[0] = int64_t(1) << 40;
+                       }, INVALID, n, has_dim});
+    if (a.ndim != 0 && a.ndim != 1)  // element count 2^62 * 4 overflows (stride 0: the extent does not)
       cases.push_back({n + "_numel_overflow", [n](OpCall& c) {
                          c[n].shape[0] = int64_t(1) << 62;
                          c[n].strides[0] = 0;
-                       }, INVALID, n});
+                       }, INVALID, n, has_dim});
     if (!a.first) {
       cases.push_back({n + "_dtype_mismatch", [n](OpCall& c) { c[n].dtype = KN_FLOAT64; }, INVALID, n});
       cases.push_back({n + "_device_mismatch", [n](OpCall& c) { c[n].device_type = KN_DEVICE_CUDA; }, INVALID, n});
     }
     if (a.output) {
-      cases.push_back({n + "_stride0_self_overlap", [n](OpCall& c) { c[n].strides[0] = 0; }, INVALID, n});
-      if (a.ndim != 1)  // any-ndim outputs of a valid call have ndim >= 2, dims > 1
+      // Stride 0 along a dim of size > 1: its elements all overlap.
+      if (a.ndim != 0)
+        cases.push_back({n + "_stride0_self_overlap", [n](OpCall& c) {
+                           kn_tensor& t = c[n];
+                           t.strides[detail::dims_above_one(t).first] = 0;
+                         }, INVALID, n,
+                         [n](const OpCall& c) { return detail::dims_above_one(c[n]).first >= 0; }});
+      // Two dims of size > 1 both with stride 1 step over each other.
+      if (a.ndim != 0 && a.ndim != 1)
         cases.push_back({n + "_aliasing_strides", [n](OpCall& c) {
-                           kn_tensor& t = c[n];  // dims step over each other: strides (1, 1)
-                           t.strides[t.ndim - 1] = 1;
-                           t.strides[0] = 1;
-                         }, INVALID, n});
+                           kn_tensor& t = c[n];
+                           const auto d = detail::dims_above_one(t);
+                           t.strides[d.first] = t.strides[d.second] = 1;
+                         }, INVALID, n,
+                         [n](const OpCall& c) { return detail::dims_above_one(c[n]).second >= 0; }});
       for (const ArgSpec& other : args) {
         if (other.name == n) break;  // only arguments validated before this one
         const std::string i = other.name;
-        cases.push_back({n + "_partly_overlaps_" + i, [n, i](OpCall& c) {
-                           // The output starts one element into the other tensor.
-                           const size_t esz = c[i].dtype == KN_FLOAT32 ? 4 : 8;
-                           c[n].data = static_cast<char*>(c[i].data) + esz;
-                         }, INVALID, n});
+        // The output starts one element into the other tensor: only when that
+        // element is the other's (it has an element above its data pointer),
+        // else the output would lie next to it, not overlap, and a call that
+        // is then accepted writes past the other's memory.
+        if (other.ndim != 0)
+          cases.push_back({n + "_partly_overlaps_" + i, [n, i](OpCall& c) {
+                             c[n].data = static_cast<char*>(c[i].data) + detail::element_size(c[i].dtype);
+                           }, INVALID, n,
+                           [i](const OpCall& c) {
+                             const kn_tensor& t = c[i];
+                             return !c.is_null[c.index(i)] && t.data != nullptr &&
+                                    detail::element_size(t.dtype) > 0 &&
+                                    detail::max_offset(t) >= 1;
+                           }});
         if (other.output)  // two outputs may never alias, even exactly
           cases.push_back({n + "_aliases_output_" + i, [n, i](OpCall& c) {
                              if (c[n].ndim == c[i].ndim)
@@ -504,6 +563,7 @@ inline std::string error_case_name(const ::testing::TestParamInfo<ErrorCase>& in
 // and clears kn_last_error(). Inputs are never written by a failing call.
 inline void check_error_case(const OpCall& valid, const Invoke& invoke, const std::string& op,
                              const ErrorCase& c) {
+  if (c.applies && !c.applies(valid)) GTEST_SKIP() << c.name << " does not apply to this call";
   KN_ASSERT_OK(invoke(valid));
   OpCall bad = valid;
   c.mutate(bad);
