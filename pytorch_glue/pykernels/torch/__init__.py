@@ -1,14 +1,20 @@
 """pykernels.torch: libkernels as PyTorch ops, layers and autograd Functions.
 
-    pykernels.torch.functional   linear, relu, mse_loss      (mirror torch.nn.functional)
-    pykernels.torch.nn           Linear, ReLU, MSELoss       (mirror torch.nn)
-    pykernels.torch.autograd     LinearFunction, ReLUFunction, MSELossFunction
+    pykernels.torch.functional   mirrors torch.nn.functional: linear, conv2d, max_pool2d,
+                                 avg_pool2d, relu, leaky_relu, sigmoid, tanh, gelu, softmax,
+                                 log_softmax, mse_loss, nll_loss, cross_entropy, dropout
+    pykernels.torch.nn           mirrors torch.nn: Linear, Conv2d, MaxPool2d, AvgPool2d, ReLU,
+                                 LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax, MSELoss,
+                                 NLLLoss, CrossEntropyLoss, Dropout, Flatten
+    pykernels.torch.autograd     <Op>Function classes over the custom ops
     pykernels.torch.ops          the custom ops torch.ops.pykernels.* (one module per op)
+    pykernels.torch.convert      switch an existing torch.nn model's layers to pykernels
+    pykernels.torch.models       lenet5, mlp (on pykernels or torch.nn)
+    python -m pykernels.torch.profile   per-operator times of a LeNet step vs torch
 
-Importing this package registers the custom ops ``torch.ops.pykernels.linear``,
-``linear_backward``, ``relu``, ``relu_backward``, ``mse_loss`` and
-``mse_loss_backward``. They run on CPU tensors, and on CUDA tensors (on
-torch's current stream) when the library was built with CUDA; float32 and
+Importing this package registers the custom ops ``torch.ops.pykernels.<op>`` and
+``<op>_backward`` for every operator. They run on CPU tensors, and on CUDA tensors
+(on torch's current stream) when the library was built with CUDA; float32 and
 float64 only. They support autograd, torch.compile(fullgraph=True) and
 torch.library.opcheck, and save nothing under no_grad / inference_mode.
 """
