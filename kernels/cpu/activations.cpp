@@ -25,27 +25,22 @@
 #endif
 #include "kernels/cpu/activation_math.hpp"
 #include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/simd.hpp"
 #include "kernels/internal/strided.hpp"
 #include "kernels/ops.hpp"
 
 // The unit-stride loops are compiled for AVX-512, AVX2 and baseline x86-64
-// (GCC function multi-versioning; the best one the CPU has is picked once at
-// load time). The library itself targets baseline x86-64.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
-#define KN_ACT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define KN_ACT_CLONES
-#endif
+// (KN_SIMD_CLONES, kernels/internal/simd.hpp).
 
 namespace kn::cpu {
 namespace {
 
 template <typename T, typename F>
-KN_ACT_CLONES void unary_unit(int64_t n, const T* in, T* out, F fn) {
+KN_SIMD_CLONES void unary_unit(int64_t n, const T* in, T* out, F fn) {
   for (int64_t i = 0; i < n; ++i) out[i] = fn(in[i]);
 }
 template <typename T, typename G>
-KN_ACT_CLONES void binary_unit(int64_t n, const T* gy, const T* in, T* out, G fn) {
+KN_SIMD_CLONES void binary_unit(int64_t n, const T* gy, const T* in, T* out, G fn) {
   for (int64_t i = 0; i < n; ++i) out[i] = fn(gy[i], in[i]);
 }
 

@@ -22,14 +22,17 @@
 
 #include "kernels/internal/dim_rows.hpp"
 #include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/simd.hpp"
 #include "kernels/cpu/softmax_row.hpp"
 #include "kernels/ops.hpp"
 
 namespace kn::cpu {
 namespace {
 
+// KN_SIMD_CLONES: each row is computed by one thread, so the clone's FMA
+// contraction cannot make results depend on the thread count.
 template <typename T>
-void forward_row(bool log, int64_t n, const T* x, int64_t sx, T* y, int64_t sy) {
+KN_SIMD_CLONES void forward_row(bool log, int64_t n, const T* x, int64_t sx, T* y, int64_t sy) {
   const T m = row_max(n, x, sx);
   if (log) {
     // (x - m) - log(sum), not x - (m + log(sum)): m + log(sum) rounded to T
@@ -51,7 +54,7 @@ void forward_row(bool log, int64_t n, const T* x, int64_t sx, T* y, int64_t sy) 
 }
 
 template <typename T>
-void backward_row(bool log, int64_t n, const T* dy, int64_t sdy, const T* y, int64_t sy, T* dx,
+KN_SIMD_CLONES void backward_row(bool log, int64_t n, const T* dy, int64_t sdy, const T* y, int64_t sy, T* dx,
                   int64_t sdx) {
   const bool unit = sdy == 1 && sy == 1 && sdx == 1;
   if (log) {
