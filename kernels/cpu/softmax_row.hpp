@@ -14,8 +14,13 @@ namespace kn::cpu {
 
 constexpr int64_t kLanes = 16;
 
+// Always inlined, so that they are vectorised for the caller's target: the
+// row functions of softmax.cpp are compiled as AVX-512/AVX2/baseline clones
+// (KN_SIMD_CLONES), and a call to a separate baseline copy would run SSE.
+#define KN_ROW_INLINE inline __attribute__((always_inline))
+
 template <typename T>
-T row_max(int64_t n, const T* x, int64_t sx) {
+KN_ROW_INLINE T row_max(int64_t n, const T* x, int64_t sx) {
   T lanes[kLanes];
   for (int64_t l = 0; l < kLanes; ++l) lanes[l] = -std::numeric_limits<T>::infinity();
   int64_t i = 0;
@@ -33,7 +38,7 @@ T row_max(int64_t n, const T* x, int64_t sx) {
 // Chunks of kChunk: exponentials into y (unit stride) or a stack buffer in
 // one simple loop (vectorised), then summed into 16 double lanes.
 template <typename T>
-double row_sum_exp(int64_t n, const T* x, int64_t sx, T m, T* y, int64_t sy) {
+KN_ROW_INLINE double row_sum_exp(int64_t n, const T* x, int64_t sx, T m, T* y, int64_t sy) {
   constexpr int64_t kChunk = 256;
   T buf[kChunk];
   double lanes[kLanes] = {};
@@ -61,7 +66,7 @@ double row_sum_exp(int64_t n, const T* x, int64_t sx, T m, T* y, int64_t sy) {
 
 // sum(a) or sum(a * b) in double.
 template <typename T>
-double row_dot(int64_t n, const T* a, int64_t sa, const T* b, int64_t sb) {
+KN_ROW_INLINE double row_dot(int64_t n, const T* a, int64_t sa, const T* b, int64_t sb) {
   double lanes[kLanes] = {};
   int64_t i = 0;
   if (sa == 1 && (!b || sb == 1)) {
