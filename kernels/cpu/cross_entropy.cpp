@@ -25,9 +25,33 @@
 #include "kernels/cpu/class_loss.hpp"
 #include "kernels/cpu/softmax_row.hpp"
 #include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/simd.hpp"
 #include "kernels/ops.hpp"
 
 namespace kn::cpu {
+namespace {
+
+// The row loops, compiled as AVX-512/AVX2/baseline clones (KN_SIMD_CLONES).
+// Each row is computed by one thread: results do not depend on the thread count.
+
+// sum_c exp(x_c - m) with m = max_c x_c (stored in *m).
+template <typename T>
+KN_SIMD_CLONES double row_max_sum_exp(int64_t n, const T* x, int64_t sx, T* m) {
+  *m = row_max<T>(n, x, sx);
+  return row_sum_exp<T>(n, x, sx, *m, nullptr, 0);
+}
+
+// dx_c = A exp(x_c - m) - B w_c (w_c = 1 without weights); unit strides.
+template <typename T>
+KN_SIMD_CLONES void row_scaled_exp(int64_t n, const T* x, T m, T A, T B, const T* w, T* dx) {
+  if (w) {
+    for (int64_t c = 0; c < n; ++c) dx[c] = A * exp_of<T>(x[c] - m) - B * w[c];
+  } else {
+    for (int64_t c = 0; c < n; ++c) dx[c] = A * exp_of<T>(x[c] - m) - B;
+  }
+}
+
+}  // namespace
 
 void cross_entropy_forward(const kn_cross_entropy_params& p, const kn_tensor& input,
                            const kn_tensor& target, const kn_tensor* weight, const kn_tensor& out,
@@ -52,8 +76,8 @@ void cross_entropy_forward(const kn_cross_entropy_params& p, const kn_tensor& in
           {target.data, input.data, o.data}, classes, ctx.num_threads,
           [&](const std::array<char*, 3>& r) {
             const T* x = reinterpret_cast<const T*>(r[1]);
-            const T m = row_max<T>(classes, x, cs);
-            const double l = double(m) + std::log(row_sum_exp<T>(classes, x, cs, m, nullptr, 0));
+            T m;
+            const double l = std::log(row_max_sum_exp<T>(classes, x, cs, &m)) + double(m);
             const int64_t t = static_cast<int64_t>(*reinterpret_cast<const I*>(r[0]));
             LossSum s;
             if (t != ignore) {
@@ -115,18 +139,14 @@ void cross_entropy_backward(const kn_cross_entropy_params& p, const kn_tensor& d
               return;
             }
             // s_c = exp(x_c - m) / sum: x_c - m is exact-ish in T, 1/sum in [1/C, 1].
-            const T m = row_max<T>(classes, x, cs);
-            const T inv = T(1.0 / row_sum_exp<T>(classes, x, cs, m, nullptr, 0));
+            T m;
+            const T inv = T(1.0 / row_max_sum_exp<T>(classes, x, cs, &m));
             const double gr = none ? double(*reinterpret_cast<const T*>(r[3])) : g0;
             const double a = gr * (1.0 - eps) * (w ? double(w[t * ws]) : 1.0);
             // dx_c = A s_c - B w_c, then dx_t -= a.
             const T A = T((a + gr * smooth * wsum) * double(inv)), B = T(gr * smooth);
             if (cs == 1 && ds == 1 && (!w || ws == 1)) {
-              if (w) {
-                for (int64_t c = 0; c < classes; ++c) dx[c] = A * exp_of<T>(x[c] - m) - B * w[c];
-              } else {
-                for (int64_t c = 0; c < classes; ++c) dx[c] = A * exp_of<T>(x[c] - m) - B;
-              }
+              row_scaled_exp<T>(classes, x, m, A, B, w, dx);
             } else {
               for (int64_t c = 0; c < classes; ++c)
                 dx[c * ds] = A * exp_of<T>(x[c * cs] - m) - B * (w ? w[c * ws] : T(1));
