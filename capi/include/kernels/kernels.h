@@ -109,7 +109,7 @@ KN_API const char* kn_last_error(void);
  * Compare the major part with the header you compiled against. */
 KN_API uint32_t kn_abi_version(void);
 
-/* The release, e.g. "0.1.0". */
+/* The release, e.g. "0.2.0". */
 KN_API const char* kn_version_string(void);
 
 /* 1 if this build contains the CUDA kernels, else 0. (Whether a GPU is
