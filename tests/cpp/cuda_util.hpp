@@ -12,10 +12,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <random>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -86,41 +88,42 @@ inline Shape make_strides(const Shape& shape, Layout layout) {
 
 // ------------------------------------------------------------ buffers
 
+// The kn_dtype of an element type: float data, int32/int64 indices, uint8 masks.
 template <typename T>
-constexpr int32_t kDtype = sizeof(T) == 4 ? KN_FLOAT32 : KN_FLOAT64;
+constexpr int32_t kDtype = std::is_same_v<T, float>     ? KN_FLOAT32
+                           : std::is_same_v<T, double>  ? KN_FLOAT64
+                           : std::is_same_v<T, int32_t> ? KN_INT32
+                           : std::is_same_v<T, int64_t> ? KN_INT64
+                                                        : KN_UINT8;
 
-// A strided view into its own random storage, on the host and on device 0.
-// `h` and `d` are the CPU and CUDA descriptors of the same view.
+// A strided view into its own storage, on the host and on device 0. `h` and
+// `d` are the CPU and CUDA descriptors of the same view. Float storage is
+// random; index and mask storage is filled from a function of the storage
+// position (or a constant).
 template <typename T>
 class Buffer {
  public:
   static constexpr int64_t kGuard = 3;  // untouched elements around the view
 
+  // Random storage in [-1, 1] (float T); special_values adds zeros and a NaN.
   Buffer(const Shape& shape, Layout layout, std::mt19937& rng, bool special_values = false) {
-    const Shape strides = make_strides(shape, layout);
-    int64_t lo = 0, hi = 0;
-    bool empty = false;
-    for (size_t i = 0; i < shape.size(); ++i) {
-      if (shape[i] == 0) empty = true;
-      const int64_t span = strides[i] * (shape[i] - 1);
-      (span < 0 ? lo : hi) += shape[i] > 0 ? span : 0;
-    }
-    if (empty) lo = hi = 0;
-    host_.resize(static_cast<size_t>(hi - lo + 1 + 2 * kGuard));
     std::uniform_real_distribution<double> dist(-1.0, 1.0);
-    for (size_t i = 0; i < host_.size(); ++i) {
-      host_[i] = T(dist(rng));
-      if (special_values && i % 7 == 3) host_[i] = T(0);  // the kink of relu
+    init(shape, layout, [&](size_t i) {
+      const T v = T(dist(rng));
+      return special_values && i % 7 == 3 ? T(0) : v;  // 0: the kink of relu
+    });
+    if (special_values && host_.size() > 20) {  // a NaN as the view's first element
+      *static_cast<T*>(h.data) = std::numeric_limits<T>::quiet_NaN();
+      upload();
     }
-    if (special_values && host_.size() > 20) host_[kGuard - lo + 0] = std::numeric_limits<T>::quiet_NaN();
-    if (cudaMalloc(&dev_, bytes()) != cudaSuccess ||
-        cudaMemcpy(dev_, host_.data(), bytes(), cudaMemcpyHostToDevice) != cudaSuccess) {
-      ADD_FAILURE() << "cudaMalloc/cudaMemcpy failed";
-      dev_ = nullptr;
-    }
-    const int64_t offset = kGuard - lo;
-    h = describe(host_.data() + offset, shape, strides, KN_DEVICE_CPU);
-    d = describe(dev_ ? dev_ + offset : nullptr, shape, strides, KN_DEVICE_CUDA);
+  }
+  // Storage element i (guards and gaps included) = fill(i).
+  Buffer(const Shape& shape, Layout layout, const std::function<T(size_t)>& fill) {
+    init(shape, layout, fill);
+  }
+  // Every storage element = value.
+  Buffer(const Shape& shape, Layout layout, T value) {
+    init(shape, layout, [value](size_t) { return value; });
   }
   ~Buffer() {
     if (dev_) cudaFree(dev_);
@@ -135,10 +138,37 @@ class Buffer {
       ADD_FAILURE() << "cudaMemcpy back failed";
     return out;
   }
+  // Host storage -> device storage (e.g. what a CPU call wrote, as the next input).
+  void upload() {
+    if (dev_ && cudaMemcpy(dev_, host_.data(), bytes(), cudaMemcpyHostToDevice) != cudaSuccess)
+      ADD_FAILURE() << "cudaMemcpy failed";
+  }
 
   kn_tensor h{}, d{};
 
  private:
+  template <typename Fill>
+  void init(const Shape& shape, Layout layout, Fill&& fill) {
+    const Shape strides = make_strides(shape, layout);
+    int64_t lo = 0, hi = 0;
+    bool empty = false;
+    for (size_t i = 0; i < shape.size(); ++i) {
+      if (shape[i] == 0) empty = true;
+      const int64_t span = strides[i] * (shape[i] - 1);
+      (span < 0 ? lo : hi) += shape[i] > 0 ? span : 0;
+    }
+    if (empty) lo = hi = 0;
+    host_.resize(static_cast<size_t>(hi - lo + 1 + 2 * kGuard));
+    for (size_t i = 0; i < host_.size(); ++i) host_[i] = fill(i);
+    if (cudaMalloc(&dev_, bytes()) != cudaSuccess) {
+      ADD_FAILURE() << "cudaMalloc failed";
+      dev_ = nullptr;
+    }
+    upload();
+    const int64_t offset = kGuard - lo;
+    h = describe(host_.data() + offset, shape, strides, KN_DEVICE_CPU);
+    d = describe(dev_ ? dev_ + offset : nullptr, shape, strides, KN_DEVICE_CUDA);
+  }
   size_t bytes() const { return host_.size() * sizeof(T); }
   static kn_tensor describe(T* data, const Shape& shape, const Shape& strides, int32_t device) {
     kn_tensor t{};

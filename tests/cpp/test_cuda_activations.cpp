@@ -87,45 +87,6 @@ TYPED_TEST(CudaKernels, ActivationsBackward) {
 
 // ------------------------------------------------------------ dropout
 
-// A uint8 mask view on host and device with the given layout.
-struct MaskBuffer {
-  std::vector<uint8_t> host;
-  uint8_t* dev = nullptr;
-  kn_tensor h{}, d{};
-  MaskBuffer(const Shape& shape, Layout layout) {
-    const Shape strides = make_strides(shape, layout);
-    int64_t lo = 0, hi = 0;
-    bool empty = false;
-    for (size_t i = 0; i < shape.size(); ++i) {
-      if (shape[i] == 0) empty = true;
-      const int64_t span = strides[i] * (shape[i] - 1);
-      (span < 0 ? lo : hi) += shape[i] > 0 ? span : 0;
-    }
-    if (empty) lo = hi = 0;
-    host.assign(static_cast<size_t>(hi - lo + 1 + 6), 0xA5);
-    if (cudaMalloc(&dev, host.size()) != cudaSuccess ||
-        cudaMemcpy(dev, host.data(), host.size(), cudaMemcpyHostToDevice) != cudaSuccess) {
-      ADD_FAILURE() << "cudaMalloc/cudaMemcpy failed";
-      dev = nullptr;
-    }
-    for (kn_tensor* t : {&h, &d}) {
-      t->dtype = KN_UINT8;
-      t->ndim = static_cast<int32_t>(shape.size());
-      for (size_t i = 0; i < shape.size(); ++i) t->shape[i] = shape[i], t->strides[i] = strides[i];
-    }
-    h.data = host.data() + 3 - lo, h.device_type = KN_DEVICE_CPU;
-    d.data = dev ? dev + 3 - lo : nullptr, d.device_type = KN_DEVICE_CUDA;
-  }
-  ~MaskBuffer() {
-    if (dev) cudaFree(dev);
-  }
-  std::vector<uint8_t> download() const {
-    std::vector<uint8_t> out(host.size());
-    if (cudaMemcpy(out.data(), dev, host.size(), cudaMemcpyDeviceToHost) != cudaSuccess) ADD_FAILURE();
-    return out;
-  }
-};
-
 TYPED_TEST(CudaKernels, DropoutMaskAndOutputEqualCpu) {
   using T = TypeParam;
   for (double p : {0.0, 0.3, 1.0})
@@ -134,12 +95,13 @@ TYPED_TEST(CudaKernels, DropoutMaskAndOutputEqualCpu) {
         for (Layout ly : kOutputLayouts) {
           SCOPED_TRACE(shape_str(shape) + " p " + std::to_string(p) + " x " + layout_name(lx) + " y " + layout_name(ly));
           Buffer<T> x(shape, lx, this->rng_), y(shape, ly, this->rng_);
-          MaskBuffer m(shape, ly == Layout::Transposed ? Layout::Reversed : Layout::Transposed);
+          Buffer<uint8_t> m(shape, ly == Layout::Transposed ? Layout::Reversed : Layout::Transposed,
+                            uint8_t(0xA5));
           KN_OK_(kn_dropout_forward(p, 0x1234567890ull, &x.h, &y.h, &m.h, nullptr));
           KN_OK_(kn_dropout_forward(p, 0x1234567890ull, &x.d, &y.d, &m.d, &this->ex_));
           this->sync();
           EXPECT_TRUE(same_storage(y, 0, 0));
-          EXPECT_EQ(m.download(), m.host) << "CUDA mask differs from the CPU mask";
+          EXPECT_EQ(m.download(), m.host()) << "CUDA mask differs from the CPU mask";
         }
 }
 
@@ -150,7 +112,7 @@ TYPED_TEST(CudaKernels, DropoutBackwardEqualsCpu) {
       SCOPED_TRACE(shape_str(shape) + " " + layout_name(l));
       Buffer<T> x(shape, Layout::Contiguous, this->rng_), y(shape, Layout::Contiguous, this->rng_);
       Buffer<T> dy(shape, l, this->rng_), dx(shape, Layout::Sliced, this->rng_);
-      MaskBuffer m(shape, Layout::Contiguous);
+      Buffer<uint8_t> m(shape, Layout::Contiguous, uint8_t(0xA5));
       KN_OK_(kn_dropout_forward(0.4, 9, &x.h, &y.h, &m.h, nullptr));
       KN_OK_(kn_dropout_forward(0.4, 9, &x.d, &y.d, &m.d, &this->ex_));
       KN_OK_(kn_dropout_backward(0.4, &dy.h, &m.h, &dx.h, nullptr));

@@ -11,71 +11,6 @@ namespace {
 
 using namespace kn_cuda_test;
 
-// A strided int32/int64 view on the host and on device 0 (cuda_util's
-// Buffer holds floats only). Storage starts as -5 everywhere.
-template <typename I>
-class IndexBuffer {
- public:
-  static constexpr int64_t kGuard = 3;
-  IndexBuffer(const Shape& shape, Layout layout) {
-    const Shape strides = make_strides(shape, layout);
-    int64_t lo = 0, hi = 0;
-    bool empty = false;
-    for (size_t i = 0; i < shape.size(); ++i) {
-      if (shape[i] == 0) empty = true;
-      const int64_t span = strides[i] * (shape[i] - 1);
-      (span < 0 ? lo : hi) += shape[i] > 0 ? span : 0;
-    }
-    if (empty) lo = hi = 0;
-    host_.assign(static_cast<size_t>(hi - lo + 1 + 2 * kGuard), I(-5));
-    if (cudaMalloc(&dev_, bytes()) != cudaSuccess) {
-      ADD_FAILURE() << "cudaMalloc failed";
-      dev_ = nullptr;
-    }
-    upload();
-    const int64_t offset = kGuard - lo;
-    h = describe(host_.data() + offset, shape, strides, KN_DEVICE_CPU);
-    d = describe(dev_ ? dev_ + offset : nullptr, shape, strides, KN_DEVICE_CUDA);
-  }
-  ~IndexBuffer() {
-    if (dev_) cudaFree(dev_);
-  }
-  IndexBuffer(const IndexBuffer&) = delete;
-  IndexBuffer& operator=(const IndexBuffer&) = delete;
-
-  // Host storage -> device storage (e.g. indices the CPU forward wrote).
-  void upload() {
-    if (dev_ && cudaMemcpy(dev_, host_.data(), bytes(), cudaMemcpyHostToDevice) != cudaSuccess)
-      ADD_FAILURE() << "cudaMemcpy failed";
-  }
-  ::testing::AssertionResult same_storage() const {
-    std::vector<I> gpu(host_.size());
-    if (cudaMemcpy(gpu.data(), dev_, bytes(), cudaMemcpyDeviceToHost) != cudaSuccess)
-      return ::testing::AssertionFailure() << "cudaMemcpy back failed";
-    for (size_t i = 0; i < gpu.size(); ++i)
-      if (gpu[i] != host_[i])
-        return ::testing::AssertionFailure() << "indices storage element " << i << ": cpu "
-                                             << int64_t(host_[i]) << ", cuda " << int64_t(gpu[i]);
-    return ::testing::AssertionSuccess();
-  }
-
-  kn_tensor h{}, d{};
-
- private:
-  size_t bytes() const { return host_.size() * sizeof(I); }
-  static kn_tensor describe(I* data, const Shape& shape, const Shape& strides, int32_t device) {
-    kn_tensor t{};
-    t.data = data;
-    t.dtype = sizeof(I) == 8 ? KN_INT64 : KN_INT32;
-    t.device_type = device;
-    t.ndim = static_cast<int32_t>(shape.size());
-    for (size_t i = 0; i < shape.size(); ++i) t.shape[i] = shape[i], t.strides[i] = strides[i];
-    return t;
-  }
-  std::vector<I> host_;
-  I* dev_ = nullptr;
-};
-
 // x shape and window; the output size is torch's (computed here again).
 struct PoolConfig {
   Shape x;
@@ -129,12 +64,12 @@ void max_pool_case(Env f, const PoolConfig& c, Layout lin, Layout lout, bool spe
   const kn_max_pool2d_params p = max_params(c);
   const Shape os = out_shape(c, true);
   Buffer<T> x(c.x, lin, f.rng_, special), y(os, lout, f.rng_);
-  IndexBuffer<I> ix(os, lout);
+  Buffer<I> ix(os, lout, I(-5));  // storage starts as -5 everywhere
   KN_OK_(kn_max_pool2d_forward(&p, &x.h, &y.h, &ix.h, nullptr));
   KN_OK_(kn_max_pool2d_forward(&p, &x.d, &y.d, &ix.d, &f.ex_));
   f.sync();
   EXPECT_TRUE(same_storage(y, 0, 0));
-  EXPECT_TRUE(ix.same_storage());
+  EXPECT_TRUE(same_storage(ix, 0, 0));
   // Backward from the CPU's indices (uploaded), dy in the input layout.
   ix.upload();
   Buffer<T> dy(os, lin, f.rng_), dx(c.x, lout, f.rng_);
@@ -186,7 +121,7 @@ TYPED_TEST(CudaKernels, Pool2dBackwardDeterministic) {
   const Shape os = out_shape(c, true);
   Buffer<T> x(c.x, Layout::Contiguous, this->rng_), y(os, Layout::Contiguous, this->rng_),
       dy(os, Layout::Contiguous, this->rng_), dx(c.x, Layout::Contiguous, this->rng_);
-  IndexBuffer<int64_t> ix(os, Layout::Contiguous);
+  Buffer<int64_t> ix(os, Layout::Contiguous, int64_t(-5));
   KN_OK_(kn_max_pool2d_forward(&p, &x.d, &y.d, &ix.d, &this->ex_));
   KN_OK_(kn_max_pool2d_backward(&p, &dy.d, &ix.d, &dx.d, &this->ex_));
   this->sync();

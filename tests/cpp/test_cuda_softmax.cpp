@@ -7,50 +7,13 @@ namespace {
 
 using namespace kn_cuda_test;
 
-// Class targets in [0, C) with every third one ignore_index, on host and device.
+// Class targets in [0, C), every third storage element ignore_index: a fill for Buffer<I>.
 template <typename I>
-class Targets {
- public:
-  Targets(const Shape& shape, int64_t classes, int64_t ignore, std::mt19937& rng, bool reversed) {
-    int64_t n = 1;
-    for (int64_t s : shape) n *= s;
-    host_.resize(static_cast<size_t>(std::max<int64_t>(n, 1)));
-    for (size_t i = 0; i < host_.size(); ++i)
-      host_[i] = static_cast<I>(i % 3 == 1 ? ignore : int64_t(rng() % uint64_t(std::max<int64_t>(classes, 1))));
-    if (cudaMalloc(&dev_, host_.size() * sizeof(I)) != cudaSuccess ||
-        cudaMemcpy(dev_, host_.data(), host_.size() * sizeof(I), cudaMemcpyHostToDevice) != cudaSuccess)
-      ADD_FAILURE() << "cudaMalloc/cudaMemcpy failed";
-    Shape strides(shape.size());
-    int64_t s = 1;
-    for (size_t k = shape.size(); k-- > 0;) strides[k] = s, s *= std::max<int64_t>(shape[k], 1);
-    int64_t origin = 0;
-    if (reversed && !shape.empty() && shape[0] > 1) {
-      origin = strides[0] * (shape[0] - 1);
-      strides[0] = -strides[0];
-    }
-    h = describe(host_.data() + origin, shape, strides, KN_DEVICE_CPU);
-    d = describe(dev_ + origin, shape, strides, KN_DEVICE_CUDA);
-  }
-  ~Targets() {
-    if (dev_) cudaFree(dev_);
-  }
-  Targets(const Targets&) = delete;
-  Targets& operator=(const Targets&) = delete;
-  kn_tensor h{}, d{};
-
- private:
-  static kn_tensor describe(I* data, const Shape& shape, const Shape& strides, int32_t device) {
-    kn_tensor t{};
-    t.data = data;
-    t.dtype = sizeof(I) == 4 ? KN_INT32 : KN_INT64;
-    t.device_type = device;
-    t.ndim = static_cast<int32_t>(shape.size());
-    for (size_t i = 0; i < shape.size(); ++i) t.shape[i] = shape[i], t.strides[i] = strides[i];
-    return t;
-  }
-  std::vector<I> host_;
-  I* dev_ = nullptr;
-};
+std::function<I(size_t)> class_targets(int64_t classes, int64_t ignore, std::mt19937& rng) {
+  return [classes, ignore, &rng](size_t i) {
+    return static_cast<I>(i % 3 == 1 ? ignore : int64_t(rng() % uint64_t(std::max<int64_t>(classes, 1))));
+  };
+}
 
 template <typename T>
 double tolerance() {
@@ -110,7 +73,7 @@ void loss_case(std::mt19937& rng, const kn_exec& ex, bool ce, int32_t red, bool 
       out(red == KN_REDUCTION_NONE ? tshape : Shape{}, Layout::Contiguous, rng),
       tw({}, Layout::Contiguous, rng), dout(red == KN_REDUCTION_NONE ? tshape : Shape{}, Layout::Contiguous, rng),
       din(ishape, Layout::Transposed, rng);
-  Targets<I> target(tshape, classes, 1, rng, true);
+  Buffer<I> target(tshape, Layout::Reversed, class_targets<I>(classes, 1, rng));
   const kn_cross_entropy_params p{red, 1, eps};
   const kn_tensor* wh = weighted ? &weight.h : nullptr;
   const kn_tensor* wd = weighted ? &weight.d : nullptr;
@@ -151,7 +114,7 @@ TYPED_TEST(CudaKernels, OutOfRangeTargetGivesNan) {
   Buffer<T> input({2, 3}, Layout::Contiguous, this->rng_), out({}, Layout::Contiguous, this->rng_),
       tw({}, Layout::Contiguous, this->rng_), dout({}, Layout::Contiguous, this->rng_),
       din({2, 3}, Layout::Contiguous, this->rng_);
-  Targets<int64_t> target({2}, 3, -100, this->rng_, false);
+  Buffer<int64_t> target({2}, Layout::Contiguous, int64_t(0));
   const int64_t bad[2] = {1, 7};
   ASSERT_EQ(cudaMemcpy(target.d.data, bad, sizeof bad, cudaMemcpyHostToDevice), cudaSuccess);
   const kn_cross_entropy_params p{KN_REDUCTION_SUM, -100, 0.0};
