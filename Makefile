@@ -28,7 +28,8 @@ ARGS      ?=
 # package itself asks only for torch>=2.4 (pyproject.toml).
 TORCH_PIN := torch==2.13.0
 PIP_PKGS  := $(TORCH_PIN) "numpy>=1.22" "pybind11>=2.12" "scikit-build-core>=0.10" \
-             "pytest>=7" "cmake>=3.20" ninja matplotlib
+             "pytest>=7" "cmake>=3.20" ninja matplotlib \
+             networkx scipy
 APT_PKGS  := g++ make pkg-config libopenblas-dev libopenblas0-openmp libgtest-dev libbenchmark-dev \
              dataset-fashion-mnist python3-venv
 CMAKE     := $(VENV)/bin/cmake

@@ -761,4 +761,6 @@ PYBIND11_MODULE(_C, m) {
         call([&] { return kn_dropout_backward(p, DY.get(), M.get(), DX.get(), &e); });
       },
       "p"_a, "dy"_a, "mask"_a, "dx"_a, KN_EXEC_ARGS, "dx = dy * mask / (1 - p); dx may be dy.");
+
+  // ------------------------------------------------------------- graph
 }

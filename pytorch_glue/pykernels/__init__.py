@@ -46,7 +46,7 @@ __all__ = [
 
     # dropout
     "dropout", "dropout_backward",
-
+    # graph
 ]
 
 # ------------------------------------------------------------------ library
@@ -718,3 +718,6 @@ def dropout_backward(grad_output: np.ndarray, mask: np.ndarray, p: float = 0.5, 
     dx = _output(out, grad_output.shape, grad_output, op)
     _C.dropout_backward(p, grad_output, mask, dx, num_threads=num_threads)
     return dx
+
+
+# --------------------------------------------------------------------- graph

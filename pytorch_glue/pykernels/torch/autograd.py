@@ -251,3 +251,6 @@ class DropoutFunction(torch.autograd.Function):
 
     setup_context = staticmethod(_dropout_op.setup_context)
     backward = staticmethod(_dropout_op.backward)
+
+
+# --------------------------------------------------------------------- graph

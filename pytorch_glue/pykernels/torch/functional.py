@@ -312,3 +312,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     result, _ = _dropout.dropout(input, float(p), _dropout.draw_seed())
     return input.copy_(result) if inplace else result
+
+
+# --------------------------------------------------------------------- graph
