@@ -906,3 +906,37 @@ TEST(GSpmm, ParamErrors) {
 
 }  // namespace
 }  // namespace kntest
+
+namespace kntest {
+namespace {
+
+// The O(E) scan runs in parallel chunks on big graphs: the first offending
+// position is reported whatever the thread count.
+TEST(GSpmm, ParallelScanReportsTheFirstBadPosition) {
+  const int64_t E = 300000, V = 1000, U = 50;
+  IndexTensor ip({V + 1}, KN_INT32), ix({E}, KN_INT32);
+  for (int64_t v = 0; v <= V; ++v) ip.set(v, v * (E / V));
+  for (int64_t k = 0; k < E; ++k) ix.set(k, k % U);
+  HostTensor x({U, 1}, KN_FLOAT32), y({V, 1}, KN_FLOAT32);
+  const kn_tensor ipk = ip.kn(), ixk = ix.kn(), xk = x.kn(), yk = y.kn();
+  const kn_gspmm_params p{KN_GSPMM_COPY_U, KN_GSPMM_SUM, 0};
+  for (int32_t threads : {1, 2}) {
+    const kn_exec ex = make_exec(threads);
+    KN_EXPECT_OK(kn_gspmm_forward(&p, &ipk, &ixk, nullptr, &xk, &yk, nullptr, &ex));
+    ix.set(250000, U);  // in the last chunk
+    EXPECT_EQ(kn_gspmm_forward(&p, &ipk, &ixk, nullptr, &xk, &yk, nullptr, &ex), KN_ERR_INVALID_ARGUMENT);
+    EXPECT_STREQ(kn_last_error(), "kn_gspmm_forward: indices[250000] = 50 is out of range [0, 50)");
+    ix.set(140000, -3);  // earlier, in another chunk
+    EXPECT_EQ(kn_gspmm_forward(&p, &ipk, &ixk, nullptr, &xk, &yk, nullptr, &ex), KN_ERR_INVALID_ARGUMENT);
+    EXPECT_STREQ(kn_last_error(), "kn_gspmm_forward: indices[140000] = -3 is out of range [0, 50)");
+    ix.set(140000, 0), ix.set(250000, 0);
+    ip.set(700, ip.get(699) - 1);
+    EXPECT_EQ(kn_gspmm_forward(&p, &ipk, &ixk, nullptr, &xk, &yk, nullptr, &ex), KN_ERR_INVALID_ARGUMENT);
+    EXPECT_STREQ(kn_last_error(),
+                 "kn_gspmm_forward: indptr[700] = 209699 is less than indptr[699] = 209700 (it must be non-decreasing)");
+    ip.set(700, 700 * (E / V));
+  }
+}
+
+}  // namespace
+}  // namespace kntest
