@@ -940,3 +940,27 @@ TEST(GSpmm, ParallelScanReportsTheFirstBadPosition) {
 
 }  // namespace
 }  // namespace kntest
+
+namespace kntest {
+namespace {
+
+// An int32 arg cannot hold edge positions >= 2^31: rejected from the shapes
+// alone (the huge indices descriptor is never read: the check comes first).
+TEST(GSpmm, Int32ArgNeedsEdgePositionsBelow2To31) {
+  int64_t storage[4] = {0, 0, 0, 0};
+  IndexTensor ip({2}, KN_INT64);
+  ip.set_values({0, 0});
+  kn_tensor ipk = ip.kn();
+  kn_tensor ixk = ipk;
+  ixk.data = storage, ixk.shape[0] = int64_t(1) << 31, ixk.strides[0] = 1;
+  HostTensor x({3, 2}, KN_FLOAT32), y({1, 2}, KN_FLOAT32);
+  IndexTensor arg({1, 2}, KN_INT32);
+  const kn_tensor xk = x.kn(), yk = y.kn(), ak = arg.kn();
+  const kn_gspmm_params p{KN_GSPMM_COPY_U, KN_GSPMM_MAX, 0};
+  EXPECT_EQ(kn_gspmm_forward(&p, &ipk, &ixk, nullptr, &xk, &yk, &ak, nullptr), KN_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(kn_last_error(),
+               "kn_gspmm_forward: arg: int32 cannot hold the edge positions of E = 2147483648 edges (use int64)");
+}
+
+}  // namespace
+}  // namespace kntest
