@@ -123,6 +123,7 @@ void reduces(benchmark::internal::Benchmark* b) {
       b->Args({r, KN_GSPMM_COPY_U, threads, 0});
   b->Args({KN_GSPMM_SUM, KN_GSPMM_U_MUL_E, 2, 0});
   b->Args({KN_GSPMM_SUM, KN_GSPMM_COPY_U, 2, 1});
+  b->Args({KN_GSPMM_SUM, KN_GSPMM_COPY_U, 1, 1});
 }
 
 BENCHMARK(BM_GSpmmForward)->Apply(reduces)->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -52,6 +52,10 @@ constexpr int64_t kScanGrain = int64_t(1) << 16;
 
 // The first i in [0, n) with bad(i), else n; chunks scanned in parallel, the
 // smallest position wins (so the message does not depend on the threads).
+// Blocks of kScanBlock are tested without an early exit (a loop the compiler
+// vectorises); only a block with a bad entry is searched for its position.
+constexpr int64_t kScanBlock = 1024;
+
 template <typename Bad>
 int64_t first_bad(int64_t n, int threads, Bad&& bad) {
   if (n <= 0) return n;
@@ -59,11 +63,16 @@ int64_t first_bad(int64_t n, int threads, Bad&& bad) {
   std::vector<int64_t> first(static_cast<size_t>(nt), n);
   kn::parallel_for(nt, 1, nt, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b)
-      for (int64_t i = n * b / nt, e = n * (b + 1) / nt; i < e; ++i)
-        if (bad(i)) {
-          first[b] = i;
-          break;
-        }
+      for (int64_t i = n * b / nt, e = n * (b + 1) / nt; i < e; i += kScanBlock) {
+        const int64_t end = std::min(e, i + kScanBlock);
+        int any = 0;
+        for (int64_t j = i; j < end; ++j) any |= bad(j);
+        if (!any) continue;
+        int64_t j = i;
+        while (!bad(j)) ++j;
+        first[b] = j;
+        break;
+      }
   });
   return *std::min_element(first.begin(), first.end());
 }
@@ -76,7 +85,9 @@ void scan_indptr(OpValidator& v, const kn_tensor& indptr, const char* name, int6
     const I* p = kn::data_as<const I>(indptr);
     const int64_t s = indptr.strides[0], n = indptr.shape[0] - 1;
     v.require(p[0] == 0, KN_ERR_INVALID_ARGUMENT, name, "[0] = ", int64_t(p[0]), ", expected 0");
-    const int64_t i = 1 + first_bad(n, threads, [&](int64_t j) { return p[(j + 1) * s] < p[j * s]; });
+    const int64_t i =
+        1 + (s == 1 ? first_bad(n, threads, [&](int64_t j) { return int(p[j + 1] < p[j]); })
+                    : first_bad(n, threads, [&](int64_t j) { return int(p[(j + 1) * s] < p[j * s]); }));
     if (i <= n)
       v.require(false, KN_ERR_INVALID_ARGUMENT, name, "[", i, "] = ", int64_t(p[i * s]), " is less than ",
                 name, "[", i - 1, "] = ", int64_t(p[(i - 1) * s]), " (it must be non-decreasing)");
@@ -94,9 +105,9 @@ void scan_range(OpValidator& v, const kn_tensor& t, const char* name, int64_t hi
     const int64_t s = t.strides[0], n = t.shape[0];
     // One unsigned compare: negative values wrap to huge ones.
     const uint64_t limit = static_cast<uint64_t>(hi);
-    const int64_t i = first_bad(n, threads, [&](int64_t j) {
-      return static_cast<uint64_t>(static_cast<int64_t>(p[j * s])) >= limit;
-    });
+    auto out = [limit](I value) { return int(static_cast<uint64_t>(static_cast<int64_t>(value)) >= limit); };
+    const int64_t i = s == 1 ? first_bad(n, threads, [&](int64_t j) { return out(p[j]); })
+                             : first_bad(n, threads, [&](int64_t j) { return out(p[j * s]); });
     if (i < n)
       v.require(false, KN_ERR_INVALID_ARGUMENT, name, "[", i, "] = ", int64_t(p[i * s]),
                 " is out of range [0, ", hi, ")");
