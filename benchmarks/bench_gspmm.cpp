@@ -128,7 +128,7 @@ void reduces(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_GSpmmForward)->Apply(reduces)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GSpmmBackward)->Apply(reduces)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_CsrTranspose)->Arg(1)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CsrTranspose)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

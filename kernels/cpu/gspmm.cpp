@@ -313,8 +313,13 @@ KN_SIMD_CLONES void dedge_rows(const DeArgs<T, I, A>& a, int64_t v0, int64_t v1)
 
 }  // namespace
 
+// Counting sort by source, stable in k, in parallel: the edges are cut into
+// nt ranges of whole destination rows (in k order); each range counts its
+// sources, the per-(range, source) counts are turned into write offsets
+// (source-major, range-minor), and each range writes its edges in k order.
+// So every source's list is in increasing k, for any nt.
 void csr_transpose(const kn_tensor& indptr, const kn_tensor& indices, const kn_tensor& t_indptr,
-                   const kn_tensor& t_indices, const kn_tensor& t_edge_ids, const CpuContext&) {
+                   const kn_tensor& t_indices, const kn_tensor& t_edge_ids, const CpuContext& ctx) {
   dispatch_index(indptr.dtype, "kn_csr_transpose", [&](auto itag) {
     using I = decltype(itag);
     const Idx<I> ip = idx<I>(indptr), ix = idx<I>(indices);
@@ -323,18 +328,42 @@ void csr_transpose(const kn_tensor& indptr, const kn_tensor& indices, const kn_t
     I* ti = data_as<I>(t_indices);
     I* te = data_as<I>(t_edge_ids);
     const int64_t tps = t_indptr.strides[0], tis = t_indices.strides[0], tes = t_edge_ids.strides[0];
-    // Counting sort by source, stable in k.
-    std::vector<int64_t> cursor(static_cast<size_t>(U) + 1, 0);
     const int64_t E = ip[V];
-    for (int64_t k = 0; k < E; ++k) ++cursor[ix[k] + 1];
-    for (int64_t u = 0; u < U; ++u) cursor[u + 1] += cursor[u];
-    for (int64_t u = 0; u <= U; ++u) tp[u * tps] = static_cast<I>(cursor[u]);
-    for (int64_t v = 0; v < V; ++v)
-      for (int64_t k = ip[v], k1 = ip[v + 1]; k < k1; ++k) {
-        const int64_t pos = cursor[ix[k]]++;
-        ti[pos * tis] = static_cast<I>(v);
-        te[pos * tes] = static_cast<I>(k);
+    // More ranges only when each has enough edges to pay for its U counters.
+    const int nt = static_cast<int>(std::max<int64_t>(
+        1, std::min<int64_t>(ctx.num_threads, E / std::max<int64_t>(kGraphGrain, 2 * U))));
+    const std::vector<int64_t> rows = row_splits(ip, V, nt);
+    std::vector<int64_t> cursor(static_cast<size_t>(nt) * static_cast<size_t>(U), 0);
+    auto count = [&](int64_t b) {
+      int64_t* c = cursor.data() + b * U;
+      for (int64_t k = ip[rows[b]], k1 = ip[rows[b + 1]]; k < k1; ++k) ++c[ix[k]];
+    };
+    auto fill = [&](int64_t b) {
+      int64_t* c = cursor.data() + b * U;
+      for (int64_t v = rows[b]; v < rows[b + 1]; ++v)
+        for (int64_t k = ip[v], k1 = ip[v + 1]; k < k1; ++k) {
+          const int64_t pos = c[ix[k]]++;
+          ti[pos * tis] = static_cast<I>(v);
+          te[pos * tes] = static_cast<I>(k);
+        }
+    };
+    parallel_for(nt, 1, nt, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) count(b);
+    });
+    int64_t run = 0;
+    for (int64_t u = 0; u < U; ++u) {
+      tp[u * tps] = static_cast<I>(run);
+      for (int64_t b = 0; b < nt; ++b) {
+        int64_t& c = cursor[b * U + u];
+        const int64_t n = c;
+        c = run;
+        run += n;
       }
+    }
+    tp[U * tps] = static_cast<I>(run);
+    parallel_for(nt, 1, nt, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) fill(b);
+    });
   });
 }
 

@@ -115,15 +115,23 @@ struct Transposed {
   IVec indptr, indices, edge_ids;
 };
 
+// Edges sorted by source with a stable sort (so by k within a source).
 Transposed ref_transpose(const Graph& g) {
+  std::vector<std::pair<int64_t, int64_t>> by_src;  // (source, k)
+  for (int64_t k = 0; k < g.E(); ++k) by_src.push_back({g.indices[k], k});
+  std::stable_sort(by_src.begin(), by_src.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  IVec dst_of(static_cast<size_t>(g.E()));
+  for (int64_t v = 0; v < g.V; ++v)
+    for (int64_t k = g.indptr[v]; k < g.indptr[v + 1]; ++k) dst_of[k] = v;
   Transposed t;
   t.indptr.assign(static_cast<size_t>(g.U) + 1, 0);
-  for (int64_t u = 0; u < g.U; ++u) {
-    for (int64_t v = 0; v < g.V; ++v)
-      for (int64_t k = g.indptr[v]; k < g.indptr[v + 1]; ++k)
-        if (g.indices[k] == u) t.indices.push_back(v), t.edge_ids.push_back(k);
-    t.indptr[u + 1] = static_cast<int64_t>(t.indices.size());
+  for (const auto& e : by_src) {
+    ++t.indptr[e.first + 1];
+    t.indices.push_back(dst_of[e.second]);
+    t.edge_ids.push_back(e.second);
   }
+  for (int64_t u = 0; u < g.U; ++u) t.indptr[u + 1] += t.indptr[u];
   return t;
 }
 
@@ -481,6 +489,10 @@ TEST(GSpmm, TransposeMatchesReference) {
   GSpmmTester().dst(5).src(40).degree(3).test_transpose();  // many sources without edges
   GSpmmTester().dst(0).src(4).test_transpose();
   GSpmmTester().dst(3).src(0).test_transpose();
+  // Big enough for two ranges of rows (each with its own source counters).
+  GSpmmTester().dst(4000).src(1000).degree(40).duplicates().threads(2).test_transpose();
+  GSpmmTester().dst(4000).src(700).degree(40).skewed().threads(2).index_dtype(KN_INT32)
+      .layout("graph", Layout::reverse()).test_transpose();
 }
 
 TEST(GSpmm, OneAndTwoThreadsGiveTheSameBits) {
