@@ -24,7 +24,10 @@
 //
 // Inner loops run over blocks of F (kBlock elements: accumulators stay in
 // registers) and are compiled as AVX-512/AVX2/baseline clones (KN_SIMD_CLONES);
-// x / dy rows with column stride 1 get their own instantiation.
+// column stride 1 on every row operand (x / dy / arg read, y / dx written)
+// gets its own instantiation. The x (dy) rows of the edges kPrefetch ahead
+// are prefetched: the gathers are random rows of a table larger than the
+// caches (measured: 10-25% on 100k nodes, 1M edges, F = 64).
 #include <algorithm>
 #include <cstdint>
 #include <vector>

@@ -235,6 +235,7 @@ __global__ void __launch_bounds__(kThreads) fill_kernel(DIdx<I> ip, DIdx<I> ix, 
       const int64_t u = ix[k];
       if (u < 0 || u >= U) continue;
       const int64_t pos = atomic_add_index<I>(tp + u * tps, I(-1)) - 1;
+      if (pos < 0 || pos >= E) continue;  // only with a bad (overlapping-row) indptr
       ti[pos * tis] = static_cast<I>(v);
       te[pos * tes] = static_cast<I>(k);
     }
