@@ -376,7 +376,9 @@ def spmm(adj: Tensor, x: Tensor, reduce: str = "sum") -> Tensor:
     ``adj = torch.sparse_csr_tensor(crow, col, values)`` the gradient reaches ``values``,
     as with torch.sparse.mm. adj's structure is checked on every call (KernelError on a
     malformed one); its transpose, for x's gradient, is built per call (cache a
-    :class:`Graph` and use :func:`gspmm` to reuse it).
+    :class:`Graph` and use :func:`gspmm` to reuse it). torch.compile does not take sparse
+    tensors (torch.sparse.mm neither): in compiled code use ``Graph.from_sparse(adj)``
+    (built outside) and :func:`gspmm` with ``edge_values=adj.values()``.
     """
     op = "pykernels.torch.functional.spmm"
     try:
@@ -396,7 +398,11 @@ def spmm(adj: Tensor, x: Tensor, reduce: str = "sum") -> Tensor:
     if x.dim() != 2 or x.shape[0] != adj.shape[1]:
         raise _shape_error(f"{op}: x: expected shape ({adj.shape[1]}, F) for adj of shape "
                            f"{tuple(adj.shape)}, got {tuple(x.shape)}")
-    t = (_gspmm.csr_transpose(indptr, indices, adj.shape[1]) if _needs_grad(x)
-         else (None, None, None))
-    y, _ = _gspmm.gspmm(indptr, indices, x, adj.values(), *t, "u_mul_e", r, False)
+    if _needs_grad(x):
+        # csr_transpose checks the graph (O(E), on CPU): the products need not check again
+        t = _gspmm.csr_transpose(indptr, indices, adj.shape[1])
+        y, _ = _gspmm.gspmm(indptr, indices, x, adj.values(), *t, "u_mul_e", r, True)
+    else:
+        y, _ = _gspmm.gspmm(indptr, indices, x, adj.values(), None, None, None, "u_mul_e", r,
+                            False)
     return y

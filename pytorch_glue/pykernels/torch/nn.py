@@ -177,7 +177,9 @@ class Dropout(torch.nn.Dropout):
 from .. import _shape_error  # noqa: E402
 from .graph import Graph  # noqa: E402
 
-__all__ += ["GraphConv"]
+# GraphConv is not listed in __all__: it has no torch.nn namesake, and
+# tests/python/test_convert.py expects one for every name there (lead: relax that test,
+# then list it).
 
 
 class GraphConv(torch.nn.Module):
