@@ -489,6 +489,17 @@ def test_graph_errors():
         Graph.from_edges([0], [0], num_nodes="3")
     with pytest.raises(TypeError, match="layout"):
         Graph.from_sparse(torch.eye(3))
+    ip, ix = torch.tensor([0, 1, 3]), torch.tensor([1, 0, 1])
+    with pytest.raises(ValueError, match="permutation"):
+        Graph(ip, ix, edge_perm=torch.tensor([0, 0, 2]))
+    with pytest.raises(ValueError, match="permutation"):
+        Graph(ip, ix, edge_perm=torch.tensor([0, 1, 3]))
+    with pytest.raises(pk.ShapeError):
+        Graph(ip, ix, edge_perm=torch.tensor([0, 1]))
+    w = torch.tensor([1.0, 10.0, 100.0])
+    permuted = Graph(ip, ix, edge_perm=torch.tensor([2, 0, 1]))  # CSR edge k = edge perm[k]
+    torch.testing.assert_close(F.gspmm(permuted, torch.ones(2, 1), "u_mul_e", "sum", w),
+                               torch.tensor([[100.0], [11.0]]))
 
 
 def test_gspmm_errors():
