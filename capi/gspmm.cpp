@@ -4,7 +4,9 @@
 // an error naming its position instead of an out-of-bounds read; then run
 // the CPU or CUDA kernel. CUDA calls never scan (that would need a device
 // sync): the CUDA kernels skip out-of-range indices instead.
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "capi/boundary.hpp"
 #include "capi/validate.hpp"
@@ -45,20 +47,50 @@ int64_t rows_of_indptr(OpValidator& v, const kn_tensor& indptr, const char* name
 
 // ---------------------------------------------------------------- O(E) scans
 
+// Entries per thread below which a scan runs serially.
+constexpr int64_t kScanGrain = int64_t(1) << 16;
+
+// The first i in [0, n) with bad(i), else n; chunks scanned in parallel, the
+// smallest position wins (so the message does not depend on the threads).
+// Blocks of kScanBlock are tested without an early exit (a loop the compiler
+// vectorises); only a block with a bad entry is searched for its position.
+constexpr int64_t kScanBlock = 1024;
+
+template <typename Bad>
+int64_t first_bad(int64_t n, int threads, Bad&& bad) {
+  if (n <= 0) return n;
+  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n / kScanGrain)));
+  std::vector<int64_t> first(static_cast<size_t>(nt), n);
+  kn::parallel_for(nt, 1, nt, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      for (int64_t i = n * b / nt, e = n * (b + 1) / nt; i < e; i += kScanBlock) {
+        const int64_t end = std::min(e, i + kScanBlock);
+        int any = 0;
+        for (int64_t j = i; j < end; ++j) any |= bad(j);
+        if (!any) continue;
+        int64_t j = i;
+        while (!bad(j)) ++j;
+        first[b] = j;
+        break;
+      }
+  });
+  return *std::min_element(first.begin(), first.end());
+}
+
 // indptr[0] = 0, non-decreasing, indptr[n] = E.
 void scan_indptr(OpValidator& v, const kn_tensor& indptr, const char* name, int64_t E,
-                 const char* e_from) {
+                 const char* e_from, int threads) {
   kn::dispatch_index(indptr.dtype, v.op(), [&](auto itag) {
     using I = decltype(itag);
     const I* p = kn::data_as<const I>(indptr);
     const int64_t s = indptr.strides[0], n = indptr.shape[0] - 1;
     v.require(p[0] == 0, KN_ERR_INVALID_ARGUMENT, name, "[0] = ", int64_t(p[0]), ", expected 0");
-    for (int64_t i = 1; i <= n; ++i) {
-      const int64_t a = p[(i - 1) * s], b = p[i * s];
-      if (b < a)
-        v.require(false, KN_ERR_INVALID_ARGUMENT, name, "[", i, "] = ", b, " is less than ", name, "[",
-                  i - 1, "] = ", a, " (it must be non-decreasing)");
-    }
+    const int64_t i =
+        1 + (s == 1 ? first_bad(n, threads, [&](int64_t j) { return int(p[j + 1] < p[j]); })
+                    : first_bad(n, threads, [&](int64_t j) { return int(p[(j + 1) * s] < p[j * s]); }));
+    if (i <= n)
+      v.require(false, KN_ERR_INVALID_ARGUMENT, name, "[", i, "] = ", int64_t(p[i * s]), " is less than ",
+                name, "[", i - 1, "] = ", int64_t(p[(i - 1) * s]), " (it must be non-decreasing)");
     const int64_t last = p[n * s];
     v.require(last == E, KN_ERR_INVALID_ARGUMENT, name, "[", n, "] = ", last, ", expected E = ", E,
               " (", e_from, ")");
@@ -66,17 +98,25 @@ void scan_indptr(OpValidator& v, const kn_tensor& indptr, const char* name, int6
 }
 
 // Every element of the 1-d index tensor t in [0, hi).
-void scan_range(OpValidator& v, const kn_tensor& t, const char* name, int64_t hi) {
+void scan_range(OpValidator& v, const kn_tensor& t, const char* name, int64_t hi, int threads) {
   kn::dispatch_index(t.dtype, v.op(), [&](auto itag) {
     using I = decltype(itag);
     const I* p = kn::data_as<const I>(t);
     const int64_t s = t.strides[0], n = t.shape[0];
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t u = p[i * s];
-      if (u < 0 || u >= hi)
-        v.require(false, KN_ERR_INVALID_ARGUMENT, name, "[", i, "] = ", u, " is out of range [0, ", hi, ")");
-    }
+    // One unsigned compare: negative values wrap to huge ones.
+    const uint64_t limit = static_cast<uint64_t>(hi);
+    auto out = [limit](I value) { return int(static_cast<uint64_t>(static_cast<int64_t>(value)) >= limit); };
+    const int64_t i = s == 1 ? first_bad(n, threads, [&](int64_t j) { return out(p[j]); })
+                             : first_bad(n, threads, [&](int64_t j) { return out(p[j * s]); });
+    if (i < n)
+      v.require(false, KN_ERR_INVALID_ARGUMENT, name, "[", i, "] = ", int64_t(p[i * s]),
+                " is out of range [0, ", hi, ")");
   });
+}
+
+// The thread count a call will use (scans run before OpValidator::run).
+int scan_threads(const kn_exec* ex) {
+  return kn::resolve_num_threads(ex && ex->num_threads > 0 ? ex->num_threads : 0);
 }
 
 bool scans(const kn_gspmm_params* p, const kn_tensor& any) {
@@ -108,8 +148,9 @@ kn_status kn_csr_transpose(const kn_tensor* indptr, const kn_tensor* indices,
     v.expect_shape(TE, "t_edge_ids", {{E, "E from indices"}});
     (void)V;
     if (IP.device_type == KN_DEVICE_CPU) {  // no params: a CPU call always checks the graph
-      scan_indptr(v, IP, "indptr", E, "indices' length");
-      scan_range(v, IX, "indices", U);
+      const int threads = scan_threads(ex);
+      scan_indptr(v, IP, "indptr", E, "indices' length", threads);
+      scan_range(v, IX, "indices", U, threads);
     }
     v.run(
         ex, [&](const kn::CpuContext& ctx) { kn::cpu::csr_transpose(IP, IX, TP, TI, TE, ctx); },
@@ -153,8 +194,9 @@ kn_status kn_gspmm_forward(const kn_gspmm_params* p, const kn_tensor* indptr,
                 "arg: must be NULL for p->reduce = KN_GSPMM_SUM or KN_GSPMM_MEAN, got a tensor");
     }
     if (scans(p, IP)) {
-      scan_indptr(v, IP, "indptr", E, "indices' length");
-      scan_range(v, IX, "indices", U);
+      const int threads = scan_threads(ex);
+      scan_indptr(v, IP, "indptr", E, "indices' length", threads);
+      scan_range(v, IX, "indices", U, threads);
     }
     v.run(
         ex,
@@ -241,12 +283,13 @@ kn_status kn_gspmm_backward(const kn_gspmm_params* p, const kn_tensor* dy,
                 "arg: must be NULL for p->reduce = KN_GSPMM_SUM or KN_GSPMM_MEAN, got a tensor");
     }
     if (scans(p, IP)) {
-      scan_indptr(v, IP, "indptr", E, "indices' length");
-      if (DE) scan_range(v, IX, "indices", U);
+      const int threads = scan_threads(ex);
+      scan_indptr(v, IP, "indptr", E, "indices' length", threads);
+      if (DE) scan_range(v, IX, "indices", U, threads);
       if (DX) {
-        scan_indptr(v, *TP, "t_indptr", E, "indices' length");
-        scan_range(v, *TI, "t_indices", V);
-        scan_range(v, *TE, "t_edge_ids", E);
+        scan_indptr(v, *TP, "t_indptr", E, "indices' length", threads);
+        scan_range(v, *TI, "t_indices", V, threads);
+        scan_range(v, *TE, "t_edge_ids", E, threads);
       }
     }
     v.run(

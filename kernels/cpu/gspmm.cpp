@@ -117,27 +117,30 @@ struct FwdArgs {
   int64_t F;
 };
 
-template <typename T, typename I>
-inline void store_arg(const FwdArgs<T, I>& a, int64_t v, int64_t f0, int64_t n, const int64_t* at) {
+template <bool kUnit, typename T, typename I>
+inline __attribute__((always_inline)) void store_arg(const FwdArgs<T, I>& a, int64_t v, int64_t f0,
+                                                     int64_t n, const int64_t* at) {
+  const int64_t s1 = kUnit ? 1 : a.as1;
   if (a.arg64) {
-    int64_t* o = static_cast<int64_t*>(a.arg) + v * a.as0 + f0 * a.as1;
-    for (int64_t j = 0; j < n; ++j) o[j * a.as1] = at[j];
+    int64_t* o = static_cast<int64_t*>(a.arg) + v * a.as0 + f0 * s1;
+    for (int64_t j = 0; j < n; ++j) o[j * s1] = at[j];
   } else {
-    int32_t* o = static_cast<int32_t*>(a.arg) + v * a.as0 + f0 * a.as1;
-    for (int64_t j = 0; j < n; ++j) o[j * a.as1] = static_cast<int32_t>(at[j]);
+    int32_t* o = static_cast<int32_t*>(a.arg) + v * a.as0 + f0 * s1;
+    for (int64_t j = 0; j < n; ++j) o[j * s1] = static_cast<int32_t>(at[j]);
   }
 }
 
-// One F-block [f0, f0 + n) of row v; kFull: n == kBlock (a constant trip count).
+// One F-block [f0, f0 + n) of row v; kFull: n == kBlock (a constant trip
+// count); kUnit: x, y (and arg) have column stride 1.
 template <int kRed, bool kUnit, bool kFull, typename T, typename I>
 inline __attribute__((always_inline)) void forward_block(const FwdArgs<T, I>& a, int64_t v,
                                                          int64_t k0, int64_t k1, int64_t f0,
                                                          int64_t n_) {
   constexpr int64_t B = kBlock<T>;
   const int64_t n = kFull ? B : n_;
-  const int64_t s1 = kUnit ? 1 : a.xs1;
+  const int64_t s1 = kUnit ? 1 : a.xs1, ys1 = kUnit ? 1 : a.ys1;
   const T* xb = a.x + f0 * s1;
-  T* yb = a.y + v * a.ys0 + f0 * a.ys1;
+  T* yb = a.y + v * a.ys0 + f0 * ys1;
   T acc[B];
   if (kRed == kSum) {
     for (int64_t j = 0; j < n; ++j) acc[j] = T(0);
@@ -149,16 +152,16 @@ inline __attribute__((always_inline)) void forward_block(const FwdArgs<T, I>& a,
     }
     if (a.mean && k1 > k0) {
       const T len = static_cast<T>(k1 - k0);
-      for (int64_t j = 0; j < n; ++j) yb[j * a.ys1] = acc[j] / len;
+      for (int64_t j = 0; j < n; ++j) yb[j * ys1] = acc[j] / len;
     } else {
-      for (int64_t j = 0; j < n; ++j) yb[j * a.ys1] = acc[j];
+      for (int64_t j = 0; j < n; ++j) yb[j * ys1] = acc[j];
     }
     return;
   }
   int64_t at[B];
   if (k0 == k1) {
-    for (int64_t j = 0; j < n; ++j) yb[j * a.ys1] = T(0), at[j] = -1;
-    store_arg(a, v, f0, n, at);
+    for (int64_t j = 0; j < n; ++j) yb[j * ys1] = T(0), at[j] = -1;
+    store_arg<kUnit>(a, v, f0, n, at);
     return;
   }
   {
@@ -178,8 +181,8 @@ inline __attribute__((always_inline)) void forward_block(const FwdArgs<T, I>& a,
       at[j] = take ? k : at[j];
     }
   }
-  for (int64_t j = 0; j < n; ++j) yb[j * a.ys1] = acc[j];
-  store_arg(a, v, f0, n, at);
+  for (int64_t j = 0; j < n; ++j) yb[j * ys1] = acc[j];
+  store_arg<kUnit>(a, v, f0, n, at);
 }
 
 template <int kRed, bool kUnit, typename T, typename I>
@@ -195,7 +198,7 @@ KN_SIMD_CLONES void forward_rows(const FwdArgs<T, I>& a, int64_t v0, int64_t v1)
 
 template <int kRed, typename T, typename I>
 void forward_range(const FwdArgs<T, I>& a, int64_t v0, int64_t v1) {
-  if (a.xs1 == 1)
+  if (a.xs1 == 1 && a.ys1 == 1 && (kRed == kSum || a.as1 == 1))
     forward_rows<kRed, true>(a, v0, v1);
   else
     forward_rows<kRed, false>(a, v0, v1);
@@ -243,8 +246,9 @@ inline __attribute__((always_inline)) void dx_block(const DxArgs<T, I, A>& a, in
       for (int64_t j = 0; j < n; ++j) acc[j] += dr[j * s1] * c;
     }
   }
-  T* o = a.dx + u * a.dxs0 + f0 * a.dxs1;
-  for (int64_t j = 0; j < n; ++j) o[j * a.dxs1] = acc[j];
+  const int64_t o1 = kUnit ? 1 : a.dxs1;
+  T* o = a.dx + u * a.dxs0 + f0 * o1;
+  for (int64_t j = 0; j < n; ++j) o[j * o1] = acc[j];
 }
 
 template <bool kArg, bool kUnit, typename T, typename I, typename A>
@@ -394,7 +398,7 @@ void gspmm_backward(const kn_gspmm_params& p, const kn_tensor& dy, const kn_tens
           a.arg = ap, a.as0 = as0, a.as1 = as1;
           a.dx = data_as<T>(*dx), a.dxs0 = dx->strides[0], a.dxs1 = dx->strides[1];
           a.mean = mean, a.F = F;
-          const bool unit = dy.strides[1] == 1 && (!arg_red || as1 == 1);
+          const bool unit = dy.strides[1] == 1 && dx->strides[1] == 1 && (!arg_red || as1 == 1);
           const int64_t U = dx->shape[0];
           for_rows(a.tp, U, F, ctx.num_threads, [&](int64_t u0, int64_t u1) {
             if (arg_red)

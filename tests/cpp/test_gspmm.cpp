@@ -906,3 +906,61 @@ TEST(GSpmm, ParamErrors) {
 
 }  // namespace
 }  // namespace kntest
+
+namespace kntest {
+namespace {
+
+// The O(E) scan runs in parallel chunks on big graphs: the first offending
+// position is reported whatever the thread count.
+TEST(GSpmm, ParallelScanReportsTheFirstBadPosition) {
+  const int64_t E = 300000, V = 1000, U = 50;
+  IndexTensor ip({V + 1}, KN_INT32), ix({E}, KN_INT32);
+  for (int64_t v = 0; v <= V; ++v) ip.set(v, v * (E / V));
+  for (int64_t k = 0; k < E; ++k) ix.set(k, k % U);
+  HostTensor x({U, 1}, KN_FLOAT32), y({V, 1}, KN_FLOAT32);
+  const kn_tensor ipk = ip.kn(), ixk = ix.kn(), xk = x.kn(), yk = y.kn();
+  const kn_gspmm_params p{KN_GSPMM_COPY_U, KN_GSPMM_SUM, 0};
+  for (int32_t threads : {1, 2}) {
+    const kn_exec ex = make_exec(threads);
+    KN_EXPECT_OK(kn_gspmm_forward(&p, &ipk, &ixk, nullptr, &xk, &yk, nullptr, &ex));
+    ix.set(250000, U);  // in the last chunk
+    EXPECT_EQ(kn_gspmm_forward(&p, &ipk, &ixk, nullptr, &xk, &yk, nullptr, &ex), KN_ERR_INVALID_ARGUMENT);
+    EXPECT_STREQ(kn_last_error(), "kn_gspmm_forward: indices[250000] = 50 is out of range [0, 50)");
+    ix.set(140000, -3);  // earlier, in another chunk
+    EXPECT_EQ(kn_gspmm_forward(&p, &ipk, &ixk, nullptr, &xk, &yk, nullptr, &ex), KN_ERR_INVALID_ARGUMENT);
+    EXPECT_STREQ(kn_last_error(), "kn_gspmm_forward: indices[140000] = -3 is out of range [0, 50)");
+    ix.set(140000, 0), ix.set(250000, 0);
+    ip.set(700, ip.get(699) - 1);
+    EXPECT_EQ(kn_gspmm_forward(&p, &ipk, &ixk, nullptr, &xk, &yk, nullptr, &ex), KN_ERR_INVALID_ARGUMENT);
+    EXPECT_STREQ(kn_last_error(),
+                 "kn_gspmm_forward: indptr[700] = 209699 is less than indptr[699] = 209700 (it must be non-decreasing)");
+    ip.set(700, 700 * (E / V));
+  }
+}
+
+}  // namespace
+}  // namespace kntest
+
+namespace kntest {
+namespace {
+
+// An int32 arg cannot hold edge positions >= 2^31: rejected from the shapes
+// alone (the huge indices descriptor is never read: the check comes first).
+TEST(GSpmm, Int32ArgNeedsEdgePositionsBelow2To31) {
+  int64_t storage[4] = {0, 0, 0, 0};
+  IndexTensor ip({2}, KN_INT64);
+  ip.set_values({0, 0});
+  kn_tensor ipk = ip.kn();
+  kn_tensor ixk = ipk;
+  ixk.data = storage, ixk.shape[0] = int64_t(1) << 31, ixk.strides[0] = 1;
+  HostTensor x({3, 2}, KN_FLOAT32), y({1, 2}, KN_FLOAT32);
+  IndexTensor arg({1, 2}, KN_INT32);
+  const kn_tensor xk = x.kn(), yk = y.kn(), ak = arg.kn();
+  const kn_gspmm_params p{KN_GSPMM_COPY_U, KN_GSPMM_MAX, 0};
+  EXPECT_EQ(kn_gspmm_forward(&p, &ipk, &ixk, nullptr, &xk, &yk, &ak, nullptr), KN_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(kn_last_error(),
+               "kn_gspmm_forward: arg: int32 cannot hold the edge positions of E = 2147483648 edges (use int64)");
+}
+
+}  // namespace
+}  // namespace kntest

@@ -485,7 +485,17 @@ KN_API kn_status kn_dropout_backward(double p, const kn_tensor* dy, const kn_ten
  *     msg = x[indices[k], f]                   (KN_GSPMM_COPY_U)
  *         = x[indices[k], f] * edge_values[k]  (KN_GSPMM_U_MUL_E)
  *   REDUCE: sum, mean (sum / row length), max, min. A row with no edges
- *   gives 0 (as torch.sparse.mm with reduce=), and receives no gradient. */
+ *   gives 0 (as torch.sparse.mm with reduce=), and receives no gradient.
+ *   NaN propagates as in torch.sparse.mm: a NaN message makes the sum/mean
+ *   NaN, and wins max/min (arg = the first NaN's edge).
+ *
+ * Dtypes: x, y, edge_values, dy, dx, dedge share one float dtype (float32 or
+ * float64); indptr, indices and the transposed graph share one index dtype
+ * (int32 or int64); arg is int32 or int64 on its own (int32 needs E <= 2^31-1).
+ * Every tensor may have any strides (0 and negative included; outputs must
+ * not overlap themselves or any other argument). The CPU kernels are
+ * deterministic and independent of the thread count (each output row is
+ * computed by one thread, rows split between threads by edge count). */
 typedef enum {
   KN_GSPMM_COPY_U  = 0, /* message = x[src]                      */
   KN_GSPMM_U_MUL_E = 1  /* message = x[src] * edge_values[edge]  */
@@ -526,7 +536,12 @@ KN_API kn_status kn_csr_transpose(const kn_tensor* indptr, const kn_tensor* indi
  *   U_MUL_E (NULL for COPY_U)  x:(num_src, F) any strides  ->  y:(num_dst, F)
  *   arg:(num_dst, F) int32/int64 for MAX/MIN (NULL for SUM/MEAN): the edge
  *   position k that won each y[v, f] (first one on ties), -1 for an empty
- *   row. Keep it for the backward. */
+ *   row. Keep it for the backward.
+ *   edge_values must be NULL for COPY_U and arg NULL for SUM/MEAN
+ *   (KN_ERR_INVALID_ARGUMENT otherwise). A bad graph on the CPU (unless
+ *   p->skip_index_check) is KN_ERR_INVALID_ARGUMENT naming the first
+ *   offending entry, e.g. "kn_gspmm_forward: indices[17] = 40 is out of
+ *   range [0, 34)"; nothing is written then. */
 KN_API kn_status kn_gspmm_forward(const kn_gspmm_params* p, const kn_tensor* indptr,
                                   const kn_tensor* indices, const kn_tensor* edge_values,
                                   const kn_tensor* x, const kn_tensor* y,
@@ -540,8 +555,13 @@ KN_API kn_status kn_gspmm_forward(const kn_gspmm_params* p, const kn_tensor* ind
  *     * x[u, f] * (1/len(v) for MEAN; [arg[v, f] == k] for MAX/MIN);
  *     needs x.
  *   edge_values: as in the forward (U_MUL_E, needed for dx);
- *   arg: the forward's arg output (MAX/MIN). Each output element is written
- *   by one thread: deterministic, no atomics. */
+ *   arg: the forward's arg output (MAX/MIN; NULL for SUM/MEAN).
+ *   num_src is dx's rows, else x's, else t_indptr's length - 1. x: required
+ *   for dedge, optional otherwise. dedge and edge_values must be NULL for
+ *   COPY_U. The CPU check of the graph (unless p->skip_index_check) covers
+ *   indptr always, indices when dedge is requested, and t_indptr (0 .. E),
+ *   t_indices (in [0, num_dst)), t_edge_ids (in [0, E)) when dx is.
+ *   Each output element is written by one thread: deterministic, no atomics. */
 KN_API kn_status kn_gspmm_backward(const kn_gspmm_params* p, const kn_tensor* dy,
                                    const kn_tensor* indptr, const kn_tensor* indices,
                                    const kn_tensor* t_indptr, const kn_tensor* t_indices,
