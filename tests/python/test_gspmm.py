@@ -133,6 +133,18 @@ def test_spmm_coo_and_int32_and_default():
     torch.testing.assert_close(leaf.grad.coalesce().values(), ref_leaf.grad.values())
 
 
+def test_spmm_nan_like_torch():
+    src, dst = random_edges(8, 6, 30, seed=15)
+    crow, col, _ = csr(src, dst, 6)
+    adj = sparse_csr(crow, col, torch.randn(col.numel(), dtype=torch.float64), (6, 8))
+    x = torch.randn(8, 3, dtype=torch.float64)
+    x[int(col[0]), 1] = float("nan")
+    x[int(col[-1]), 0] = float("nan")
+    for reduce in SPMM_REDUCES:
+        torch.testing.assert_close(F.spmm(adj, x, reduce), torch.sparse.mm(adj, x, reduce=reduce),
+                                   equal_nan=True)
+
+
 def test_spmm_empty_graph_and_features():
     adj = sparse_csr(torch.zeros(4, dtype=torch.int64), torch.zeros(0, dtype=torch.int64),
                      torch.zeros(0), (3, 5))
