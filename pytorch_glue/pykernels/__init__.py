@@ -47,6 +47,7 @@ __all__ = [
     # dropout
     "dropout", "dropout_backward",
     # graph
+    "csr_transpose", "gspmm", "gspmm_backward",
 ]
 
 # ------------------------------------------------------------------ library
@@ -721,3 +722,156 @@ def dropout_backward(grad_output: np.ndarray, mask: np.ndarray, p: float = 0.5, 
 
 
 # --------------------------------------------------------------------- graph
+
+
+# Shared with pykernels.torch (ops/gspmm.py, graph.py): the option names and their
+# kn_gspmm_* codes, so both APIs accept the same names and raise the same errors.
+_GSPMM_MESSAGES = {"copy_u": _C.GSPMM_COPY_U, "u_mul_e": _C.GSPMM_U_MUL_E}
+_GSPMM_REDUCES = {"sum": _C.GSPMM_SUM, "mean": _C.GSPMM_MEAN, "max": _C.GSPMM_MAX,
+                  "min": _C.GSPMM_MIN}
+
+
+def _gspmm_codes(message: str, reduce: str, op: str) -> tuple:
+    """('copy_u' | 'u_mul_e', 'sum' | 'mean' | 'max' | 'min') -> (message, reduce) codes;
+    ValueError naming the accepted values otherwise."""
+    try:
+        m = _GSPMM_MESSAGES[message]
+    except (KeyError, TypeError):
+        raise ValueError(f"{op}: message must be one of 'copy_u', 'u_mul_e', "
+                         f"got {message!r}") from None
+    try:
+        r = _GSPMM_REDUCES[reduce]
+    except (KeyError, TypeError):
+        raise ValueError(f"{op}: reduce must be one of 'sum', 'mean', 'max', 'min', "
+                         f"got {reduce!r}") from None
+    return m, r
+
+
+def _gspmm_edge_values_rule(message: str, edge_values, op: str) -> None:
+    """edge_values is required for 'u_mul_e' and must be None for 'copy_u' (ValueError)."""
+    if message == "u_mul_e" and edge_values is None:
+        raise ValueError(f"{op}: edge_values: required for message='u_mul_e'")
+    if message == "copy_u" and edge_values is not None:
+        raise ValueError(f"{op}: edge_values: must be None for message='copy_u' "
+                         "(use message='u_mul_e')")
+
+
+def _gspmm_num_dst(indptr_shape, op: str) -> int:
+    """num_dst = len(indptr) - 1; ShapeError unless indptr is 1-D and non-empty."""
+    if len(indptr_shape) != 1 or indptr_shape[0] < 1:
+        raise _shape_error(f"{op}: indptr: expected shape (num_dst + 1,) with at least one "
+                           f"element, got {tuple(indptr_shape)}")
+    return int(indptr_shape[0]) - 1
+
+
+def _gspmm_features(x_shape, op: str, name: str = "x") -> int:
+    """F of a (rows, F) feature matrix; ShapeError unless 2-D."""
+    if len(x_shape) != 2:
+        raise _shape_error(f"{op}: {name}: expected 2 dims (nodes, features), got shape "
+                           f"{tuple(x_shape)}")
+    return int(x_shape[1])
+
+
+def csr_transpose(indptr: np.ndarray, indices: np.ndarray, num_src: int, *,
+                  num_threads: int = 0):
+    """The transpose (CSC form) of the CSR graph ``(indptr, indices)`` whose sources are
+    ``0 .. num_src - 1``: ``(t_indptr (num_src + 1,), t_indices (E,), t_edge_ids (E,))``,
+    where ``t_indices`` holds the destination (row) of each edge, grouped by source, and
+    ``t_edge_ids`` the position of that edge in ``indices``; within a source, edges keep
+    their CSR order. All arrays share indptr's dtype (int32 or int64). An index outside
+    ``[0, num_src)`` or a malformed indptr raises KernelError."""
+    op = "pykernels.csr_transpose"
+    indptr, indices = _array(indptr, op, "indptr"), _array(indices, op, "indices")
+    if isinstance(num_src, bool) or not isinstance(num_src, (int, np.integer)) or num_src < 0:
+        raise ValueError(f"{op}: num_src must be a non-negative int, got {num_src!r}")
+    e = indices.shape[0] if indices.ndim == 1 else 0
+    t_indptr = np.empty(int(num_src) + 1, indptr.dtype)
+    t_indices, t_edge_ids = np.empty(e, indptr.dtype), np.empty(e, indptr.dtype)
+    _C.csr_transpose(indptr, indices, t_indptr, t_indices, t_edge_ids, num_threads=num_threads)
+    return t_indptr, t_indices, t_edge_ids
+
+
+def gspmm(indptr: np.ndarray, indices: np.ndarray, x: np.ndarray, message: str = "copy_u",
+          reduce: str = "sum", edge_values: np.ndarray | None = None, *,
+          skip_index_check: bool = False, num_threads: int = 0):
+    """Generalized sparse-dense matrix product over the CSR graph ``(indptr, indices)``
+    (rows = destination nodes; ``indices[k]`` is the source of edge ``k``; int32 or int64,
+    one dtype; duplicate edges count separately):
+
+        y[v] = REDUCE over the edges k of row v of  x[indices[k]]          ('copy_u')
+                                                    x[indices[k]] * edge_values[k]  ('u_mul_e')
+
+    x: (num_src, F) float32/float64, edge_values: (E,) of x's dtype -> y: (num_dst, F) with
+    num_dst = len(indptr) - 1. ``reduce``: 'sum', 'mean', 'max', 'min'; a row without edges
+    gives 0. For 'max'/'min' the result is ``(y, arg)``, like :func:`max_pool2d` returns its
+    indices: arg (num_dst, F) of indptr's dtype holds the edge position k that won each
+    element (the first on ties; -1 in an empty row); :func:`gspmm_backward` takes it.
+
+    The graph is checked in O(E) (KernelError on an index outside [0, num_src) or a bad
+    indptr) unless ``skip_index_check`` (the caller vouches for it). Bad option names raise
+    ValueError, shape mismatches ShapeError, unsupported dtypes UnsupportedError.
+    """
+    op = "pykernels.gspmm"
+    m, r = _gspmm_codes(message, reduce, op)
+    indptr, indices, x = (_array(indptr, op, "indptr"), _array(indices, op, "indices"),
+                          _array(x, op, "x"))
+    _gspmm_edge_values_rule(message, edge_values, op)
+    if edge_values is not None:
+        _array(edge_values, op, "edge_values")
+    shape = (_gspmm_num_dst(indptr.shape, op), _gspmm_features(x.shape, op))
+    y = np.empty(shape, x.dtype)
+    arg = np.empty(shape, indptr.dtype) if r in (_C.GSPMM_MAX, _C.GSPMM_MIN) else None
+    _C.gspmm_forward(m, r, int(bool(skip_index_check)), indptr, indices, edge_values, x, y, arg,
+                     num_threads=num_threads)
+    return y if arg is None else (y, arg)
+
+
+def gspmm_backward(grad_output: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+                   x: np.ndarray, message: str = "copy_u", reduce: str = "sum",
+                   edge_values: np.ndarray | None = None, arg: np.ndarray | None = None, *,
+                   transpose=None, need_x: bool = True, need_edge_values: bool | None = None,
+                   skip_index_check: bool = False, num_threads: int = 0):
+    """Gradients of :func:`gspmm` given ``grad_output = dL/dy`` (num_dst, F) ->
+    ``(grad_x (num_src, F), grad_edge_values (E,))``, each None when not needed
+    (``need_edge_values`` defaults to ``message == 'u_mul_e'``; it needs that message).
+
+    x is the forward's input (its shape gives num_src; its values are read for
+    grad_edge_values); arg the forward's arg for 'max'/'min'. ``transpose`` is
+    :func:`csr_transpose`'s result for this graph, built here when grad_x is needed and it
+    is None (pass it to reuse it across calls).
+    """
+    op = "pykernels.gspmm_backward"
+    m, r = _gspmm_codes(message, reduce, op)
+    grad_output = _array(grad_output, op, "grad_output")
+    indptr, indices, x = (_array(indptr, op, "indptr"), _array(indices, op, "indices"),
+                          _array(x, op, "x"))
+    _gspmm_edge_values_rule(message, edge_values, op)
+    if need_edge_values is None:
+        need_edge_values = message == "u_mul_e"
+    if need_edge_values and message != "u_mul_e":
+        raise ValueError(f"{op}: need_edge_values: edge values have a gradient only for "
+                         "message='u_mul_e'")
+    if r in (_C.GSPMM_MAX, _C.GSPMM_MIN):
+        if arg is None:
+            raise ValueError(f"{op}: arg: required for reduce={reduce!r} (the forward's arg)")
+        _array(arg, op, "arg")
+    else:
+        arg = None
+    _gspmm_num_dst(indptr.shape, op)
+    _gspmm_features(x.shape, op)
+    dx = dedge = None
+    t = (None, None, None)
+    if need_x:
+        if transpose is None:
+            transpose = csr_transpose(indptr, indices, x.shape[0], num_threads=num_threads)
+        t = tuple(_array(a, op, n) for a, n in
+                  zip(transpose, ("t_indptr", "t_indices", "t_edge_ids")))
+        dx = np.empty(x.shape, grad_output.dtype)
+    if need_edge_values:
+        dedge = np.empty(indices.shape[:1], grad_output.dtype)
+    if dx is None and dedge is None:
+        return None, None
+    _C.gspmm_backward(m, r, int(bool(skip_index_check)), grad_output, indptr, indices, *t,
+                      edge_values, x if need_edge_values else None, arg, dx, dedge,
+                      num_threads=num_threads)
+    return dx, dedge

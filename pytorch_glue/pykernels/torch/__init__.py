@@ -8,6 +8,8 @@
                                  NLLLoss, CrossEntropyLoss, Dropout, Flatten
     pykernels.torch.autograd     <Op>Function classes over the custom ops
     pykernels.torch.ops          the custom ops torch.ops.pykernels.* (one module per op)
+    pykernels.torch.Graph        a CSR graph for functional.gspmm / nn.GraphConv
+                                 (functional.spmm takes a torch sparse CSR adjacency)
     pykernels.torch.convert      switch an existing torch.nn model's layers to pykernels
     pykernels.torch.models       lenet5, mlp (on pykernels or torch.nn)
     python -m pykernels.torch.profile   per-operator times of a LeNet step vs torch
@@ -23,6 +25,8 @@ import torch  # noqa: F401  (this subpackage requires torch)
 from . import ops  # registers torch.ops.pykernels.*
 from . import autograd, functional, models, nn
 from .conversion import Conversion, ConversionReport, convert
+from .graph import Graph
 
 __all__ = ["ops", "autograd", "functional", "nn", "models", "convert", "Conversion",
            "ConversionReport"]
+__all__ += ["Graph"]

@@ -254,3 +254,27 @@ class DropoutFunction(torch.autograd.Function):
 
 
 # --------------------------------------------------------------------- graph
+
+from .ops import gspmm as _gspmm  # noqa: E402
+
+__all__ += ["GSpMMFunction"]
+
+
+class GSpMMFunction(torch.autograd.Function):
+    """(y, arg) of gSpMM over the CSR graph (indptr, indices):
+    apply(indptr, indices, x, edge_values=None, t_indptr=None, t_indices=None,
+    t_edge_ids=None, message='copy_u', reduce='sum', skip_index_check=False), as
+    ``torch.ops.pykernels.gspmm`` (the transpose t_* is only kept for the backward; it is
+    built there when x needs a gradient and it was not given). Gradients for x and
+    edge_values; arg is not differentiable."""
+
+    @staticmethod
+    def forward(indptr: Tensor, indices: Tensor, x: Tensor, edge_values: Optional[Tensor] = None,
+                t_indptr: Optional[Tensor] = None, t_indices: Optional[Tensor] = None,
+                t_edge_ids: Optional[Tensor] = None, message: str = "copy_u", reduce: str = "sum",
+                skip_index_check: bool = False):
+        return _gspmm.gspmm(indptr, indices, x, edge_values, t_indptr, t_indices, t_edge_ids,
+                            message, reduce, bool(skip_index_check))
+
+    setup_context = staticmethod(_gspmm.setup_context)
+    backward = staticmethod(_gspmm.backward)

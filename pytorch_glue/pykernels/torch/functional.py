@@ -315,3 +315,88 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 # --------------------------------------------------------------------- graph
+
+from .graph import Graph, _sparse_csr_indices  # noqa: E402
+from .ops import gspmm as _gspmm  # noqa: E402
+
+__all__ += ["gspmm", "spmm"]
+
+_SPMM_REDUCES = {"sum": "sum", "mean": "mean", "amax": "max", "amin": "min"}
+
+
+def _needs_grad(t: Tensor) -> bool:
+    return t.requires_grad and torch.is_grad_enabled()
+
+
+def gspmm(graph: Graph, x: Tensor, message: str = "copy_u", reduce: str = "sum",
+          edge_values: Optional[Tensor] = None) -> Tensor:
+    """Generalized sparse-dense product over ``graph`` (a :class:`pykernels.torch.Graph`):
+
+        y[v] = REDUCE over the edges u -> v of  x[u]                 (message='copy_u')
+                                                x[u] * edge_values[e]  (message='u_mul_e')
+
+    x: (num_src, F), edge_values: (num_edges,) in the graph's edge order (see Graph) ->
+    y: (num_dst, F). reduce: 'sum', 'mean', 'max' or 'min' (DGL's names); a node without
+    in-edges gets 0. Differentiable in x and edge_values (max/min: the gradient goes to
+    the first winning edge). The graph's transpose, needed for x's gradient, is built
+    once and cached on the graph. Bad names raise ValueError, an x whose rows are not
+    num_src pykernels.ShapeError.
+    """
+    op = "pykernels.torch.functional.gspmm"
+    if not isinstance(graph, Graph):
+        raise TypeError(f"{op}: graph: expected a pykernels.torch.Graph, got "
+                        f"{type(graph).__name__}")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: x: expected a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 2 or x.shape[0] != graph.num_src:
+        raise _shape_error(f"{op}: x: expected shape ({graph.num_src}, F) (num_src, features), "
+                           f"got {tuple(x.shape)}")
+    if edge_values is not None:
+        if not isinstance(edge_values, Tensor):
+            raise TypeError(f"{op}: edge_values: expected a torch.Tensor, got "
+                            f"{type(edge_values).__name__}")
+        if edge_values.shape != (graph.num_edges,):
+            raise _shape_error(f"{op}: edge_values: expected shape ({graph.num_edges},), got "
+                               f"{tuple(edge_values.shape)}")
+        edge_values = graph.edge_values_in_csr_order(edge_values)
+    t = graph.transpose() if _needs_grad(x) else (None, None, None)
+    y, _ = _gspmm.gspmm(graph.indptr, graph.indices, x, edge_values, *t, message, reduce, True)
+    return y
+
+
+def spmm(adj: Tensor, x: Tensor, reduce: str = "sum") -> Tensor:
+    """``adj @ x`` reduced per row, like ``torch.sparse.mm(adj, x, reduce=reduce)``.
+
+    adj: a 2-D torch sparse CSR tensor (M, N) (COO is accepted and coalesced first, as
+    torch does with COO), x: (N, F) dense -> (M, F): ``y[i] = REDUCE_k adj[i, k] * x[k]``
+    over the stored entries of row i (duplicate column indices in a CSR row count
+    separately, as in torch); reduce: 'sum', 'mean', 'amax', 'amin'; a row without entries
+    gives 0. Differentiable in x and in adj's values: a leaf ``adj`` with
+    ``requires_grad`` gets a sparse ``adj.grad`` of its pattern, and for
+    ``adj = torch.sparse_csr_tensor(crow, col, values)`` the gradient reaches ``values``,
+    as with torch.sparse.mm. adj's structure is checked on every call (KernelError on a
+    malformed one); its transpose, for x's gradient, is built per call (cache a
+    :class:`Graph` and use :func:`gspmm` to reuse it).
+    """
+    op = "pykernels.torch.functional.spmm"
+    try:
+        r = _SPMM_REDUCES[reduce]
+    except (KeyError, TypeError):
+        raise ValueError(f"{op}: reduce must be one of 'sum', 'mean', 'amax', 'amin', "
+                         f"got {reduce!r}") from None
+    if not isinstance(adj, Tensor):
+        raise TypeError(f"{op}: adj: expected a torch sparse tensor, got {type(adj).__name__}")
+    if adj.dim() != 2:
+        raise _shape_error(f"{op}: adj: expected 2 dims, got shape {tuple(adj.shape)}")
+    if adj.layout == torch.sparse_coo:
+        adj = adj.coalesce()
+    indptr, indices = _sparse_csr_indices(adj, op)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: x: expected a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 2 or x.shape[0] != adj.shape[1]:
+        raise _shape_error(f"{op}: x: expected shape ({adj.shape[1]}, F) for adj of shape "
+                           f"{tuple(adj.shape)}, got {tuple(x.shape)}")
+    t = (_gspmm.csr_transpose(indptr, indices, adj.shape[1]) if _needs_grad(x)
+         else (None, None, None))
+    y, _ = _gspmm.gspmm(indptr, indices, x, adj.values(), *t, "u_mul_e", r, False)
+    return y

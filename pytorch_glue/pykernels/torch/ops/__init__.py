@@ -14,6 +14,7 @@
     cross_entropy.py  pykernels::cross_entropy, pykernels::cross_entropy_backward
     _class_loss.py    argument checks shared by nll_loss and cross_entropy
     conv2d.py    pykernels::conv2d, pykernels::conv2d_backward
+    gspmm.py     pykernels::csr_transpose, pykernels::gspmm, pykernels::gspmm_backward
 
 Each module defines the forward and backward custom ops (real kernel through
 ``pykernels._C`` and a ``register_fake`` sharing one output-allocation
@@ -27,6 +28,8 @@ from . import pool2d
 from . import activations
 from . import softmax, nll_loss, cross_entropy
 from . import dropout
+from . import gspmm
 
 __all__ = ["linear", "relu", "mse_loss", "conv2d", "pool2d", "activations", "softmax",
            "nll_loss", "cross_entropy", "dropout"]
+__all__ += ["gspmm"]

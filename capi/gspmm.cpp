@@ -1,0 +1,263 @@
+// C entry points of the gSpMM graph operator (kn_csr_transpose,
+// kn_gspmm_forward, kn_gspmm_backward): validate the descriptors, then (CPU,
+// unless p->skip_index_check) scan the graph in O(E) so that a bad index is
+// an error naming its position instead of an out-of-bounds read; then run
+// the CPU or CUDA kernel. CUDA calls never scan (that would need a device
+// sync): the CUDA kernels skip out-of-range indices instead.
+#include <cstdint>
+
+#include "capi/boundary.hpp"
+#include "capi/validate.hpp"
+#include "kernels/internal/dispatch.hpp"
+
+namespace {
+
+using kn::capi::Dim;
+using kn::capi::Kind;
+using kn::capi::OpValidator;
+
+const kn_gspmm_params& check_params(OpValidator& v, const kn_gspmm_params* p) {
+  v.require(p != nullptr, KN_ERR_INVALID_ARGUMENT, "p: must not be NULL");
+  v.expect_range(p->message, "p->message", KN_GSPMM_COPY_U, KN_GSPMM_U_MUL_E);
+  v.expect_range(p->reduce, "p->reduce", KN_GSPMM_SUM, KN_GSPMM_MIN);
+  v.expect_range(p->skip_index_check, "p->skip_index_check", 0, 1);
+  return *p;
+}
+
+bool is_max_min(const kn_gspmm_params& p) {
+  return p.reduce == KN_GSPMM_MAX || p.reduce == KN_GSPMM_MIN;
+}
+
+// A 1-d index tensor that must share `like`'s index dtype.
+void same_index_dtype(OpValidator& v, const kn_tensor& t, const char* name, const kn_tensor& like,
+                      const char* like_name) {
+  v.require(t.dtype == like.dtype, KN_ERR_INVALID_ARGUMENT, name, ": dtype ", kn::dtype_name(t.dtype),
+            " does not match ", like_name, "'s ", kn::dtype_name(like.dtype),
+            " (all graph index tensors share one index dtype)");
+}
+
+// indptr:(n + 1,) with at least one element; returns n.
+int64_t rows_of_indptr(OpValidator& v, const kn_tensor& indptr, const char* name, const char* what) {
+  v.require(indptr.shape[0] >= 1, KN_ERR_SHAPE_MISMATCH, name, ": expected shape (", what,
+            " + 1,) with at least one element, got (0,)");
+  return indptr.shape[0] - 1;
+}
+
+// ---------------------------------------------------------------- O(E) scans
+
+// indptr[0] = 0, non-decreasing, indptr[n] = E.
+void scan_indptr(OpValidator& v, const kn_tensor& indptr, const char* name, int64_t E,
+                 const char* e_from) {
+  kn::dispatch_index(indptr.dtype, v.op(), [&](auto itag) {
+    using I = decltype(itag);
+    const I* p = kn::data_as<const I>(indptr);
+    const int64_t s = indptr.strides[0], n = indptr.shape[0] - 1;
+    v.require(p[0] == 0, KN_ERR_INVALID_ARGUMENT, name, "[0] = ", int64_t(p[0]), ", expected 0");
+    for (int64_t i = 1; i <= n; ++i) {
+      const int64_t a = p[(i - 1) * s], b = p[i * s];
+      if (b < a)
+        v.require(false, KN_ERR_INVALID_ARGUMENT, name, "[", i, "] = ", b, " is less than ", name, "[",
+                  i - 1, "] = ", a, " (it must be non-decreasing)");
+    }
+    const int64_t last = p[n * s];
+    v.require(last == E, KN_ERR_INVALID_ARGUMENT, name, "[", n, "] = ", last, ", expected E = ", E,
+              " (", e_from, ")");
+  });
+}
+
+// Every element of the 1-d index tensor t in [0, hi).
+void scan_range(OpValidator& v, const kn_tensor& t, const char* name, int64_t hi) {
+  kn::dispatch_index(t.dtype, v.op(), [&](auto itag) {
+    using I = decltype(itag);
+    const I* p = kn::data_as<const I>(t);
+    const int64_t s = t.strides[0], n = t.shape[0];
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t u = p[i * s];
+      if (u < 0 || u >= hi)
+        v.require(false, KN_ERR_INVALID_ARGUMENT, name, "[", i, "] = ", u, " is out of range [0, ", hi, ")");
+    }
+  });
+}
+
+bool scans(const kn_gspmm_params* p, const kn_tensor& any) {
+  return any.device_type == KN_DEVICE_CPU && (p == nullptr || !p->skip_index_check);
+}
+
+}  // namespace
+
+extern "C" {
+
+kn_status kn_csr_transpose(const kn_tensor* indptr, const kn_tensor* indices,
+                           const kn_tensor* t_indptr, const kn_tensor* t_indices,
+                           const kn_tensor* t_edge_ids, const kn_exec* ex) {
+  return kn::capi::guard("kn_csr_transpose", [&] {
+    OpValidator v("kn_csr_transpose");
+    const kn_tensor& IP = v.input(indptr, "indptr", 1, Kind::Index);
+    const kn_tensor& IX = v.input(indices, "indices", 1, Kind::Index);
+    same_index_dtype(v, IX, "indices", IP, "indptr");
+    const int64_t V = rows_of_indptr(v, IP, "indptr", "num_dst");
+    const int64_t E = IX.shape[0];
+    const kn_tensor& TP = v.output(t_indptr, "t_indptr", 1, Kind::Index);
+    same_index_dtype(v, TP, "t_indptr", IP, "indptr");
+    const int64_t U = rows_of_indptr(v, TP, "t_indptr", "num_src");
+    const kn_tensor& TI = v.output(t_indices, "t_indices", 1, Kind::Index);
+    same_index_dtype(v, TI, "t_indices", IP, "indptr");
+    v.expect_shape(TI, "t_indices", {{E, "E from indices"}});
+    const kn_tensor& TE = v.output(t_edge_ids, "t_edge_ids", 1, Kind::Index);
+    same_index_dtype(v, TE, "t_edge_ids", IP, "indptr");
+    v.expect_shape(TE, "t_edge_ids", {{E, "E from indices"}});
+    (void)V;
+    if (IP.device_type == KN_DEVICE_CPU) {  // no params: a CPU call always checks the graph
+      scan_indptr(v, IP, "indptr", E, "indices' length");
+      scan_range(v, IX, "indices", U);
+    }
+    v.run(
+        ex, [&](const kn::CpuContext& ctx) { kn::cpu::csr_transpose(IP, IX, TP, TI, TE, ctx); },
+        [&](const auto& ctx) { kn::cuda::csr_transpose(IP, IX, TP, TI, TE, ctx); });
+  });
+}
+
+kn_status kn_gspmm_forward(const kn_gspmm_params* p, const kn_tensor* indptr,
+                           const kn_tensor* indices, const kn_tensor* edge_values,
+                           const kn_tensor* x, const kn_tensor* y, const kn_tensor* arg,
+                           const kn_exec* ex) {
+  return kn::capi::guard("kn_gspmm_forward", [&] {
+    OpValidator v("kn_gspmm_forward");
+    const kn_gspmm_params& P = check_params(v, p);
+    const kn_tensor& IP = v.input(indptr, "indptr", 1, Kind::Index);
+    const kn_tensor& IX = v.input(indices, "indices", 1, Kind::Index);
+    same_index_dtype(v, IX, "indices", IP, "indptr");
+    const int64_t V = rows_of_indptr(v, IP, "indptr", "num_dst");
+    const int64_t E = IX.shape[0];
+    const kn_tensor* EV = v.optional_input(edge_values, "edge_values", 1);
+    if (P.message == KN_GSPMM_U_MUL_E)
+      v.require(EV != nullptr, KN_ERR_INVALID_ARGUMENT,
+                "edge_values: must not be NULL for p->message = KN_GSPMM_U_MUL_E");
+    else
+      v.require(EV == nullptr, KN_ERR_INVALID_ARGUMENT,
+                "edge_values: must be NULL for p->message = KN_GSPMM_COPY_U, got a tensor");
+    if (EV) v.expect_shape(*EV, "edge_values", {{E, "E from indices"}});
+    const kn_tensor& X = v.input(x, "x", 2);
+    const int64_t U = X.shape[0], F = X.shape[1];
+    const kn_tensor& Y = v.output(y, "y", 2);
+    v.expect_shape(Y, "y", {{V, "num_dst from indptr"}, {F, "F from x"}});
+    const kn_tensor* A = v.optional_output(arg, "arg", 2, Kind::Index);
+    if (is_max_min(P)) {
+      v.require(A != nullptr, KN_ERR_INVALID_ARGUMENT,
+                "arg: must not be NULL for p->reduce = KN_GSPMM_MAX or KN_GSPMM_MIN");
+      v.expect_shape(*A, "arg", {{V, "num_dst from indptr"}, {F, "F from x"}});
+      v.require(A->dtype == KN_INT64 || E <= INT32_MAX, KN_ERR_INVALID_ARGUMENT,
+                "arg: int32 cannot hold the edge positions of E = ", E, " edges (use int64)");
+    } else {
+      v.require(A == nullptr, KN_ERR_INVALID_ARGUMENT,
+                "arg: must be NULL for p->reduce = KN_GSPMM_SUM or KN_GSPMM_MEAN, got a tensor");
+    }
+    if (scans(p, IP)) {
+      scan_indptr(v, IP, "indptr", E, "indices' length");
+      scan_range(v, IX, "indices", U);
+    }
+    v.run(
+        ex,
+        [&](const kn::CpuContext& ctx) { kn::cpu::gspmm_forward(P, IP, IX, EV, X, Y, A, ctx); },
+        [&](const auto& ctx) { kn::cuda::gspmm_forward(P, IP, IX, EV, X, Y, A, ctx); });
+  });
+}
+
+kn_status kn_gspmm_backward(const kn_gspmm_params* p, const kn_tensor* dy,
+                            const kn_tensor* indptr, const kn_tensor* indices,
+                            const kn_tensor* t_indptr, const kn_tensor* t_indices,
+                            const kn_tensor* t_edge_ids, const kn_tensor* edge_values,
+                            const kn_tensor* x, const kn_tensor* arg, const kn_tensor* dx,
+                            const kn_tensor* dedge, const kn_exec* ex) {
+  return kn::capi::guard("kn_gspmm_backward", [&] {
+    OpValidator v("kn_gspmm_backward");
+    const kn_gspmm_params& P = check_params(v, p);
+    const bool mul_e = P.message == KN_GSPMM_U_MUL_E;
+    const kn_tensor& DY = v.input(dy, "dy", 2);
+    const int64_t F = DY.shape[1];
+    const kn_tensor& IP = v.input(indptr, "indptr", 1, Kind::Index);
+    const kn_tensor& IX = v.input(indices, "indices", 1, Kind::Index);
+    same_index_dtype(v, IX, "indices", IP, "indptr");
+    const int64_t V = rows_of_indptr(v, IP, "indptr", "num_dst");
+    const int64_t E = IX.shape[0];
+    v.expect_shape(DY, "dy", {{V, "num_dst from indptr"}, {F}});
+    // The transposed graph: needed (and then required) only for dx.
+    const kn_tensor* TP = v.optional_input(t_indptr, "t_indptr", 1, Kind::Index);
+    const kn_tensor* TI = v.optional_input(t_indices, "t_indices", 1, Kind::Index);
+    const kn_tensor* TE = v.optional_input(t_edge_ids, "t_edge_ids", 1, Kind::Index);
+    const kn_tensor* EV = v.optional_input(edge_values, "edge_values", 1);
+    const kn_tensor* X = v.optional_input(x, "x", 2);
+    const kn_tensor* A = v.optional_input(arg, "arg", 2, Kind::Index);
+    const kn_tensor* DX = v.optional_output(dx, "dx", 2);
+    const kn_tensor* DE = v.optional_output(dedge, "dedge", 1);
+
+    // num_src: from dx, else x, else t_indptr (all that are given agree).
+    int64_t U = -1;
+    const char* u_from = nullptr;
+    if (DX) U = DX->shape[0], u_from = "num_src from dx";
+    else if (X) U = X->shape[0], u_from = "num_src from x";
+    else if (TP && TP->shape[0] >= 1) U = TP->shape[0] - 1, u_from = "num_src from t_indptr";
+    if (DX) {
+      v.expect_shape(*DX, "dx", {{U, u_from}, {F, "F from dy"}});
+      const char* need = "must not be NULL when dx is requested";
+      v.require(TP != nullptr, KN_ERR_INVALID_ARGUMENT, "t_indptr: ", need);
+      v.require(TI != nullptr, KN_ERR_INVALID_ARGUMENT, "t_indices: ", need);
+      v.require(TE != nullptr, KN_ERR_INVALID_ARGUMENT, "t_edge_ids: ", need);
+    }
+    if (TP) {
+      same_index_dtype(v, *TP, "t_indptr", IP, "indptr");
+      rows_of_indptr(v, *TP, "t_indptr", "num_src");
+      v.expect_shape(*TP, "t_indptr", {{U + 1, "num_src + 1"}});
+    }
+    if (TI) {
+      same_index_dtype(v, *TI, "t_indices", IP, "indptr");
+      v.expect_shape(*TI, "t_indices", {{E, "E from indices"}});
+    }
+    if (TE) {
+      same_index_dtype(v, *TE, "t_edge_ids", IP, "indptr");
+      v.expect_shape(*TE, "t_edge_ids", {{E, "E from indices"}});
+    }
+    if (!mul_e) {
+      v.require(EV == nullptr, KN_ERR_INVALID_ARGUMENT,
+                "edge_values: must be NULL for p->message = KN_GSPMM_COPY_U, got a tensor");
+      v.require(DE == nullptr, KN_ERR_INVALID_ARGUMENT,
+                "dedge: must be NULL for p->message = KN_GSPMM_COPY_U (there are no edge values)");
+    } else if (DX) {
+      v.require(EV != nullptr, KN_ERR_INVALID_ARGUMENT,
+                "edge_values: must not be NULL for p->message = KN_GSPMM_U_MUL_E when dx is requested");
+    }
+    if (EV) v.expect_shape(*EV, "edge_values", {{E, "E from indices"}});
+    if (DE) {
+      v.require(X != nullptr, KN_ERR_INVALID_ARGUMENT, "x: must not be NULL when dedge is requested");
+      v.expect_shape(*DE, "dedge", {{E, "E from indices"}});
+    }
+    if (X) v.expect_shape(*X, "x", {{U, u_from}, {F, "F from dy"}});
+    if (is_max_min(P)) {
+      v.require(A != nullptr, KN_ERR_INVALID_ARGUMENT,
+                "arg: must not be NULL for p->reduce = KN_GSPMM_MAX or KN_GSPMM_MIN");
+      v.expect_shape(*A, "arg", {{V, "num_dst from indptr"}, {F, "F from dy"}});
+    } else {
+      v.require(A == nullptr, KN_ERR_INVALID_ARGUMENT,
+                "arg: must be NULL for p->reduce = KN_GSPMM_SUM or KN_GSPMM_MEAN, got a tensor");
+    }
+    if (scans(p, IP)) {
+      scan_indptr(v, IP, "indptr", E, "indices' length");
+      if (DE) scan_range(v, IX, "indices", U);
+      if (DX) {
+        scan_indptr(v, *TP, "t_indptr", E, "indices' length");
+        scan_range(v, *TI, "t_indices", V);
+        scan_range(v, *TE, "t_edge_ids", E);
+      }
+    }
+    v.run(
+        ex,
+        [&](const kn::CpuContext& ctx) {
+          kn::cpu::gspmm_backward(P, DY, IP, IX, TP, TI, TE, EV, X, A, DX, DE, ctx);
+        },
+        [&](const auto& ctx) {
+          kn::cuda::gspmm_backward(P, DY, IP, IX, TP, TI, TE, EV, X, A, DX, DE, ctx);
+        });
+  });
+}
+
+}  // extern "C"
