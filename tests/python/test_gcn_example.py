@@ -201,6 +201,10 @@ def gcn():
     import pykernels
     import gcn as module
     threads = torch.get_num_threads(), pykernels.get_num_threads()
+    # One thread: the graphs here are tiny, and OpenMP on a loaded 2-core machine
+    # slows torch's sparse ops (and ours) by up to 100x.
+    torch.set_num_threads(1)
+    pykernels.set_num_threads(1)
     yield module
     torch.set_num_threads(threads[0])  # main() sets --threads: restore for later tests
     pykernels.set_num_threads(threads[1])
@@ -223,7 +227,7 @@ def test_normalized_adjacency_is_kipfs(gcn):
 
 
 def test_karate_club_trains(gcn, capsys):
-    assert gcn.main([]) == 0
+    assert gcn.main(["--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "karate club: 34 nodes, 156 directed edges" in out
     assert re.search(r"\[pykernels\] epoch 200/200: loss \d+\.\d{4}  train 100\.00%  val -  "
@@ -238,7 +242,7 @@ def test_karate_club_trains(gcn, capsys):
 def test_pykernels_and_torch_sparse_train_alike(gcn, dataset):
     """Same seed, same initial weights, no dropout: the pykernels GCN and the
     torch.sparse.mm twin follow the same loss curve and predict the same."""
-    argv = ["--dropout", "0", "--epochs", "30"] + (["--synthetic", "1500"] if dataset == "sbm" else [])
+    argv = ["--dropout", "0", "--epochs", "30"] + (["--synthetic", "1000"] if dataset == "sbm" else [])
     args = gcn.parse_args(argv)
     data = gcn.load_data(args)
     ours, theirs = gcn.make_runs(data, args, compare=True)
@@ -249,16 +253,17 @@ def test_pykernels_and_torch_sparse_train_alike(gcn, dataset):
     for _ in range(args.epochs):
         ours.step()
         theirs.step()
-    np.testing.assert_allclose(ours.losses, theirs.losses, rtol=2e-4, atol=1e-5)
+    # float32 rounding only (measured: 1e-7 on the losses, 2e-6 on the logits).
+    np.testing.assert_allclose(ours.losses, theirs.losses, rtol=1e-5, atol=1e-6)
     logits, acc = ours.evaluate()
     logits_torch, acc_torch = theirs.evaluate()
-    torch.testing.assert_close(logits, logits_torch, rtol=1e-3, atol=1e-3)
-    assert (logits.argmax(1) != logits_torch.argmax(1)).sum() <= data.num_nodes // 200
-    assert abs(acc["test"] - acc_torch["test"]) <= 1.0
+    torch.testing.assert_close(logits, logits_torch, rtol=1e-4, atol=1e-4)
+    assert (logits.argmax(1) != logits_torch.argmax(1)).sum() <= data.num_nodes // 1000
+    assert abs(acc["test"] - acc_torch["test"]) <= 0.5
 
 
 def test_synthetic_runs(gcn, capsys):
-    assert gcn.main(["--synthetic", "2000", "--epochs", "5"]) == 0
+    assert gcn.main(["--synthetic", "2000", "--epochs", "5", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "SBM n=2000: 2000 nodes" in out and "epoch 5/5:" in out, out
     assert re.search(r"median \d+\.\d{4} s/epoch", out), out
@@ -266,13 +271,13 @@ def test_synthetic_runs(gcn, capsys):
 
 
 def test_compare_prints_both_rows(gcn, capsys):
-    assert gcn.main(["--compare", "--epochs", "40", "--seed", "1"]) == 0
+    assert gcn.main(["--compare", "--epochs", "30", "--seed", "1", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     ours = re.search(r"pykernels nn\.GraphConv +(\d+\.\d\d)% +\d+\.\d{4}", out)
     theirs = re.search(r"torch\.sparse\.mm \(CSR\) +(\d+\.\d\d)% +\d+\.\d{4}", out)
     assert ours and theirs, out
     assert re.search(r"time ratio pykernels/torch: \d+\.\d\d", out), out
-    assert "[torch] epoch 40/40" in out, out
+    assert "[torch] epoch 30/30" in out, out
     assert last_accuracy(out) == float(ours.group(1))
 
 
