@@ -186,39 +186,49 @@ def _pct(value):
 
 
 class EpochBar:
-    """`[pykernels] epoch 37/200 [#####---------] loss 0.4123`, redrawn in place on a
-    terminal (stderr); silent in logs, where the per-10-epoch lines suffice."""
+    """`epoch 37/200 [#####-----------] pykernels loss 0.4123  torch loss 0.4119`,
+    redrawn in place on a terminal (stderr) and erased before each printed line;
+    silent in logs, where the per-10-epoch lines suffice."""
 
-    def __init__(self, name, total, stream=sys.stderr, width=20):
-        self.name, self.total, self.stream, self.width = name, total, stream, width
-        self.enabled = stream.isatty()
+    def __init__(self, total, stream=sys.stderr, width=20):
+        self.total, self.stream, self.width = total, stream, width
+        self.enabled, self.shown = stream.isatty(), 0
 
-    def update(self, epoch, loss):
+    def update(self, epoch, losses):
         if not self.enabled:
             return
         filled = int(round(self.width * epoch / self.total))
-        self.stream.write(f"\r[{self.name}] epoch {epoch}/{self.total} "
-                          f"[{'#' * filled}{'-' * (self.width - filled)}] loss {loss:.4f}")
-        self.stream.write("\r" + " " * 70 + "\r" if epoch == self.total else "")
+        line = (f"epoch {epoch}/{self.total} [{'#' * filled}{'-' * (self.width - filled)}] "
+                + "  ".join(f"{name} loss {loss:.4f}" for name, loss in losses.items()))
+        self.stream.write("\r" + line.ljust(self.shown))
         self.stream.flush()
+        self.shown = len(line)
+
+    def clear(self):
+        if self.enabled and self.shown:
+            self.stream.write("\r" + " " * self.shown + "\r")
+            self.stream.flush()
+            self.shown = 0
 
 
 def train(runs, args, every=10):
     """Train the runs for args.epochs, interleaved epoch by epoch; a line per run every
     ``every`` epochs and at the first and last. Returns {name: final accuracies}."""
-    bars = {r.name: EpochBar(r.name, args.epochs) for r in runs}
+    bar = EpochBar(args.epochs)
     last_print = {r.name: 0 for r in runs}
     for epoch in range(1, args.epochs + 1):
-        for run in runs:
-            loss = run.step()
-            bars[run.name].update(epoch, loss)
-            if epoch == 1 or epoch % every == 0 or epoch == args.epochs:
+        losses = {run.name: run.step() for run in runs}
+        bar.update(epoch, losses)
+        if epoch == 1 or epoch % every == 0 or epoch == args.epochs:
+            bar.clear()
+            for run in runs:
                 _, acc = run.evaluate()
                 window = run.seconds[last_print[run.name]:]
                 last_print[run.name] = epoch
                 print(f"[{run.name}] epoch {epoch:{len(str(args.epochs))}d}/{args.epochs}: "
-                      f"loss {loss:.4f}  train {_pct(acc['train'])}  val {_pct(acc['val'])}  "
-                      f"({sum(window) / len(window):.4f} s/epoch)", flush=True)
+                      f"loss {losses[run.name]:.4f}  train {_pct(acc['train'])}  "
+                      f"val {_pct(acc['val'])}  ({sum(window) / len(window):.4f} s/epoch)",
+                      flush=True)
     return {run.name: run.evaluate()[1] for run in runs}
 
 
