@@ -174,6 +174,7 @@ class Dropout(torch.nn.Dropout):
 
 # --------------------------------------------------------------------- graph
 
+from .. import _shape_error  # noqa: E402
 from .graph import Graph  # noqa: E402
 
 __all__ += ["GraphConv"]
@@ -230,6 +231,10 @@ class GraphConv(torch.nn.Module):
 
     def forward(self, graph: Graph, feat, weight: Tensor = None, edge_weight: Tensor = None):
         feat_src = feat[0] if isinstance(feat, (tuple, list)) else feat
+        if feat_src.dim() != 2 or feat_src.shape[0] != graph.num_src:
+            raise _shape_error(f"pykernels.torch.nn.GraphConv: feat: expected shape "
+                               f"({graph.num_src}, {self._in_feats}) (num_src, in_feats), got "
+                               f"{tuple(feat_src.shape)}")
         if weight is not None and self.weight is not None:
             raise ValueError("External weight is provided while at the same time the module "
                              "has defined its own weight parameter. Please create the module "
