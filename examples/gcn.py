@@ -127,9 +127,9 @@ class Run:
     seeds), so that two runs interleaved epoch by epoch give exactly what each
     would give alone."""
 
-    def __init__(self, name, model, graph, tensors, args):
+    def __init__(self, name, model, graph, inputs, args):
         self.name, self.model, self.graph, self.args = name, model, graph, args
-        self.x, self.y, self.masks = tensors
+        self.x, self.y, self.masks = inputs
         self.train_idx = self.masks["train"].nonzero().squeeze(1)
         # Kipf & Welling: L2 regularisation of the first layer only.
         self.opt = torch.optim.Adam([
@@ -272,7 +272,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="karate", choices=["karate", *graph_data.PLANETOID],
                    help="karate club (built in) or a Planetoid dataset from --root")
-    p.add_argument("--root", default="data/planetoid", help="directory of the Planetoid ind.* files")
+    p.add_argument("--root", default="data/planetoid",
+                   help="directory of the Planetoid ind.* files")
     p.add_argument("--synthetic", type=int, default=0, metavar="N",
                    help="a stochastic block model with N nodes and ~10 N edges instead")
     p.add_argument("--epochs", type=int, default=200)
@@ -317,7 +318,8 @@ def main(argv=None):
         for run in runs:
             print(f"{labels[run.name]:<28}{_pct(final[run.name]['test']):>14}"
                   f"{run.median_seconds():>18.4f}")
-        print(f"time ratio pykernels/torch: {runs[0].median_seconds() / runs[1].median_seconds():.2f}")
+        ratio = runs[0].median_seconds() / runs[1].median_seconds()
+        print(f"time ratio pykernels/torch: {ratio:.2f}")
     else:
         print(f"median {runs[0].median_seconds():.4f} s/epoch (training step, excluding epoch 1)")
     print(f"test accuracy {ours['test']:.2f}%")

@@ -233,7 +233,8 @@ def stochastic_block_model(n, num_classes=5, avg_degree=10.0, p_in_out_ratio=12.
     u = rng.integers(0, n, size=m)
     q_in = p_in_out_ratio / (p_in_out_ratio + num_classes - 1)
     same = rng.random(m) < q_in
-    cls = np.where(same, labels[u], (labels[u] + rng.integers(1, num_classes, size=m)) % num_classes)
+    other = (labels[u] + rng.integers(1, num_classes, size=m)) % num_classes
+    cls = np.where(same, labels[u], other)
     v = members[start[cls] + (rng.random(m) * size[cls]).astype(np.int64)]
     src, dst = undirected_edges(u, v, n)
 

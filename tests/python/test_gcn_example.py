@@ -242,7 +242,8 @@ def test_karate_club_trains(gcn, capsys):
 def test_pykernels_and_torch_sparse_train_alike(gcn, dataset):
     """Same seed, same initial weights, no dropout: the pykernels GCN and the
     torch.sparse.mm twin follow the same loss curve and predict the same."""
-    argv = ["--dropout", "0", "--epochs", "30"] + (["--synthetic", "1000"] if dataset == "sbm" else [])
+    argv = ["--dropout", "0", "--epochs", "30"]
+    argv += ["--synthetic", "1000"] if dataset == "sbm" else []
     args = gcn.parse_args(argv)
     data = gcn.load_data(args)
     ours, theirs = gcn.make_runs(data, args, compare=True)
