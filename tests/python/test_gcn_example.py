@@ -285,3 +285,20 @@ def test_compare_prints_both_rows(gcn, capsys):
 def test_missing_planetoid_exits_with_the_reason(gcn, tmp_path):
     with pytest.raises(SystemExit, match="not downloaded here"):
         gcn.main(["--dataset", "pubmed", "--root", str(tmp_path)])
+
+
+def test_planetoid_files_train_row_normalised(gcn, tmp_path, capsys):
+    raw = write_planetoid(tmp_path, "cora")["features"]
+    args = gcn.parse_args(["--dataset", "cora", "--root", str(tmp_path)])
+    rows = raw.sum(1, keepdims=True)
+    assert (rows == 0).sum() >= 1  # the padded gap node 8, kept at zero
+    np.testing.assert_allclose(gcn.load_data(args).features,
+                               np.where(rows > 0, raw / np.where(rows > 0, rows, 1), 0), rtol=1e-6)
+    assert gcn.main(["--dataset", "cora", "--root", str(tmp_path), "--epochs", "3",
+                     "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "cora: 11 nodes, 10 directed edges, 4 features, 3 classes; 3 train / 3 val / 4 test" \
+        in out, out
+    assert re.search(r"\[pykernels\] epoch 3/3: loss \d\.\d{4}  train \d+\.\d\d%  "
+                     r"val \d+\.\d\d%", out), out
+    last_accuracy(out)
