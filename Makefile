@@ -2,6 +2,8 @@
 #
 #   make demo            train LeNet-5 on Fashion-MNIST (ARGS="--compare" etc.)
 #   make demo-mlp        the second example: the from-scratch MLP on Fashion-MNIST
+#   make demo-gcn        a two-layer GCN (graph convolutions) on Zachary's karate club
+#                        (ARGS="--synthetic 100000 --compare", "--dataset cora --root DIR")
 #   make profile         per-operator times of one LeNet-5 training step vs torch
 #   make test            every test: GoogleTest (ctest), the C install test, pytest
 #   make bench           benchmarks: Google Benchmark kernels + pykernels vs torch
@@ -35,7 +37,7 @@ APT_PKGS  := g++ make pkg-config libopenblas-dev libopenblas0-openmp libgtest-de
 CMAKE     := $(VENV)/bin/cmake
 CMAKE_ARGS ?=
 
-.PHONY: demo demo-mlp profile test bench install clean setup apt venv build pyinstall \
+.PHONY: demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
         test-cpp test-c test-python
 
 # ---------------------------------------------------------------- set-up
@@ -79,6 +81,9 @@ demo: setup pyinstall
 
 demo-mlp: setup pyinstall
 	$(PY) examples/mlp_fashion_mnist.py $(ARGS)
+
+demo-gcn: setup pyinstall
+	$(PY) examples/gcn.py $(ARGS)
 
 profile: setup pyinstall
 	$(PY) -m pykernels.torch.profile $(ARGS)
