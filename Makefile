@@ -6,7 +6,8 @@
 #   make test            every test: GoogleTest (ctest), the C install test, pytest
 #   make bench           benchmarks (~10 min): Google Benchmark kernels (short runs), then
 #                        benchmarks/bench.py: pykernels vs torch, % of the measured machine
-#                        limits; writes runs/bench/bench.{json,png} (ARGS="--filter conv --quick" etc.)
+#                        limits; writes runs/bench/bench.{json,png} (ARGS="--filter conv --quick",
+#                        ARGS="--omp-wait-policy passive" on a loaded machine, etc.)
 #   make install PREFIX=DIR   headers, libkernels.so, CMake package, kernels.pc
 #   make clean
 #
