@@ -763,7 +763,7 @@ def main(argv=None) -> int:
         print(f"FMA peak {limits['peak_flops'] / 1e9:.1f} GFLOP/s, ", end="")
     if limits.get("bandwidth"):
         print(f"bandwidth {limits['bandwidth'] / 1e9:.1f} GB/s "
-              f"(measured at {limits.get('threads_measured', '-')} threads)")
+              f"(best measured at up to {limits.get('threads_measured', '-')} threads)")
     print()
     lines = table_lines([], fixed=True)
     print(lines[0])
