@@ -6,7 +6,10 @@
 #                        (ARGS="--synthetic 100000 --compare", "--dataset cora --root DIR")
 #   make profile         per-operator times of one LeNet-5 training step vs torch
 #   make test            every test: GoogleTest (ctest), the C install test, pytest
-#   make bench           benchmarks: Google Benchmark kernels + pykernels vs torch
+#   make bench           benchmarks (~10 min): Google Benchmark kernels (short runs), then
+#                        benchmarks/bench.py: pykernels vs torch, % of the measured machine
+#                        limits; writes runs/bench/bench.{json,png} (ARGS="--filter conv --quick",
+#                        ARGS="--omp-wait-policy passive" on a loaded machine, etc.)
 #   make install PREFIX=DIR   headers, libkernels.so, CMake package, kernels.pc
 #   make clean
 #
@@ -107,10 +110,16 @@ test-python: pyinstall
 test: test-cpp test-c test-python
 
 bench: build pyinstall
-	@echo "==> Google Benchmark: kernels"
-	$(BUILD)/benchmarks/bench_kernels --benchmark_min_time=0.2
-	@echo "==> pykernels vs torch"
-	$(PY) benchmarks/compare_torch.py $(ARGS)
+	@echo "==> Google Benchmark: kernels through the C ABI (short runs)"
+	for b in $(BUILD)/benchmarks/bench_*; do
+	  [ -f "$$b" ] && [ -x "$$b" ] || continue
+	  [ "$$(basename $$b)" = bench_machine ] && continue   # bench.py runs it for the limits
+	  echo "--- $$(basename $$b)"
+	  "$$b" --benchmark_min_time=0.05
+	done
+	@echo "==> pykernels vs torch (benchmarks/bench.py)"
+	$(PY) benchmarks/bench.py --machine-bin $(BUILD)/benchmarks/bench_machine \
+	  --json runs/bench/bench.json --png runs/bench/bench.png $(ARGS)
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)

@@ -3,9 +3,11 @@
 Forward and backward of sigmoid, tanh, gelu (none / tanh) and leaky_relu, both
 libraries on the same number of threads, interleaved (one pykernels call, then
 one torch call, repeated), median (and min, less sensitive to a loaded
-machine) over --reps runs, outputs preallocated.
+machine) over --reps runs, outputs preallocated. This times the NumPy path
+without autograd; the torch-level comparison of the same ops (forward, backward,
+16M elements) is part of benchmarks/bench.py (`make bench`).
 
-    PYTHONPATH=build/site /work/main/.venv/bin/python benchmarks/activations_vs_torch.py \
+    python benchmarks/activations_vs_torch.py \
         [--n 1000000] [--threads 2] [--reps 41]
 """
 import argparse
