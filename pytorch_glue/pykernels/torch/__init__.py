@@ -2,10 +2,12 @@
 
     pykernels.torch.functional   mirrors torch.nn.functional: linear, conv2d, max_pool2d,
                                  avg_pool2d, relu, leaky_relu, sigmoid, tanh, gelu, softmax,
-                                 log_softmax, mse_loss, nll_loss, cross_entropy, dropout
+                                 log_softmax, mse_loss, nll_loss, cross_entropy, dropout;
+                                 and for graphs spmm (as torch.sparse.mm) and gspmm
     pykernels.torch.nn           mirrors torch.nn: Linear, Conv2d, MaxPool2d, AvgPool2d, ReLU,
                                  LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax, MSELoss,
-                                 NLLLoss, CrossEntropyLoss, Dropout, Flatten
+                                 NLLLoss, CrossEntropyLoss, Dropout, Flatten; and
+                                 GraphConv (as DGL's, Kipf & Welling's GCN layer)
     pykernels.torch.autograd     <Op>Function classes over the custom ops
     pykernels.torch.ops          the custom ops torch.ops.pykernels.* (one module per op)
     pykernels.torch.Graph        a CSR graph for functional.gspmm / nn.GraphConv
