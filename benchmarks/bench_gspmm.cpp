@@ -7,7 +7,8 @@
 //
 // GB/s counts the bytes a kernel cannot avoid: the gathered rows (E * F * 4)
 // plus the output (rows * F * 4; + arg for MAX/MIN; + dedge). The torch peer
-// (torch.sparse.mm on the same graph) is benchmarks/gspmm_vs_torch.py.
+// (torch.sparse.mm on the same graph) is benchmarks/spmm_vs_torch.py, and the
+// spmm rows of `make bench` (benchmarks/bench.py).
 #include <benchmark/benchmark.h>
 #include <kernels/kernels.h>
 

@@ -125,56 +125,7 @@ Vec ref_avg_backward(const kn_avg_pool2d_params& p, const Vec& dy, const Geo& g,
 }
 
 // ------------------------------------------------------------ index tensors
-
-// A strided int32/int64 host tensor: a HostTensor's storage and layout (of a
-// float type of the same width), read and written as integers.
-class IndexTensor {
- public:
-  IndexTensor(const Shape& shape, int32_t dtype, Layout layout)
-      : t_(shape, dtype == KN_INT64 ? KN_FLOAT64 : KN_FLOAT32, layout), dtype_(dtype) {}
-  int64_t numel() const { return t_.numel(); }
-  int64_t get(int64_t i) const {
-    const char* p = static_cast<const char*>(t_.data()) + t_.offset_of(i) * esz();
-    if (dtype_ == KN_INT64) {
-      int64_t v;
-      std::memcpy(&v, p, 8);
-      return v;
-    }
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-  }
-  void set(int64_t i, int64_t v) {
-    char* p = static_cast<char*>(t_.data()) + t_.offset_of(i) * esz();
-    if (dtype_ == KN_INT64) {
-      std::memcpy(p, &v, 8);
-    } else {
-      const int32_t w = static_cast<int32_t>(v);
-      std::memcpy(p, &w, 4);
-    }
-  }
-  void fill(int64_t v) {
-    for (int64_t i = 0; i < numel(); ++i) set(i, v);
-  }
-  std::vector<int64_t> values() const {
-    std::vector<int64_t> v(static_cast<size_t>(numel()));
-    for (int64_t i = 0; i < numel(); ++i) v[i] = get(i);
-    return v;
-  }
-  kn_tensor kn() const {
-    kn_tensor k = t_.kn();
-    k.dtype = dtype_;
-    return k;
-  }
-  ::testing::AssertionResult outside_untouched(const std::string& name) const {
-    return t_.outside_untouched(name);
-  }
-
- private:
-  int64_t esz() const { return dtype_ == KN_INT64 ? 8 : 4; }
-  HostTensor t_;
-  int32_t dtype_;
-};
+// (IndexTensor: tensor_util.hpp)
 
 ::testing::AssertionResult indices_equal(const std::vector<int64_t>& got,
                                          const std::vector<int64_t>& want) {
