@@ -233,8 +233,8 @@ void call(OpenBlas& lib, int ta, int tb, int64_t m, int64_t n, int64_t k, T alph
 }  // namespace
 
 template <typename T>
-void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
-          int threads) {
+void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
+                   int threads) {
   const int64_t M = c.rows, N = c.cols, K = a.cols;
   if (M == 0 || N == 0) return;
   check_int(M, "M"), check_int(N, "N"), check_int(K, "K");  // before any packing
@@ -267,11 +267,21 @@ void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha
   if (beta != T(0))
     for (int64_t r = 0; r < M; ++r)
       for (int64_t col = 0; col < N; ++col) packed_c[r * N + col] = c.at(r, col);
-  gemm<T>(a, b, MatrixView<T>{packed_c.data(), M, N, N, 1}, alpha, beta, threads);
+  openblas_gemm<T>(a, b, MatrixView<T>{packed_c.data(), M, N, N, 1}, alpha, beta, threads);
   for (int64_t r = 0; r < M; ++r)
     for (int64_t col = 0; col < N; ++col) c.at(r, col) = packed_c[r * N + col];
 }
 
+template <typename T>
+void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
+          int threads) {
+  openblas_gemm<T>(a, b, c, alpha, beta, threads);
+}
+
+template void openblas_gemm<float>(MatrixView<const float>, MatrixView<const float>,
+                                   MatrixView<float>, float, float, int);
+template void openblas_gemm<double>(MatrixView<const double>, MatrixView<const double>,
+                                    MatrixView<double>, double, double, int);
 template void gemm<float>(MatrixView<const float>, MatrixView<const float>, MatrixView<float>,
                           float, float, int);
 template void gemm<double>(MatrixView<const double>, MatrixView<const double>,

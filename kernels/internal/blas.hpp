@@ -46,6 +46,13 @@ template <typename T>
 void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
           int threads);
 
+// The same contract, always through OpenBLAS (gemm above may take the
+// library's own kernel for shapes where it is faster). The GEMM ladder's
+// yardstick.
+template <typename T>
+void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha,
+                   T beta, int threads);
+
 // One line describing the loaded BLAS (config, core, whether libkernels set
 // the core type). Loads OpenBLAS if needed; throws like gemm on failure.
 const char* info();
