@@ -54,6 +54,7 @@
 #endif
 
 #include "kernels/internal/simd.hpp"
+#include "kernels/internal/threading.hpp"
 
 namespace kn {
 namespace gemm_ladder {
@@ -148,19 +149,21 @@ KN_SIMD_CLONES void blocked(KN_GEMM_LADDER_ARGS) {
 namespace {
 
 constexpr int kNR = 32;  // two zmm vectors of C per micro-kernel row
+constexpr int kMR = 6;   // 12 zmm accumulators: enough FMAs in flight, few loads per FMA
 
-// Micro-kernel contract: a = MR x kc packed (k-major, MR values per k), b =
-// kc x NR packed (NR values per k, 64-byte aligned); writes the MR x NR tile
+// Micro-kernel contract: a = MR x kc packed (k-major, MR values per k); b =
+// kc rows of NR floats, row k at b + k * ldb (ldb = NR for a packed panel,
+// the caller's row stride when B is read in place); writes the MR x NR tile
 // c (row stride ldc, unit column stride) = acc + beta * c, or = acc when
 // beta == 0 (old contents ignored).
-using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                             float beta);
+using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                             int64_t ldc, float beta);
 
 template <int MR>
-void micro_portable(int64_t kc, const float* __restrict a, const float* __restrict b,
+void micro_portable(int64_t kc, const float* __restrict a, const float* __restrict b, int64_t ldb,
                     float* __restrict c, int64_t ldc, float beta) {
   float acc[MR][kNR] = {};
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += kNR)
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += ldb)
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < kNR; ++j) acc[i][j] += a[i] * b[j];
   for (int i = 0; i < MR; ++i)
@@ -171,7 +174,7 @@ void micro_portable(int64_t kc, const float* __restrict a, const float* __restri
 #ifdef KN_LADDER_X86
 template <int MR>
 __attribute__((target("avx512f,fma"))) void micro_avx512(int64_t kc, const float* __restrict a,
-                                                         const float* __restrict b,
+                                                         const float* __restrict b, int64_t ldb,
                                                          float* __restrict c, int64_t ldc,
                                                          float beta) {
   __m512 c0[MR], c1[MR];
@@ -184,7 +187,7 @@ __attribute__((target("avx512f,fma"))) void micro_avx512(int64_t kc, const float
   }
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
@@ -192,7 +195,7 @@ __attribute__((target("avx512f,fma"))) void micro_avx512(int64_t kc, const float
       c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
     }
     a += MR;
-    b += kNR;
+    b += ldb;
   }
   if (beta == 0.f) {
 #pragma GCC unroll 32
@@ -226,8 +229,24 @@ bool cpu_has_avx512() {
 #endif
 }
 
-// Blocking (floats). MC x KC of A in L2, KC x NC of B in L3, KC x 32 in L1.
+bool use_avx512() { return !g_force_portable && cpu_has_avx512(); }
+
+MicroKernel pick_kernel() {
+#ifdef KN_LADDER_X86
+  if (use_avx512()) return micro_avx512<kMR>;
+#endif
+  return micro_portable<kMR>;
+}
+
+// Blocking (floats): the MC x KC block of A in L2, the KC x NC panel of B in
+// L3, a KC x 32 micro-panel of B in L1 (KC = 256: 32 KiB) while ir runs.
 constexpr int64_t kMC = 240, kKC = 256, kNC = 4096;
+// B is read in place (no packing) when its rows are unit-stride and C has
+// at most this many rows: each B micro-panel is then used by few
+// micro-kernel calls, so copying it costs more than the strided reads.
+constexpr int64_t kDirectBMaxRows = 64;
+// Below this many flops one thread is faster than forking two.
+constexpr double kMinFlopsToThread = 2.0e6;
 
 // 64-byte aligned, grow-only scratch owned by the calling thread.
 float* scratch(std::vector<float>& v, int64_t n) {
@@ -236,116 +255,258 @@ float* scratch(std::vector<float>& v, int64_t n) {
   return reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
 }
 
-// Packs rows [i0, i0+mc) x cols [p0, p0+kc) of alpha * a into MR-row panels.
-template <int MR>
+// Packs rows [i0, i0+mr) x cols [p0, p0+kc) of alpha * a as one MR-row panel
+// (zero rows below mr).
 void pack_a_panel(const MatrixView<const float>& a, int64_t i0, int64_t mr, int64_t p0,
                   int64_t kc, float alpha, float* __restrict dst) {
+  constexpr int MR = kMR;
   const float* src = a.data + i0 * a.row_stride + p0 * a.col_stride;
   const int64_t rs = a.row_stride, cs = a.col_stride;
-  if (mr == MR) {
-    if (cs == 1) {
-      for (int i = 0; i < MR; ++i) {
-        const float* __restrict s = src + i * rs;
-        for (int64_t k = 0; k < kc; ++k) dst[k * MR + i] = alpha * s[k];
-      }
-    } else {
-      for (int64_t k = 0; k < kc; ++k)
-        for (int i = 0; i < MR; ++i) dst[k * MR + i] = alpha * src[i * rs + k * cs];
+  if (mr == MR && cs == 1) {
+    for (int i = 0; i < MR; ++i) {
+      const float* __restrict s = src + i * rs;
+      for (int64_t k = 0; k < kc; ++k) dst[k * MR + i] = alpha * s[k];
     }
+  } else if (mr == MR) {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int i = 0; i < MR; ++i) dst[k * MR + i] = alpha * src[i * rs + k * cs];
   } else {
     for (int64_t k = 0; k < kc; ++k)
       for (int i = 0; i < MR; ++i) dst[k * MR + i] = i < mr ? alpha * src[i * rs + k * cs] : 0.f;
   }
 }
 
+// Packs rows [p0, p0+kc) x cols [j0, j0+nr) of b as one NR-column panel
+// (zero columns right of nr).
 void pack_b_panel(const MatrixView<const float>& b, int64_t p0, int64_t kc, int64_t j0,
                   int64_t nr, float* __restrict dst) {
   const float* src = b.data + p0 * b.row_stride + j0 * b.col_stride;
   const int64_t rs = b.row_stride, cs = b.col_stride;
   if (nr == kNR && cs == 1) {
     for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * kNR, src + k * rs, kNR * sizeof(float));
-  } else if (nr == kNR && rs == 1) {  // b transposed: read along k
-    for (int j = 0; j < kNR; ++j) {
-      const float* __restrict s = src + j * cs;
-      for (int64_t k = 0; k < kc; ++k) dst[k * kNR + j] = s[k];
-    }
+  } else if (nr == kNR && rs == 1) {  // b transposed: read along k, 16 k at a time
+    int64_t k0 = 0;
+    for (; k0 + 16 <= kc; k0 += 16)
+      for (int j = 0; j < kNR; ++j) {
+        const float* __restrict s = src + j * cs + k0;
+        for (int k = 0; k < 16; ++k) dst[(k0 + k) * kNR + j] = s[k];
+      }
+    for (; k0 < kc; ++k0)
+      for (int j = 0; j < kNR; ++j) dst[k0 * kNR + j] = src[j * cs + k0];
   } else {
     for (int64_t k = 0; k < kc; ++k)
       for (int j = 0; j < kNR; ++j) dst[k * kNR + j] = j < nr ? src[k * rs + j * cs] : 0.f;
   }
 }
 
-thread_local std::vector<float> t_pack_a, t_pack_b;
+// Where the micro-panels of B for one (jc, pc) block are: panel jp starts at
+// base + jp * step with rows ldb apart; a partial last panel read in place
+// would run past the rows, so it is packed into `edge` (rows NR apart).
+struct BPanels {
+  const float* base;
+  int64_t step, ldb;
+  const float* edge;  // nullptr: every panel is at base
+  int64_t edge_jp;
+};
 
-template <int MR>
-void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixView<float> c,
-                   float alpha, float beta, int threads, MicroKernel kernel) {
-  const int64_t M = c.rows, N = c.cols, K = a.cols;
-  const int64_t MC = std::min<int64_t>((kMC + MR - 1) / MR * MR, (M + MR - 1) / MR * MR);
-  const int64_t KC = std::min<int64_t>(kKC, K);
-  const int64_t NC = std::min<int64_t>(kNC, (N + kNR - 1) / kNR * kNR);
-  float* const pa = scratch(t_pack_a, MC * KC);
-  float* const pb = scratch(t_pack_b, KC * NC);
+// Computes the MR x NR tiles (ip, jp), ip in [0, mp), jp in [jp0, jp1), of
+// the packed A block pa times the B panels into C at (ic, jc).
+void macro_kernel(MicroKernel kernel, int64_t kc, const float* pa, int64_t mp,
+                  const BPanels& bp, int64_t jp0, int64_t jp1, const MatrixView<float>& c,
+                  int64_t ic, int64_t jc, float beta) {
+  constexpr int MR = kMR;
+  alignas(64) float tile[MR * kNR];
   const bool c_unit = c.col_stride == 1;
-
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-  {
-    alignas(64) float tile[MR * kNR];
-    for (int64_t jc = 0; jc < N; jc += NC) {
-      const int64_t nc = std::min(NC, N - jc), np = (nc + kNR - 1) / kNR;
-      for (int64_t pc = 0; pc < K; pc += KC) {
-        const int64_t kc = std::min(KC, K - pc);
-        const float beta_k = pc == 0 ? beta : 1.f;
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-        for (int64_t jp = 0; jp < np; ++jp)
-          pack_b_panel(b, pc, kc, jc + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR),
-                       pb + jp * kNR * kc);
-        for (int64_t ic = 0; ic < M; ic += MC) {
-          const int64_t mc = std::min(MC, M - ic), mp = (mc + MR - 1) / MR;
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-          for (int64_t ip = 0; ip < mp; ++ip)
-            pack_a_panel<MR>(a, ic + ip * MR, std::min<int64_t>(MR, mc - ip * MR), pc, kc, alpha,
-                             pa + ip * MR * kc);
-#ifdef _OPENMP
-#pragma omp for collapse(2) schedule(static)
-#endif
-          for (int64_t jp = 0; jp < np; ++jp)
-            for (int64_t ip = 0; ip < mp; ++ip) {
-              const int64_t i0 = ic + ip * MR, j0 = jc + jp * kNR;
-              const int64_t mr = std::min<int64_t>(MR, M - i0), nr = std::min<int64_t>(kNR, N - j0);
-              const float* ap = pa + ip * MR * kc;
-              const float* bp = pb + jp * kNR * kc;
-              float* ct = c.data + i0 * c.row_stride + j0 * c.col_stride;
-              if (mr == MR && nr == kNR && c_unit) {
-                kernel(kc, ap, bp, ct, c.row_stride, beta_k);
-              } else {
-                kernel(kc, ap, bp, tile, kNR, 0.f);
-                for (int64_t i = 0; i < mr; ++i)
-                  for (int64_t j = 0; j < nr; ++j) {
-                    float& out = ct[i * c.row_stride + j * c.col_stride];
-                    out = tile[i * kNR + j] + (beta_k == 0.f ? 0.f : beta_k * out);
-                  }
-              }
-            }
-        }
+  for (int64_t jp = jp0; jp < jp1; ++jp) {
+    const bool at_edge = bp.edge && jp == bp.edge_jp;
+    const float* bpanel = at_edge ? bp.edge : bp.base + jp * bp.step;
+    const int64_t ldb = at_edge ? kNR : bp.ldb;
+    for (int64_t ip = 0; ip < mp; ++ip) {
+      const int64_t i0 = ic + ip * MR, j0 = jc + jp * kNR;
+      const int64_t mr = std::min<int64_t>(MR, c.rows - i0), nr = std::min<int64_t>(kNR, c.cols - j0);
+      const float* ap = pa + ip * MR * kc;
+      float* ct = c.data + i0 * c.row_stride + j0 * c.col_stride;
+      if (mr == MR && nr == kNR && c_unit) {
+        kernel(kc, ap, bpanel, ldb, ct, c.row_stride, beta);
+      } else {  // edge tile or strided C: through a buffer
+        kernel(kc, ap, bpanel, ldb, tile, kNR, 0.f);
+        for (int64_t i = 0; i < mr; ++i)
+          for (int64_t j = 0; j < nr; ++j) {
+            float& out = ct[i * c.row_stride + j * c.col_stride];
+            out = tile[i * kNR + j] + (beta == 0.f ? 0.f : beta * out);
+          }
       }
     }
   }
 }
 
-constexpr int kMR = 6;
+thread_local std::vector<float> t_pack_a, t_pack_b;
 
-MicroKernel pick_kernel() {
-#ifdef KN_LADDER_X86
-  if (!g_force_portable && cpu_has_avx512()) return micro_avx512<kMR>;
+// Threads split C either by rows (tall C: each thread packs its own A
+// blocks; the KC x NC panel of B is packed cooperatively and shared, two
+// barriers per panel) or by columns (wide C: each thread packs its own B
+// micro-panels and the A rows it needs; no barrier). When B is read in
+// place there is nothing to share and no barrier either way. Every split
+// keeps the serial per-tile summation order.
+void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixView<float> c,
+                   float alpha, float beta, int threads, MicroKernel kernel) {
+  constexpr int MR = kMR;
+  const int64_t M = c.rows, N = c.cols, K = a.cols;
+  const int64_t MC = std::min<int64_t>((kMC + MR - 1) / MR * MR, (M + MR - 1) / MR * MR);
+  const int64_t KC = std::min<int64_t>(kKC, K);
+  const int64_t NC = std::min<int64_t>(kNC, (N + kNR - 1) / kNR * kNR);
+  const int64_t m_panels = (M + MR - 1) / MR;
+  const bool direct_b = (b.col_stride == 1 || N == 1) && M <= kDirectBMaxRows;
+  const bool split_rows = threads > 1 && M >= N && m_panels >= threads;
+  const int64_t per_thread = MC * KC + KC * kNR;  // A block + an edge panel of B
+  float* const pa_all = scratch(t_pack_a, threads * per_thread);
+  float* const pb = direct_b ? nullptr : scratch(t_pack_b, KC * NC);
+
+  // Thread t of nt. With one thread no OpenMP region is entered (the
+  // orphaned omp for / barrier below then run serially).
+  auto body = [&](const int t, const int nt) {
+    float* const pa = pa_all + t * per_thread;
+    float* const edge = pa + MC * KC;
+    // This thread's rows [r0, r1) of C.
+    const int64_t r0 = split_rows ? m_panels * t / nt * MR : 0;
+    const int64_t r1 = split_rows ? std::min(M, m_panels * (t + 1) / nt * MR) : M;
+    for (int64_t jc = 0; jc < N; jc += NC) {
+      const int64_t nc = std::min(NC, N - jc), np = (nc + kNR - 1) / kNR;
+      // This thread's micro-panels [jp0, jp1) of the NC panel.
+      const int64_t jp0 = split_rows ? 0 : np * t / nt, jp1 = split_rows ? np : np * (t + 1) / nt;
+      for (int64_t pc = 0; pc < K; pc += KC) {
+        const int64_t kc = std::min(KC, K - pc);
+        const float beta_k = pc == 0 ? beta : 1.f;
+        BPanels panels{pb, kNR * kc, kNR, nullptr, -1};
+        if (direct_b) {
+          panels = {b.data + pc * b.row_stride + jc, kNR, b.row_stride, nullptr, -1};
+          if (nc % kNR != 0 && jp1 == np) {
+            pack_b_panel(b, pc, kc, jc + (np - 1) * kNR, nc - (np - 1) * kNR, edge);
+            panels.edge = edge, panels.edge_jp = np - 1;
+          }
+        } else if (split_rows) {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
 #endif
-  return micro_portable<kMR>;
+          for (int64_t jp = 0; jp < np; ++jp)
+            pack_b_panel(b, pc, kc, jc + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR),
+                         pb + jp * kNR * kc);
+        } else {
+          for (int64_t jp = jp0; jp < jp1; ++jp)
+            pack_b_panel(b, pc, kc, jc + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR),
+                         pb + jp * kNR * kc);
+        }
+        if (jp0 < jp1)
+          for (int64_t ic = r0; ic < r1; ic += MC) {
+            const int64_t mc = std::min(MC, r1 - ic), mp = (mc + MR - 1) / MR;
+            for (int64_t ip = 0; ip < mp; ++ip)
+              pack_a_panel(a, ic + ip * MR, std::min<int64_t>(MR, mc - ip * MR), pc, kc, alpha,
+                           pa + ip * MR * kc);
+            macro_kernel(kernel, kc, pa, mp, panels, jp0, jp1, c, ic, jc, beta_k);
+          }
+#ifdef _OPENMP
+        if (split_rows && !direct_b) {
+#pragma omp barrier
+        }
+#endif
+      }
+    }
+  };
+#ifdef _OPENMP
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    body(omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+#endif
+  body(0, 1);
+}
+
+// ---- dot-product kernel: A rows and B columns both unit-stride along k
+// (A row-major, B transposed: y = x w^T, dw = dy^T x, conv's dy cols^T).
+// C[i, j] = dot(A row i, B^T row j), 6 x 4 of them at once in 24 zmm
+// accumulators (10 loads per 24 FMAs), 16 k per step, a masked tail, one
+// horizontal sum per element at the end. No packing at all.
+constexpr int kDotM = 6, kDotN = 4;
+
+// sums[i * 4 + j] = dot(ar[i], br[j]) over k in [0, K).
+using DotKernel = void (*)(int64_t K, const float* const* ar, const float* const* br, float* sums);
+
+void dot_portable(int64_t K, const float* const* ar, const float* const* br, float* sums) {
+  for (int i = 0; i < kDotM; ++i)
+    for (int j = 0; j < kDotN; ++j) {
+      float s = 0.f;
+      for (int64_t k = 0; k < K; ++k) s += ar[i][k] * br[j][k];
+      sums[i * kDotN + j] = s;
+    }
+}
+
+#ifdef KN_LADDER_X86
+// The 16 lanes' sum (GCC 12's _mm512_reduce_add_ps and unmasked shuffles trip
+// -Wuninitialized on _mm512_undefined_ps; the zero-masked forms do not).
+__attribute__((target("avx512f"), always_inline)) inline float hsum_avx512(__m512 v) {
+  v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xFFFF, v, v, 0x4E));
+  v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xFFFF, v, v, 0xB1));
+  v = _mm512_add_ps(v, _mm512_maskz_permute_ps(0xFFFF, v, 0x4E));
+  v = _mm512_add_ps(v, _mm512_maskz_permute_ps(0xFFFF, v, 0xB1));
+  return _mm512_cvtss_f32(v);
+}
+
+__attribute__((target("avx512f,fma"))) void dot_avx512(int64_t K, const float* const* ar,
+                                                       const float* const* br, float* sums) {
+  __m512 acc[kDotM][kDotN];
+#pragma GCC unroll 32
+  for (int i = 0; i < kDotM; ++i)
+#pragma GCC unroll 32
+    for (int j = 0; j < kDotN; ++j) acc[i][j] = _mm512_setzero_ps();
+  const float *a0 = ar[0], *a1 = ar[1], *a2 = ar[2], *a3 = ar[3], *a4 = ar[4], *a5 = ar[5];
+  const float *b0 = br[0], *b1 = br[1], *b2 = br[2], *b3 = br[3];
+  // 16 k per step; the last step masks the tail (masked lanes load 0).
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (K - k)) - 1);
+    const __m512 bv[kDotN] = {_mm512_maskz_loadu_ps(m, b0 + k), _mm512_maskz_loadu_ps(m, b1 + k),
+                              _mm512_maskz_loadu_ps(m, b2 + k), _mm512_maskz_loadu_ps(m, b3 + k)};
+    const float* arow[kDotM] = {a0, a1, a2, a3, a4, a5};
+#pragma GCC unroll 32
+    for (int i = 0; i < kDotM; ++i) {
+      const __m512 av = _mm512_maskz_loadu_ps(m, arow[i] + k);
+#pragma GCC unroll 32
+      for (int j = 0; j < kDotN; ++j) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < kDotM; ++i)
+#pragma GCC unroll 32
+    for (int j = 0; j < kDotN; ++j) sums[i * kDotN + j] = hsum_avx512(acc[i][j]);
+}
+#endif
+
+void dot_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixView<float> c,
+                float alpha, float beta, int threads) {
+  const int64_t M = c.rows, N = c.cols, K = a.cols;
+  DotKernel kernel = dot_portable;
+#ifdef KN_LADDER_X86
+  if (use_avx512()) kernel = dot_avx512;
+#endif
+  const int64_t mb = (M + kDotM - 1) / kDotM, nb = (N + kDotN - 1) / kDotN;
+  // Blocks in (i, j) order: a thread's 6 rows of A stay in cache over j.
+  parallel_for(mb * nb, 1, threads, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t i0 = t / nb * kDotM, j0 = t % nb * kDotN;
+      const int64_t mr = std::min<int64_t>(kDotM, M - i0), nr = std::min<int64_t>(kDotN, N - j0);
+      const float* ar[kDotM];
+      const float* br[kDotN];
+      for (int i = 0; i < kDotM; ++i) ar[i] = &a.at(i0 + std::min<int64_t>(i, mr - 1), 0);
+      for (int j = 0; j < kDotN; ++j) br[j] = &b.at(0, j0 + std::min<int64_t>(j, nr - 1));
+      float sums[kDotM * kDotN];
+      kernel(K, ar, br, sums);
+      for (int64_t i = 0; i < mr; ++i)
+        for (int64_t j = 0; j < nr; ++j) {
+          float& out = c.at(i0 + i, j0 + j);
+          out = alpha * sums[i * kDotN + j] + (beta == 0.f ? 0.f : beta * out);
+        }
+    }
+  });
 }
 
 // Threads worth forking for a product of M x N x K (a fork/join and the
@@ -357,10 +518,19 @@ int useful_threads(int threads, int64_t M, int64_t N, int64_t K) {
 #endif
   const double flops = 2.0 * double(M) * double(N) * double(K);
   const int64_t tiles = ((M + kMR - 1) / kMR) * ((N + kNR - 1) / kNR);
-  if (flops < 2.0e6 || tiles < 2) return 1;
+  if (flops < kMinFlopsToThread || tiles < 2) return 1;
   return static_cast<int>(std::min<int64_t>(threads, tiles));
 }
 
+}  // namespace
+
+namespace {
+int64_t env_int(const char* n, int64_t d) { const char* v = std::getenv(n); return v ? std::atoll(v) : d; }
+const int64_t kDotMinK = env_int("KN_DOT_MINK", 64), kDotMaxMN = env_int("KN_DOT_MAXMN", 1 << 16);
+bool use_dot_kernel(const MatrixView<const float>& a, const MatrixView<const float>& b, int64_t M, int64_t N, int64_t K) {
+  if (env_int("KN_DOT", -1) >= 0) return env_int("KN_DOT", 0) && (a.col_stride == 1 || a.cols == 1) && (b.row_stride == 1 || b.rows == 1);
+  return (a.col_stride == 1 || a.cols == 1) && (b.row_stride == 1 || b.rows == 1) && K >= kDotMinK && M * N <= kDotMaxMN;
+}
 }  // namespace
 
 void packed_gemm(MatrixView<const float> a, MatrixView<const float> b, MatrixView<float> c,
@@ -381,7 +551,12 @@ void packed_gemm(MatrixView<const float> a, MatrixView<const float> b, MatrixVie
     std::swap(a, b);
     a = a.t(), b = b.t(), c = c.t();
   }
-  packed_driver<kMR>(a, b, c, alpha, beta, useful_threads(threads, M, N, K), pick_kernel());
+  const int nt = useful_threads(threads, M, N, K);
+  if (use_dot_kernel(a, b, M, N, K)) {
+    dot_driver(a, b, c, alpha, beta, nt);
+    return;
+  }
+  packed_driver(a, b, c, alpha, beta, nt, pick_kernel());
 }
 
 void packed(KN_GEMM_LADDER_ARGS) {
@@ -402,7 +577,7 @@ void openblas(KN_GEMM_LADDER_ARGS, int threads) {
 }
 
 const char* micro_kernel_name() {
-  return pick_kernel() == micro_portable<kMR> ? "portable" : "avx512";
+  return pick_kernel() == micro_portable<6> ? "portable" : "avx512";
 }
 
 void force_portable_micro_kernel(bool on) { g_force_portable = on; }
