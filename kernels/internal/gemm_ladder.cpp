@@ -60,6 +60,7 @@ namespace kn {
 namespace gemm_ladder {
 namespace {
 
+int64_t env_int(const char* n, int64_t d) { const char* v = std::getenv(n); return v ? std::atoll(v) : d; }
 MatrixView<const float> op_view(bool trans, int64_t rows, int64_t cols, const float* p,
                                 int64_t ld) {
   return trans ? MatrixView<const float>{p, rows, cols, 1, ld}
@@ -276,6 +277,49 @@ void pack_a_panel(const MatrixView<const float>& a, int64_t i0, int64_t mr, int6
   }
 }
 
+#ifdef KN_LADDER_X86
+// A full panel of a transposed B (unit row stride: column j of B is the
+// contiguous run src + j * cs): 16 x 16 blocks transposed in registers.
+__attribute__((target("avx512f"))) void pack_b_panel_t_avx512(const float* src, int64_t cs,
+                                                               int64_t kc, float* __restrict dst) {
+  const __mmask16 all = 0xFFFF;
+  int64_t k0 = 0;
+  for (; k0 + 16 <= kc; k0 += 16)
+    for (int h = 0; h < kNR / 16; ++h) {
+      __m512 r[16], t[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + (h * 16 + i) * cs + k0);
+#pragma GCC unroll 8
+      for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_maskz_unpacklo_ps(all, r[i], r[i + 1]);
+        t[i + 1] = _mm512_maskz_unpackhi_ps(all, r[i], r[i + 1]);
+      }
+      // r[4g + c], lane L: rows 4g..4g+3 of column 4L + c
+#pragma GCC unroll 4
+      for (int g = 0; g < 16; g += 4) {
+        r[g] = _mm512_maskz_shuffle_ps(all, t[g], t[g + 2], 0x44);
+        r[g + 1] = _mm512_maskz_shuffle_ps(all, t[g], t[g + 2], 0xEE);
+        r[g + 2] = _mm512_maskz_shuffle_ps(all, t[g + 1], t[g + 3], 0x44);
+        r[g + 3] = _mm512_maskz_shuffle_ps(all, t[g + 1], t[g + 3], 0xEE);
+      }
+      float* d = dst + k0 * kNR + h * 16;
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        const __m512 x0 = _mm512_maskz_shuffle_f32x4(all, r[c], r[4 + c], 0x44);
+        const __m512 x1 = _mm512_maskz_shuffle_f32x4(all, r[c], r[4 + c], 0xEE);
+        const __m512 y0 = _mm512_maskz_shuffle_f32x4(all, r[8 + c], r[12 + c], 0x44);
+        const __m512 y1 = _mm512_maskz_shuffle_f32x4(all, r[8 + c], r[12 + c], 0xEE);
+        _mm512_store_ps(d + (0 + c) * kNR, _mm512_maskz_shuffle_f32x4(all, x0, y0, 0x88));
+        _mm512_store_ps(d + (4 + c) * kNR, _mm512_maskz_shuffle_f32x4(all, x0, y0, 0xDD));
+        _mm512_store_ps(d + (8 + c) * kNR, _mm512_maskz_shuffle_f32x4(all, x1, y1, 0x88));
+        _mm512_store_ps(d + (12 + c) * kNR, _mm512_maskz_shuffle_f32x4(all, x1, y1, 0xDD));
+      }
+    }
+  for (; k0 < kc; ++k0)
+    for (int j = 0; j < kNR; ++j) dst[k0 * kNR + j] = src[j * cs + k0];
+}
+#endif
+
 // Packs rows [p0, p0+kc) x cols [j0, j0+nr) of b as one NR-column panel
 // (zero columns right of nr).
 void pack_b_panel(const MatrixView<const float>& b, int64_t p0, int64_t kc, int64_t j0,
@@ -285,6 +329,9 @@ void pack_b_panel(const MatrixView<const float>& b, int64_t p0, int64_t kc, int6
   if (nr == kNR && cs == 1) {
     for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * kNR, src + k * rs, kNR * sizeof(float));
   } else if (nr == kNR && rs == 1) {  // b transposed: read along k, 16 k at a time
+#ifdef KN_LADDER_X86
+    if (use_avx512()) return pack_b_panel_t_avx512(src, cs, kc, dst);
+#endif
     int64_t k0 = 0;
     for (; k0 + 16 <= kc; k0 += 16)
       for (int j = 0; j < kNR; ++j) {
@@ -356,7 +403,7 @@ void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixV
   const int64_t KC = std::min<int64_t>(kKC, K);
   const int64_t NC = std::min<int64_t>(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t m_panels = (M + MR - 1) / MR;
-  const bool direct_b = (b.col_stride == 1 || N == 1) && M <= kDirectBMaxRows;
+  const bool direct_b = (b.col_stride == 1 || N == 1) && M <= env_int("KN_DIRECT_MAXM", kDirectBMaxRows) && (b.row_stride % env_int("KN_DIRECT_MOD", 1) != 0 || env_int("KN_DIRECT_MOD", 1) == 1);
   const bool split_rows = threads > 1 && M >= N && m_panels >= threads;
   const int64_t per_thread = MC * KC + KC * kNR;  // A block + an edge panel of B
   float* const pa_all = scratch(t_pack_a, threads * per_thread);
@@ -442,14 +489,20 @@ void dot_portable(int64_t K, const float* const* ar, const float* const* br, flo
 }
 
 #ifdef KN_LADDER_X86
-// The 16 lanes' sum (GCC 12's _mm512_reduce_add_ps and unmasked shuffles trip
-// -Wuninitialized on _mm512_undefined_ps; the zero-masked forms do not).
-__attribute__((target("avx512f"), always_inline)) inline float hsum_avx512(__m512 v) {
-  v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xFFFF, v, v, 0x4E));
-  v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xFFFF, v, v, 0xB1));
-  v = _mm512_add_ps(v, _mm512_maskz_permute_ps(0xFFFF, v, 0x4E));
-  v = _mm512_add_ps(v, _mm512_maskz_permute_ps(0xFFFF, v, 0xB1));
-  return _mm512_cvtss_f32(v);
+// The four 16-lane sums of v0..v3 in lanes 0-3 {sum v0, sum v1, sum v2, sum v3}: 13
+// shuffles/adds instead of 4 full reductions. (The zero-masked intrinsics:
+// GCC 12's unmasked ones trip -Wuninitialized on _mm512_undefined_ps.)
+__attribute__((target("avx512f"), always_inline)) inline __m512 hsum4_avx512(__m512 v0, __m512 v1,
+                                                                             __m512 v2, __m512 v3) {
+  const __mmask16 all = 0xFFFF;
+  // per 128-bit lane: {v0[0]+v0[2], v1[0]+v1[2], v0[1]+v0[3], v1[1]+v1[3]}, same for v2, v3
+  const __m512 s0 = _mm512_add_ps(_mm512_maskz_unpacklo_ps(all, v0, v1), _mm512_maskz_unpackhi_ps(all, v0, v1));
+  const __m512 s1 = _mm512_add_ps(_mm512_maskz_unpacklo_ps(all, v2, v3), _mm512_maskz_unpackhi_ps(all, v2, v3));
+  // per 128-bit lane: {v0, v1, v2, v3} partial sums
+  __m512 t = _mm512_add_ps(_mm512_maskz_shuffle_ps(all, s0, s1, 0x44), _mm512_maskz_shuffle_ps(all, s0, s1, 0xEE));
+  t = _mm512_add_ps(t, _mm512_maskz_shuffle_f32x4(all, t, t, 0x4E));  // + the other 256 bits
+  t = _mm512_add_ps(t, _mm512_maskz_shuffle_f32x4(all, t, t, 0xB1));  // + the other 128 bits
+  return t;  // the first 4 lanes
 }
 
 __attribute__((target("avx512f,fma"))) void dot_avx512(int64_t K, const float* const* ar,
@@ -474,10 +527,11 @@ __attribute__((target("avx512f,fma"))) void dot_avx512(int64_t K, const float* c
       for (int j = 0; j < kDotN; ++j) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
     }
   }
+  static_assert(kDotN == 4, "hsum4 reduces 4 accumulators");
 #pragma GCC unroll 32
   for (int i = 0; i < kDotM; ++i)
-#pragma GCC unroll 32
-    for (int j = 0; j < kDotN; ++j) sums[i * kDotN + j] = hsum_avx512(acc[i][j]);
+    _mm512_mask_storeu_ps(sums + i * kDotN, 0x000F,
+                          hsum4_avx512(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
 }
 #endif
 
@@ -525,7 +579,6 @@ int useful_threads(int threads, int64_t M, int64_t N, int64_t K) {
 }  // namespace
 
 namespace {
-int64_t env_int(const char* n, int64_t d) { const char* v = std::getenv(n); return v ? std::atoll(v) : d; }
 const int64_t kDotMinK = env_int("KN_DOT_MINK", 64), kDotMaxMN = env_int("KN_DOT_MAXMN", 1 << 16);
 bool use_dot_kernel(const MatrixView<const float>& a, const MatrixView<const float>& b, int64_t M, int64_t N, int64_t K) {
   if (env_int("KN_DOT", -1) >= 0) return env_int("KN_DOT", 0) && (a.col_stride == 1 || a.cols == 1) && (b.row_stride == 1 || b.rows == 1);
