@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #ifdef _OPENMP
@@ -15,6 +17,7 @@
 #endif
 
 #include "kernels/internal/error.hpp"
+#include "kernels/internal/gemm_ladder.hpp"
 
 namespace kn {
 namespace blas {
@@ -272,9 +275,63 @@ void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c
     for (int64_t col = 0; col < N; ++col) c.at(r, col) = packed_c[r * N + col];
 }
 
+// Which float32 products go to the library's own kernel (the GEMM ladder's
+// packed / dot-product kernels, kernels/internal/gemm_ladder.cpp) instead of
+// OpenBLAS. OpenBLAS 0.3.21's SkylakeX sgemm has two paths: "small matrix"
+// kernels without packing for M*N*K up to about 2^20, which our kernels do
+// not beat on A B or A^T B, and the packed path above that, which is slow
+// when C has few rows; and its A B^T packing is slower than ours. Ratios
+// (ours / OpenBLAS, GFLOP/s per call, one thread, best of 100-300 calls,
+// benchmarks/bench_gemm_ladder and a sweep over M in {6..128}, N in
+// {32, 128, 800}, K in {16..800}) behind each case:
+//   R1  B row-major (A B, A^T B), M <= 64, M*N*K > 2^20: B is read in place
+//       by the micro-kernel.  6x800x256 2.3, 16x800x150 1.14, 16x128x800
+//       1.2, 32x800x64 1.09, 64x128x256 1.03; below 2^20: 0.8-1.0.
+//       Not for row strides that are multiples of 256 floats (see
+//       kDirectBMaxRows in gemm_ladder.cpp).
+//   R2  A B^T (y = x w^T), 16 <= M <= 64, N >= 128: our 16x16 transposing
+//       pack of B.  32x128x784 1.07, 16x128x64 1.14, 64x800x64 1.13,
+//       32x128x256 1.00; N = 32: 0.6-0.9; M = 128: 0.97-1.1.
+//   R3  A B^T, M < 16, N >= 512, K >= 256: the dot-product kernel (OpenBLAS's
+//       packed path with 6 rows).  6x800x256 2.0, 6x800x800 2.4; N = 128: 0.9.
+//   R4  B row-major, K <= 16, M >= 64, 2^16 <= M*N <= 2^20 (conv's
+//       dcols = w^T dy).  150x800x16 1.25, 128x800x16 1.15; 25x4704x6: 0.8.
+// And in every case N*K <= 2^22 (B within 16 MiB; larger products stay on
+// OpenBLAS, which is as fast as ours there and blocks for every cache).
+// Decided on C's row-major orientation (a column-major C is C^T = B^T A^T,
+// as both kernels compute it). Correct for any shape and strides either way;
+// only the speed depends on this rule.
+namespace {
+bool ladder_is_faster(MatrixView<const float> a, MatrixView<const float> b,
+                      MatrixView<float> c) {
+  if (c.col_stride != 1 && c.row_stride == 1 && c.cols > 1) {
+    std::swap(a, b);
+    a = a.t(), b = b.t(), c = c.t();
+  }
+  const int64_t M = c.rows, N = c.cols, K = a.cols;
+  const double mnk = double(M) * double(N) * double(K);
+  if (double(N) * double(K) > double(1 << 22)) return false;
+  const bool b_rows = b.col_stride == 1 || N == 1;  // B row-major
+  const bool a_rows = a.col_stride == 1 || K == 1;  // A row-major
+  const bool b_cols = b.row_stride == 1 || K == 1;  // B^T row-major
+  if (b_rows && M <= 64 && mnk > double(1 << 20) && (K == 1 || b.row_stride % 256 != 0))
+    return true;                                                       // R1
+  if (a_rows && b_cols && M >= 16 && M <= 64 && N >= 128) return true;  // R2
+  if (a_rows && b_cols && M < 16 && N >= 512 && K >= 256) return true;  // R3
+  if (b_rows && K <= 16 && M >= 64 && M * N >= (1 << 16) && M * N <= (1 << 20)) return true;  // R4
+  return false;
+}
+}  // namespace
+
 template <typename T>
 void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
           int threads) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (c.rows > 0 && c.cols > 0 && a.cols > 0 && ladder_is_faster(a, b, c)) {
+      gemm_ladder::packed_gemm(a, b, c, alpha, beta, std::max(1, threads));
+      return;
+    }
+  }
   openblas_gemm<T>(a, b, c, alpha, beta, threads);
 }
 

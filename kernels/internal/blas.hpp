@@ -40,7 +40,11 @@ namespace blas {
 
 // c = alpha * a @ b + beta * c;   a:(M,K) b:(K,N) c:(M,N).
 // beta == 0 ignores c's old contents (NaNs included). K == 0 gives beta * c.
-// Runs on `threads` OpenBLAS threads. Throws kn::Error(KN_ERR_BACKEND) if
+// float32 products of the small and skinny shapes where it is measurably
+// faster (conv's w cols, dw and dcols; Linear's x w^T at small batch) run on
+// the library's own kernel (gemm_ladder::packed_gemm), the rest on OpenBLAS:
+// the rule and its measurements are in blas.cpp (ladder_is_faster).
+// Runs on `threads` threads. Throws kn::Error(KN_ERR_BACKEND) if
 // OpenBLAS cannot be loaded, KN_ERR_UNSUPPORTED for extents over INT_MAX.
 template <typename T>
 void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,

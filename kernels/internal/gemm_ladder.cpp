@@ -60,7 +60,6 @@ namespace kn {
 namespace gemm_ladder {
 namespace {
 
-int64_t env_int(const char* n, int64_t d) { const char* v = std::getenv(n); return v ? std::atoll(v) : d; }
 MatrixView<const float> op_view(bool trans, int64_t rows, int64_t cols, const float* p,
                                 int64_t ld) {
   return trans ? MatrixView<const float>{p, rows, cols, 1, ld}
@@ -244,7 +243,10 @@ MicroKernel pick_kernel() {
 constexpr int64_t kMC = 240, kKC = 256, kNC = 4096;
 // B is read in place (no packing) when its rows are unit-stride and C has
 // at most this many rows: each B micro-panel is then used by few
-// micro-kernel calls, so copying it costs more than the strided reads.
+// micro-kernel calls, so copying it costs more than the strided reads
+// (6x4704x25: 60 -> 94 GFLOP/s). Not when the row stride is a multiple of
+// 1 KiB: the rows of a micro-panel then fall into the same few L1 sets
+// (64x2048x2048: 71 GFLOP/s packed, 66 in place).
 constexpr int64_t kDirectBMaxRows = 64;
 // Below this many flops one thread is faster than forking two.
 constexpr double kMinFlopsToThread = 2.0e6;
@@ -403,7 +405,8 @@ void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixV
   const int64_t KC = std::min<int64_t>(kKC, K);
   const int64_t NC = std::min<int64_t>(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t m_panels = (M + MR - 1) / MR;
-  const bool direct_b = (b.col_stride == 1 || N == 1) && M <= env_int("KN_DIRECT_MAXM", kDirectBMaxRows) && (b.row_stride % env_int("KN_DIRECT_MOD", 1) != 0 || env_int("KN_DIRECT_MOD", 1) == 1);
+  const bool direct_b =
+      (b.col_stride == 1 || N == 1) && M <= kDirectBMaxRows && b.row_stride % 256 != 0;
   const bool split_rows = threads > 1 && M >= N && m_panels >= threads;
   const int64_t per_thread = MC * KC + KC * kNR;  // A block + an edge panel of B
   float* const pa_all = scratch(t_pack_a, threads * per_thread);
@@ -579,10 +582,14 @@ int useful_threads(int threads, int64_t M, int64_t N, int64_t K) {
 }  // namespace
 
 namespace {
-const int64_t kDotMinK = env_int("KN_DOT_MINK", 64), kDotMaxMN = env_int("KN_DOT_MAXMN", 1 << 16);
-bool use_dot_kernel(const MatrixView<const float>& a, const MatrixView<const float>& b, int64_t M, int64_t N, int64_t K) {
-  if (env_int("KN_DOT", -1) >= 0) return env_int("KN_DOT", 0) && (a.col_stride == 1 || a.cols == 1) && (b.row_stride == 1 || b.rows == 1);
-  return (a.col_stride == 1 || a.cols == 1) && (b.row_stride == 1 || b.rows == 1) && K >= kDotMinK && M * N <= kDotMaxMN;
+// The dot-product kernel for A x B^T when C is short and K long: no packing,
+// so it wins where packing B would cost as much as the product (6x800x800:
+// 86 GFLOP/s vs 56 packed; 16x150x800: 78 vs 61), and loses to the packed
+// kernel elsewhere (32x128x784: 79 vs 86). Measured with one thread.
+bool use_dot_kernel(const MatrixView<const float>& a, const MatrixView<const float>& b, int64_t M,
+                    int64_t K) {
+  const bool layout = (a.col_stride == 1 || a.cols == 1) && (b.row_stride == 1 || b.rows == 1);
+  return layout && ((M <= 8 && K >= 256) || (M <= 16 && K >= 512));
 }
 }  // namespace
 
@@ -605,7 +612,7 @@ void packed_gemm(MatrixView<const float> a, MatrixView<const float> b, MatrixVie
     a = a.t(), b = b.t(), c = c.t();
   }
   const int nt = useful_threads(threads, M, N, K);
-  if (use_dot_kernel(a, b, M, N, K)) {
+  if (use_dot_kernel(a, b, c.rows, K)) {
     dot_driver(a, b, c, alpha, beta, nt);
     return;
   }
