@@ -293,4 +293,48 @@ TEST(GemmLadder, BlasGemmDispatchShapes) {
       }
 }
 
+// The rule in blas.cpp really routes: a shape inside it gives packed_gemm's
+// bits, one outside it OpenBLAS's bits (the two round differently with
+// alpha = 0.3: packed_gemm folds alpha into the packed A), also
+// with a strided A and a column-major C (decided on C^T = B^T A^T).
+TEST(GemmLadder, BlasGemmRoutesByTheRule) {
+  std::mt19937 rng(9);
+  struct Case {
+    int64_t M, N, K;
+    bool a_strided, c_col_major, ladder;
+  };
+  const Case cases[] = {
+      {16, 800, 150, false, false, true},    // R1: conv2 forward
+      {16, 800, 150, true, false, true},     // R1 with A's columns 2 apart
+      {128, 128, 128, false, false, false},  // square: OpenBLAS
+      {6, 4704, 25, false, false, false},    // M*N*K < 2^20: OpenBLAS's small kernels
+  };
+  for (const Case& t : cases) {
+    const int64_t acs = t.a_strided ? 2 : 1;
+    const std::vector<float> A = random_floats(size_t(t.M * t.K * acs), rng);
+    const std::vector<float> B = random_floats(size_t(t.K * t.N), rng);
+    const kn::MatrixView<const float> a{A.data(), t.M, t.K, t.K * acs, acs};
+    const kn::MatrixView<const float> b{B.data(), t.K, t.N, t.N, 1};
+    std::vector<float> c_gemm(size_t(t.M * t.N)), c_ladder(c_gemm.size()), c_blas(c_gemm.size());
+    auto view = [&](std::vector<float>& v) { return kn::MatrixView<float>{v.data(), t.M, t.N, t.N, 1}; };
+    kn::blas::gemm<float>(a, b, view(c_gemm), 0.3f, 0.f, 2);
+    gl::packed_gemm(a, b, view(c_ladder), 0.3f, 0.f, 2);
+    kn::blas::openblas_gemm<float>(a, b, view(c_blas), 0.3f, 0.f, 2);
+    ASSERT_NE(c_ladder, c_blas) << "the two kernels round alike here: the test cannot tell them apart";
+    EXPECT_EQ(c_gemm == c_ladder, t.ladder) << t.M << "x" << t.N << "x" << t.K;
+    EXPECT_EQ(c_gemm == c_blas, !t.ladder) << t.M << "x" << t.N << "x" << t.K;
+  }
+  // Column-major C (800 x 16) with column-major A and B: the ladder computes
+  // C^T (16 x 800) = B^T A^T with A^T row-major, which is R1.
+  const int64_t M = 800, N = 16, K = 150;
+  const std::vector<float> A = random_floats(size_t(M * K), rng), B = random_floats(size_t(K * N), rng);
+  const kn::MatrixView<const float> a{A.data(), M, K, 1, M}, b{B.data(), K, N, 1, K};
+  std::vector<float> c1(size_t(M * N)), c2(size_t(M * N)), c3(size_t(M * N));
+  kn::blas::gemm<float>(a, b, kn::MatrixView<float>{c1.data(), M, N, 1, M}, 0.3f, 0.f, 1);
+  gl::packed_gemm(a, b, kn::MatrixView<float>{c2.data(), M, N, 1, M}, 0.3f, 0.f, 1);
+  kn::blas::openblas_gemm<float>(a, b, kn::MatrixView<float>{c3.data(), M, N, 1, M}, 0.3f, 0.f, 1);
+  EXPECT_NE(c2, c3);
+  EXPECT_EQ(c1, c2);
+}
+
 }  // namespace
