@@ -29,14 +29,21 @@
 //    transposes; edge panels are zero-padded and their tiles go through a
 //    small buffer. Sizes: a KC x 32 panel of B lives in L1 across the ir
 //    loop, the MC x KC block of A in L2, the KC x NC panel of B in L3.
-//    The AVX-512 micro-kernel is compiled with target("avx512f,fma") and
-//    chosen at run time (__builtin_cpu_supports); other CPUs get a portable
-//    C++ micro-kernel with the same packing.
-// 5. threaded: step 4 inside one OpenMP team. B panels and A blocks are
-//    packed cooperatively (omp for), then the (jr, ir) tiles of the macro
-//    kernel are split between threads. Each C tile is accumulated by one
-//    thread over k in a fixed order, so results do not depend on the
-//    thread count.
+//    A transposed B is packed with 16 x 16 register transposes. The AVX-512
+//    micro-kernel (6 x 32: 12 accumulators, 8 loads per 12 FMAs) is compiled
+//    with target("avx512f,fma") and chosen at run time
+//    (__builtin_cpu_supports); other CPUs get a portable C++ micro-kernel
+//    with the same packing. Two shortcuts for small products, where the
+//    copies cost as much as the flops: with at most 64 rows of C and
+//    row-major B, B is read in place (each micro-panel serves few tiles); and
+//    A B^T with a short C and long K runs a dot-product kernel (6 x 4 dot
+//    products in 24 zmm accumulators, no packing at all).
+// 5. threaded: step 4 in one OpenMP team, C split between threads by rows
+//    (each thread packs its own A and its own copy of the B panel) or, for
+//    wide C, by columns (each thread packs its own B micro-panels): no
+//    barrier, no shared buffer. Each C tile is accumulated by one
+//    thread over k in a fixed order, so the result does not depend on the
+//    thread count. Products under 2 MFLOP stay on one thread.
 // 6. OpenBLAS (its SkylakeX kernels, which do what step 5 does in assembly).
 #include "kernels/internal/gemm_ladder.hpp"
 
@@ -391,12 +398,14 @@ void macro_kernel(MicroKernel kernel, int64_t kc, const float* pa, int64_t mp,
 
 thread_local std::vector<float> t_pack_a, t_pack_b;
 
-// Threads split C either by rows (tall C: each thread packs its own A
-// blocks; the KC x NC panel of B is packed cooperatively and shared, two
-// barriers per panel) or by columns (wide C: each thread packs its own B
-// micro-panels and the A rows it needs; no barrier). When B is read in
-// place there is nothing to share and no barrier either way. Every split
-// keeps the serial per-tile summation order.
+// Threads split C by rows (tall C: each thread packs its own A blocks AND
+// its own copy of the KC x NC panel of B) or by columns (wide C: each thread
+// packs its own B micro-panels and the A rows it needs). No barrier at all:
+// sharing one packed B panel saves half of B's packing (~2-3% of a 2048^3
+// product) but costs two barriers per KC step, and on a loaded machine a
+// barrier waits for a descheduled peer (2048^3 on 2 threads with 7 other
+// busy processes: the calling thread burnt 1.2-1.7x more CPU time with a
+// shared panel). Every split keeps the serial per-tile summation order.
 void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixView<float> c,
                    float alpha, float beta, int threads, MicroKernel kernel) {
   constexpr int MR = kMR;
@@ -410,12 +419,13 @@ void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixV
   const bool split_rows = threads > 1 && M >= N && m_panels >= threads;
   const int64_t per_thread = MC * KC + KC * kNR;  // A block + an edge panel of B
   float* const pa_all = scratch(t_pack_a, threads * per_thread);
-  float* const pb = direct_b ? nullptr : scratch(t_pack_b, KC * NC);
+  const bool private_b = split_rows && !direct_b;  // every thread packs the whole B panel
+  float* const pb_all = direct_b ? nullptr : scratch(t_pack_b, (private_b ? threads : 1) * KC * NC);
 
-  // Thread t of nt. With one thread no OpenMP region is entered (the
-  // orphaned omp for / barrier below then run serially).
+  // Thread t of nt (no OpenMP region at all for one thread).
   auto body = [&](const int t, const int nt) {
     float* const pa = pa_all + t * per_thread;
+    float* const pb = private_b ? pb_all + t * KC * NC : pb_all;
     float* const edge = pa + MC * KC;
     // This thread's rows [r0, r1) of C.
     const int64_t r0 = split_rows ? m_panels * t / nt * MR : 0;
@@ -434,13 +444,6 @@ void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixV
             pack_b_panel(b, pc, kc, jc + (np - 1) * kNR, nc - (np - 1) * kNR, edge);
             panels.edge = edge, panels.edge_jp = np - 1;
           }
-        } else if (split_rows) {
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-          for (int64_t jp = 0; jp < np; ++jp)
-            pack_b_panel(b, pc, kc, jc + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR),
-                         pb + jp * kNR * kc);
         } else {
           for (int64_t jp = jp0; jp < jp1; ++jp)
             pack_b_panel(b, pc, kc, jc + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR),
@@ -454,11 +457,6 @@ void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixV
                            pa + ip * MR * kc);
             macro_kernel(kernel, kc, pa, mp, panels, jp0, jp1, c, ic, jc, beta_k);
           }
-#ifdef _OPENMP
-        if (split_rows && !direct_b) {
-#pragma omp barrier
-        }
-#endif
       }
     }
   };
