@@ -294,8 +294,10 @@ void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c
 //       32x128x256 1.00; N = 32: 0.6-0.9; M = 128: 0.97-1.1.
 //   R3  A B^T, M < 16, N >= 512, K >= 256: the dot-product kernel (OpenBLAS's
 //       packed path with 6 rows).  6x800x256 2.0, 6x800x800 2.4; N = 128: 0.9.
-//   R4  B row-major, K <= 16, M >= 64, 2^16 <= M*N <= 2^20 (conv's
-//       dcols = w^T dy).  150x800x16 1.25, 128x800x16 1.15; 25x4704x6: 0.8.
+//   R4  B row-major, K <= 32, M >= 64, 2^16 <= M*N <= 2^20 (conv's
+//       dcols = w^T dy, Linear's dw = dy^T x at small batch).  150x800x16
+//       1.24, 128x800x16 1.15, 128x784x32 1.07; 128x128x16 0.84-0.91,
+//       25x4704x6 0.84.
 // And in every case N*K <= 2^22 (B within 16 MiB; larger products stay on
 // OpenBLAS, which is as fast as ours there and blocks for every cache).
 // Decided on C's row-major orientation (a column-major C is C^T = B^T A^T,
@@ -318,7 +320,7 @@ bool ladder_is_faster(MatrixView<const float> a, MatrixView<const float> b,
     return true;                                                       // R1
   if (a_rows && b_cols && M >= 16 && M <= 64 && N >= 128) return true;  // R2
   if (a_rows && b_cols && M < 16 && N >= 512 && K >= 256) return true;  // R3
-  if (b_rows && K <= 16 && M >= 64 && M * N >= (1 << 16) && M * N <= (1 << 20)) return true;  // R4
+  if (b_rows && K <= 32 && M >= 64 && M * N >= (1 << 16) && M * N <= (1 << 20)) return true;  // R4
   return false;
 }
 }  // namespace
