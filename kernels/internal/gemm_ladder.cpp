@@ -48,6 +48,7 @@
 #include "kernels/internal/gemm_ladder.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -222,7 +223,7 @@ __attribute__((target("avx512f,fma"))) void micro_avx512(int64_t kc, const float
 }
 #endif
 
-bool g_force_portable = false;
+std::atomic<bool> g_force_portable{false};  // a test hook
 
 bool cpu_has_avx512() {
 #ifdef KN_LADDER_X86
@@ -236,7 +237,9 @@ bool cpu_has_avx512() {
 #endif
 }
 
-bool use_avx512() { return !g_force_portable && cpu_has_avx512(); }
+bool use_avx512() {
+  return !g_force_portable.load(std::memory_order_relaxed) && cpu_has_avx512();
+}
 
 MicroKernel pick_kernel() {
 #ifdef KN_LADDER_X86
