@@ -290,16 +290,21 @@ void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c
 //       Not for row strides that are multiples of 256 floats (see
 //       kDirectBMaxRows in gemm_ladder.cpp).
 //   R2  A B^T (y = x w^T), 16 <= M <= 64, N >= 128: our 16x16 transposing
-//       pack of B.  32x128x784 1.07, 16x128x64 1.14, 64x800x64 1.13,
+//       pack of B.  32x128x784 1.02-1.07, 16x128x64 1.14, 64x800x64 1.13,
 //       32x128x256 1.00; N = 32: 0.6-0.9; M = 128: 0.97-1.1.
-//   R3  A B^T, M < 16, N >= 512, K >= 256: the dot-product kernel (OpenBLAS's
-//       packed path with 6 rows).  6x800x256 2.0, 6x800x800 2.4; N = 128: 0.9.
+//   R3  A B^T, M < 16, N >= 512, K >= 256: the dot-product kernel (for
+//       M <= 8 or K >= 512; packed otherwise) against OpenBLAS's packed path
+//       with few rows.  6x800x256 2.0, 6x800x800 2.4; N = 128: 0.9.
 //   R4  B row-major, K <= 32, M >= 64, 2^16 <= M*N <= 2^20 (conv's
-//       dcols = w^T dy, Linear's dw = dy^T x at small batch).  150x800x16
+//       dcols = w^T dy, Linear's dw = dy^T x).  150x800x16
 //       1.24, 128x800x16 1.15, 128x784x32 1.07; 128x128x16 0.84-0.91,
 //       25x4704x6 0.84.
 // And in every case N*K <= 2^22 (B within 16 MiB; larger products stay on
 // OpenBLAS, which is as fast as ours there and blocks for every cache).
+// Measured with one thread; the same rule holds for two (the calls that
+// matter are small enough that OpenBLAS and the ladder both stay on one
+// thread, or split evenly; 2-thread timings of small calls were not
+// measurable on the shared, loaded machine).
 // Decided on C's row-major orientation (a column-major C is C^T = B^T A^T,
 // as both kernels compute it). Correct for any shape and strides either way;
 // only the speed depends on this rule.
@@ -316,8 +321,7 @@ bool ladder_is_faster(MatrixView<const float> a, MatrixView<const float> b,
   const bool b_rows = b.col_stride == 1 || N == 1;  // B row-major
   const bool a_rows = a.col_stride == 1 || K == 1;  // A row-major
   const bool b_cols = b.row_stride == 1 || K == 1;  // B^T row-major
-  if (b_rows && M <= 64 && mnk > double(1 << 20) && (K == 1 || b.row_stride % 256 != 0))
-    return true;                                                       // R1
+  if (b_rows && M <= 64 && mnk > double(1 << 20) && b.row_stride % 256 != 0) return true;  // R1
   if (a_rows && b_cols && M >= 16 && M <= 64 && N >= 128) return true;  // R2
   if (a_rows && b_cols && M < 16 && N >= 512 && K >= 256) return true;  // R3
   if (b_rows && K <= 32 && M >= 64 && M * N >= (1 << 16) && M * N <= (1 << 20)) return true;  // R4

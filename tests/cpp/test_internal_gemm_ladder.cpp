@@ -148,11 +148,14 @@ void check_all_steps(int64_t M, int64_t N, int64_t K, int64_t pad, float alpha, 
     }
 }
 
-// Shapes around the micro-tile (6 x 32) and the cache blocks (MC 240, KC 256).
+// Shapes around the micro-tile (6 x 32) and the cache blocks (MC 240, KC 256);
+// 5x37x300 and 16x9x513 with B transposed take the dot-product kernel
+// (M <= 8, K >= 256 / M <= 16, K >= 512), with a masked K tail.
 TEST(GemmLadder, OddShapesAllStepsAllTransposes) {
-  const int64_t shapes[][3] = {{1, 1, 1},   {7, 31, 33},  {33, 7, 31},  {31, 33, 7},
-                               {1, 100, 7}, {100, 1, 33}, {6, 32, 1},   {12, 64, 257},
-                               {13, 65, 3}, {257, 33, 31}, {37, 257, 100}};
+  const int64_t shapes[][3] = {{1, 1, 1},    {7, 31, 33},   {33, 7, 31},   {31, 33, 7},
+                               {1, 100, 7},  {100, 1, 33},  {6, 32, 1},    {12, 64, 257},
+                               {13, 65, 3},  {257, 33, 31}, {37, 257, 100}, {5, 37, 300},
+                               {16, 9, 513}};
   for (const auto& s : shapes) {
     check_all_steps(s[0], s[1], s[2], 0, 1.f, 0.f);
     check_all_steps(s[0], s[1], s[2], 5, -0.75f, 1.5f);
@@ -184,7 +187,9 @@ TEST(GemmLadder, EmptyMOrNIsANoOp) {
 // The packed kernel's result does not depend on the thread count: each C tile
 // is summed by one thread in the same order.
 TEST(GemmLadder, ThreadedIsBitIdenticalToOneThread) {
-  const int64_t shapes[][3] = {{200, 300, 100}, {97, 1000, 61}, {500, 64, 300}, {6, 4704, 25}};
+  // the last two: B read in place; with B transposed, the dot-product kernel
+  const int64_t shapes[][3] = {{200, 300, 100}, {97, 1000, 61}, {500, 64, 300}, {6, 4704, 25},
+                               {16, 200, 1024}};
   for (const auto& s : shapes)
     for (bool tb : {false, true}) {
       const Problem p(s[0], s[1], s[2], false, tb, 1, 1.f, 0.5f, 7);
@@ -198,7 +203,7 @@ TEST(GemmLadder, ThreadedIsBitIdenticalToOneThread) {
 TEST(GemmLadder, PortableMicroKernel) {
   gl::force_portable_micro_kernel(true);
   EXPECT_STREQ(gl::micro_kernel_name(), "portable");
-  const int64_t shapes[][3] = {{7, 31, 33}, {13, 65, 300}, {250, 40, 20}};
+  const int64_t shapes[][3] = {{7, 31, 33}, {13, 65, 300}, {250, 40, 20}, {6, 30, 300}};
   for (const auto& s : shapes)
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
@@ -243,6 +248,8 @@ TEST(GemmLadder, PackedGemmOnStridedViews) {
       {300, 70, 20, 1, 300, 70, 1, -70, 1},       // A transposed, C rows reversed
       {1, 50, 10, 10, 1, 50, 1, 1, 7},            // one row of C, odd column stride
       {50, 1, 10, 10, 1, 1, 1, 5, 3},             // one column of C
+      {40, 6, 300, 1, 40, 300, 1, 1, 40},         // C^T = B^T A^T: the dot-product kernel
+      {6, 45, 280, 300, 1, 1, 290, 50, 1},        // dot-product kernel, padded rows
   };
   for (const Case& t : cases)
     for (int threads : {1, 2}) {
