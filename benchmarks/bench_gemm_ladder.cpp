@@ -2,13 +2,17 @@
 // OpenBLAS; then the small/skinny training shapes where kn::blas::gemm picks
 // the ladder's packed kernel instead of OpenBLAS (the rule in blas.cpp).
 //
+//   cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DKN_BUILD_BENCHMARKS=ON ...
+//   cmake --build build/dev --target bench_gemm_ladder
 //   build/dev/benchmarks/bench_gemm_ladder --benchmark_min_time=0.2 --benchmark_repetitions=3
+//     (about 6 minutes on the 2-core machine; the tables come at the end)
 //   build/dev/benchmarks/bench_gemm_ladder --benchmark_filter=Ladder   (square sizes only)
 //   build/dev/benchmarks/bench_gemm_ladder --benchmark_filter=Shape    (training shapes only)
 //
 // Square C[n,n] = A[n,n] B[n,n], n = 256, 512, 1024, 2048, one thread (and
 // two threads for the threaded step and OpenBLAS). The naive step runs one
-// iteration at 1024 and is skipped at 2048 (~1 GFLOP/s: ~20 s per call).
+// iteration at 1024 and is skipped at 2048 (0.6 GFLOP/s at 1024 and falling:
+// about a minute per call); reordered and blocked run one iteration at 2048.
 // After the Google Benchmark output, summary tables print the BEST GFLOP/s
 // seen for each case over all calls (the machine is shared and noisy): from
 // wall time, and from CPU time ("cpu": flops / the calling thread's CPU
