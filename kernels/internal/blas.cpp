@@ -301,6 +301,8 @@ void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c
 //       25x4704x6 0.84.
 // And in every case N*K <= 2^22 (B within 16 MiB; larger products stay on
 // OpenBLAS, which is as fast as ours there and blocks for every cache).
+// Only with the ladder's AVX-512 kernels (the CPU has AVX-512F): its
+// portable fallback is no match for OpenBLAS's AVX2 kernels.
 // Measured with one thread; the same rule holds for two (the calls that
 // matter are small enough that OpenBLAS and the ladder both stay on one
 // thread, or split evenly; 2-thread timings of small calls were not
@@ -333,7 +335,8 @@ template <typename T>
 void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
           int threads) {
   if constexpr (std::is_same_v<T, float>) {
-    if (c.rows > 0 && c.cols > 0 && a.cols > 0 && ladder_is_faster(a, b, c)) {
+    if (c.rows > 0 && c.cols > 0 && a.cols > 0 && gemm_ladder::uses_avx512() &&
+        ladder_is_faster(a, b, c)) {
       gemm_ladder::packed_gemm(a, b, c, alpha, beta, std::max(1, threads));
       return;
     }

@@ -637,9 +637,9 @@ void openblas(KN_GEMM_LADDER_ARGS, int threads) {
                              MatrixView<float>{C, M, N, ldc, 1}, alpha, beta, threads);
 }
 
-const char* micro_kernel_name() {
-  return pick_kernel() == micro_portable<6> ? "portable" : "avx512";
-}
+const char* micro_kernel_name() { return use_avx512() ? "avx512" : "portable"; }
+
+bool uses_avx512() { return use_avx512(); }
 
 void force_portable_micro_kernel(bool on) { g_force_portable = on; }
 

@@ -52,6 +52,9 @@ void packed_gemm(MatrixView<const float> a, MatrixView<const float> b, MatrixVie
 
 // Which micro-kernel packed_gemm runs on this CPU: "avx512" or "portable".
 const char* micro_kernel_name();
+// Whether packed_gemm runs its AVX-512 kernels (kn::blas::gemm only picks the
+// ladder then: the portable kernels are no match for OpenBLAS).
+bool uses_avx512();
 // Tests: force the portable micro-kernel (true) or restore CPU detection (false).
 void force_portable_micro_kernel(bool on);
 
