@@ -167,11 +167,14 @@ constexpr int kMR = 6;   // 12 zmm accumulators: enough FMAs in flight, few load
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
                              int64_t ldc, float beta);
 
-template <int MR>
+// MR rows of C; the packed A panel holds AS >= MR values per k (AS = kMR:
+// the MR < kMR variants compute the first MR rows of a bottom-edge panel
+// straight into C, without the zero rows and the tile buffer).
+template <int MR, int AS = MR>
 void micro_portable(int64_t kc, const float* __restrict a, const float* __restrict b, int64_t ldb,
                     float* __restrict c, int64_t ldc, float beta) {
   float acc[MR][kNR] = {};
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += ldb)
+  for (int64_t k = 0; k < kc; ++k, a += AS, b += ldb)
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < kNR; ++j) acc[i][j] += a[i] * b[j];
   for (int i = 0; i < MR; ++i)
@@ -180,7 +183,7 @@ void micro_portable(int64_t kc, const float* __restrict a, const float* __restri
 }
 
 #ifdef KN_LADDER_X86
-template <int MR>
+template <int MR, int AS = MR>
 __attribute__((target("avx512f,fma"))) void micro_avx512(int64_t kc, const float* __restrict a,
                                                          const float* __restrict b, int64_t ldb,
                                                          float* __restrict c, int64_t ldc,
@@ -202,7 +205,7 @@ __attribute__((target("avx512f,fma"))) void micro_avx512(int64_t kc, const float
       c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
       c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
     }
-    a += MR;
+    a += AS;
     b += ldb;
   }
   if (beta == 0.f) {
@@ -241,11 +244,20 @@ bool use_avx512() {
   return !g_force_portable.load(std::memory_order_relaxed) && cpu_has_avx512();
 }
 
-MicroKernel pick_kernel() {
+// kernels[m]: the micro-kernel for m rows of C (m = kMR: full tiles).
+struct MicroKernels {
+  MicroKernel rows[kMR + 1];
+};
+
+MicroKernels pick_kernels() {
+  static_assert(kMR == 6, "one kernel per row count below");
 #ifdef KN_LADDER_X86
-  if (use_avx512()) return micro_avx512<kMR>;
+  if (use_avx512())
+    return {{nullptr, micro_avx512<1, kMR>, micro_avx512<2, kMR>, micro_avx512<3, kMR>,
+             micro_avx512<4, kMR>, micro_avx512<5, kMR>, micro_avx512<6, kMR>}};
 #endif
-  return micro_portable<kMR>;
+  return {{nullptr, micro_portable<1, kMR>, micro_portable<2, kMR>, micro_portable<3, kMR>,
+           micro_portable<4, kMR>, micro_portable<5, kMR>, micro_portable<6, kMR>}};
 }
 
 // Blocking (floats): the MC x KC block of A in L2, the KC x NC panel of B in
@@ -370,7 +382,7 @@ struct BPanels {
 
 // Computes the MR x NR tiles (ip, jp), ip in [0, mp), jp in [jp0, jp1), of
 // the packed A block pa times the B panels into C at (ic, jc).
-void macro_kernel(MicroKernel kernel, int64_t kc, const float* pa, int64_t mp,
+void macro_kernel(const MicroKernels& kernels, int64_t kc, const float* pa, int64_t mp,
                   const BPanels& bp, int64_t jp0, int64_t jp1, const MatrixView<float>& c,
                   int64_t ic, int64_t jc, float beta) {
   constexpr int MR = kMR;
@@ -385,10 +397,10 @@ void macro_kernel(MicroKernel kernel, int64_t kc, const float* pa, int64_t mp,
       const int64_t mr = std::min<int64_t>(MR, c.rows - i0), nr = std::min<int64_t>(kNR, c.cols - j0);
       const float* ap = pa + ip * MR * kc;
       float* ct = c.data + i0 * c.row_stride + j0 * c.col_stride;
-      if (mr == MR && nr == kNR && c_unit) {
-        kernel(kc, ap, bpanel, ldb, ct, c.row_stride, beta);
-      } else {  // edge tile or strided C: through a buffer
-        kernel(kc, ap, bpanel, ldb, tile, kNR, 0.f);
+      if (nr == kNR && c_unit) {  // full width: straight into C (mr rows)
+        kernels.rows[mr](kc, ap, bpanel, ldb, ct, c.row_stride, beta);
+      } else {  // right edge or strided C: through a buffer
+        kernels.rows[MR](kc, ap, bpanel, ldb, tile, kNR, 0.f);
         for (int64_t i = 0; i < mr; ++i)
           for (int64_t j = 0; j < nr; ++j) {
             float& out = ct[i * c.row_stride + j * c.col_stride];
@@ -410,7 +422,7 @@ thread_local std::vector<float> t_pack_a, t_pack_b;
 // busy processes: the calling thread burnt 1.2-1.7x more CPU time with a
 // shared panel). Every split keeps the serial per-tile summation order.
 void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixView<float> c,
-                   float alpha, float beta, int threads, MicroKernel kernel) {
+                   float alpha, float beta, int threads, const MicroKernels& kernels) {
   constexpr int MR = kMR;
   const int64_t M = c.rows, N = c.cols, K = a.cols;
   const int64_t MC = std::min<int64_t>((kMC + MR - 1) / MR * MR, (M + MR - 1) / MR * MR);
@@ -458,7 +470,7 @@ void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixV
             for (int64_t ip = 0; ip < mp; ++ip)
               pack_a_panel(a, ic + ip * MR, std::min<int64_t>(MR, mc - ip * MR), pc, kc, alpha,
                            pa + ip * MR * kc);
-            macro_kernel(kernel, kc, pa, mp, panels, jp0, jp1, c, ic, jc, beta_k);
+            macro_kernel(kernels, kc, pa, mp, panels, jp0, jp1, c, ic, jc, beta_k);
           }
       }
     }
@@ -617,7 +629,7 @@ void packed_gemm(MatrixView<const float> a, MatrixView<const float> b, MatrixVie
     dot_driver(a, b, c, alpha, beta, nt);
     return;
   }
-  packed_driver(a, b, c, alpha, beta, nt, pick_kernel());
+  packed_driver(a, b, c, alpha, beta, nt, pick_kernels());
 }
 
 void packed(KN_GEMM_LADDER_ARGS) {
