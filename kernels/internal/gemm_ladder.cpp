@@ -26,8 +26,9 @@
 //    folded in) and B (KC x NC) are copied ("packed") into contiguous
 //    micro-panels in exactly the order the micro-kernel reads them, so every
 //    load is unit-stride and aligned, whatever the caller's strides or
-//    transposes; edge panels are zero-padded and their tiles go through a
-//    small buffer. Sizes: a KC x 32 panel of B lives in L1 across the ir
+//    transposes; edge panels are zero-padded, and edge tiles are written by
+//    1..5-row kernels with masked stores (a buffer only for a C without unit
+//    column stride). Sizes: a KC x 32 panel of B lives in L1 across the ir
 //    loop, the MC x KC block of A in L2, the KC x NC panel of B in L3.
 //    A transposed B is packed with 16 x 16 register transposes. The AVX-512
 //    micro-kernel (6 x 32: 12 accumulators, 8 loads per 12 FMAs) is compiled
@@ -161,24 +162,25 @@ constexpr int kMR = 6;   // 12 zmm accumulators: enough FMAs in flight, few load
 
 // Micro-kernel contract: a = MR x kc packed (k-major, MR values per k); b =
 // kc rows of NR floats, row k at b + k * ldb (ldb = NR for a packed panel,
-// the caller's row stride when B is read in place); writes the MR x NR tile
-// c (row stride ldc, unit column stride) = acc + beta * c, or = acc when
-// beta == 0 (old contents ignored).
+// the caller's row stride when B is read in place); writes the first nr
+// (1..NR) columns of the MR x NR tile c (row stride ldc, unit column
+// stride) = acc + beta * c, or = acc when beta == 0 (old contents ignored).
+// Columns from nr on are neither read nor written (masked on AVX-512).
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
-                             int64_t ldc, float beta);
+                             int64_t ldc, float beta, int nr);
 
 // MR rows of C; the packed A panel holds AS >= MR values per k (AS = kMR:
 // the MR < kMR variants compute the first MR rows of a bottom-edge panel
 // straight into C, without the zero rows and the tile buffer).
 template <int MR, int AS = MR>
 void micro_portable(int64_t kc, const float* __restrict a, const float* __restrict b, int64_t ldb,
-                    float* __restrict c, int64_t ldc, float beta) {
+                    float* __restrict c, int64_t ldc, float beta, int nr) {
   float acc[MR][kNR] = {};
   for (int64_t k = 0; k < kc; ++k, a += AS, b += ldb)
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < kNR; ++j) acc[i][j] += a[i] * b[j];
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < kNR; ++j)
+    for (int j = 0; j < nr; ++j)
       c[i * ldc + j] = beta == 0.f ? acc[i][j] : acc[i][j] + beta * c[i * ldc + j];
 }
 
@@ -187,7 +189,7 @@ template <int MR, int AS = MR>
 __attribute__((target("avx512f,fma"))) void micro_avx512(int64_t kc, const float* __restrict a,
                                                          const float* __restrict b, int64_t ldb,
                                                          float* __restrict c, int64_t ldc,
-                                                         float beta) {
+                                                         float beta, int nr) {
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {
@@ -208,7 +210,21 @@ __attribute__((target("avx512f,fma"))) void micro_avx512(int64_t kc, const float
     a += AS;
     b += ldb;
   }
-  if (beta == 0.f) {
+  if (nr < kNR) {  // right edge: masked loads and stores
+    const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
+    const __mmask16 m1 = nr > 16 ? __mmask16((1u << (nr - 16)) - 1) : __mmask16(0);
+    const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      __m512 v0 = c0[i], v1 = c1[i];
+      if (beta != 0.f) {
+        v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c + i * ldc), v0);
+        v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + i * ldc + 16), v1);
+      }
+      _mm512_mask_storeu_ps(c + i * ldc, m0, v0);
+      _mm512_mask_storeu_ps(c + i * ldc + 16, m1, v1);
+    }
+  } else if (beta == 0.f) {
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
       _mm512_storeu_ps(c + i * ldc, c0[i]);
@@ -397,10 +413,10 @@ void macro_kernel(const MicroKernels& kernels, int64_t kc, const float* pa, int6
       const int64_t mr = std::min<int64_t>(MR, c.rows - i0), nr = std::min<int64_t>(kNR, c.cols - j0);
       const float* ap = pa + ip * MR * kc;
       float* ct = c.data + i0 * c.row_stride + j0 * c.col_stride;
-      if (nr == kNR && c_unit) {  // full width: straight into C (mr rows)
-        kernels.rows[mr](kc, ap, bpanel, ldb, ct, c.row_stride, beta);
-      } else {  // right edge or strided C: through a buffer
-        kernels.rows[MR](kc, ap, bpanel, ldb, tile, kNR, 0.f);
+      if (c_unit) {  // straight into C: mr rows, nr columns
+        kernels.rows[mr](kc, ap, bpanel, ldb, ct, c.row_stride, beta, int(nr));
+      } else {  // strided C: through a buffer
+        kernels.rows[MR](kc, ap, bpanel, ldb, tile, kNR, 0.f, kNR);
         for (int64_t i = 0; i < mr; ++i)
           for (int64_t j = 0; j < nr; ++j) {
             float& out = ct[i * c.row_stride + j * c.col_stride];
