@@ -44,8 +44,9 @@ namespace blas {
 // faster (conv's w cols, dw and dcols; Linear's x w^T at small batch) run on
 // the library's own kernel (gemm_ladder::packed_gemm), the rest on OpenBLAS:
 // the rule and its measurements are in blas.cpp (ladder_is_faster).
-// Runs on `threads` threads. Throws kn::Error(KN_ERR_BACKEND) if
-// OpenBLAS cannot be loaded, KN_ERR_UNSUPPORTED for extents over INT_MAX.
+// Runs on `threads` threads. Throws kn::Error(KN_ERR_BACKEND) if OpenBLAS
+// is needed and cannot be loaded, KN_ERR_UNSUPPORTED for extents over
+// INT_MAX on the OpenBLAS path.
 template <typename T>
 void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
           int threads);
