@@ -289,9 +289,11 @@ void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c
 //       1.2, 32x800x64 1.09, 64x128x256 1.03; below 2^20: 0.8-1.0.
 //       Not for row strides that are multiples of 256 floats (see
 //       kDirectBMaxRows in gemm_ladder.cpp).
-//   R2  A B^T (y = x w^T), 16 <= M <= 64, N >= 128: our 16x16 transposing
-//       pack of B.  32x128x784 1.02-1.07, 16x128x64 1.14, 64x800x64 1.13,
-//       32x128x256 1.00; N = 32: 0.6-0.9; M = 128: 0.97-1.1.
+//   R2  A B^T (y = x w^T), 16 <= M <= 64 and N >= 128, or 32 <= M < 64
+//       and N >= 64: our 16x16 transposing pack of B.  32x128x784 1.02-1.11,
+//       16x128x64 1.14, 64x800x64 1.13, 32x128x256 1.00, 32x64x128 1.06,
+//       32x64x800 1.02; N = 32: 0.6-0.9; 16x64xK 0.7-1.0; 64x64xK
+//       0.96-1.03; M = 128: 0.97-1.1.
 //   R3  A B^T, M < 16, N >= 512, K >= 256: the dot-product kernel (for
 //       M <= 8 or K >= 512; packed otherwise) against OpenBLAS's packed path
 //       with few rows.  6x800x256 2.0, 6x800x800 2.4; N = 128: 0.9.
@@ -324,7 +326,8 @@ bool ladder_is_faster(MatrixView<const float> a, MatrixView<const float> b,
   const bool a_rows = a.col_stride == 1 || K == 1;  // A row-major
   const bool b_cols = b.row_stride == 1 || K == 1;  // B^T row-major
   if (b_rows && M <= 64 && mnk > double(1 << 20) && b.row_stride % 256 != 0) return true;  // R1
-  if (a_rows && b_cols && M >= 16 && M <= 64 && N >= 128) return true;  // R2
+  if (a_rows && b_cols && M <= 64 && ((M >= 16 && N >= 128) || (M >= 32 && M < 64 && N >= 64)))
+    return true;  // R2
   if (a_rows && b_cols && M < 16 && N >= 512 && K >= 256) return true;  // R3
   if (b_rows && K <= 32 && M >= 64 && M * N >= (1 << 16) && M * N <= (1 << 20)) return true;  // R4
   return false;
