@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #ifdef _OPENMP
@@ -15,6 +17,7 @@
 #endif
 
 #include "kernels/internal/error.hpp"
+#include "kernels/internal/gemm_ladder.hpp"
 
 namespace kn {
 namespace blas {
@@ -233,8 +236,8 @@ void call(OpenBlas& lib, int ta, int tb, int64_t m, int64_t n, int64_t k, T alph
 }  // namespace
 
 template <typename T>
-void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
-          int threads) {
+void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
+                   int threads) {
   const int64_t M = c.rows, N = c.cols, K = a.cols;
   if (M == 0 || N == 0) return;
   check_int(M, "M"), check_int(N, "N"), check_int(K, "K");  // before any packing
@@ -267,11 +270,87 @@ void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha
   if (beta != T(0))
     for (int64_t r = 0; r < M; ++r)
       for (int64_t col = 0; col < N; ++col) packed_c[r * N + col] = c.at(r, col);
-  gemm<T>(a, b, MatrixView<T>{packed_c.data(), M, N, N, 1}, alpha, beta, threads);
+  openblas_gemm<T>(a, b, MatrixView<T>{packed_c.data(), M, N, N, 1}, alpha, beta, threads);
   for (int64_t r = 0; r < M; ++r)
     for (int64_t col = 0; col < N; ++col) c.at(r, col) = packed_c[r * N + col];
 }
 
+// Which float32 products go to the library's own kernel (the GEMM ladder's
+// packed / dot-product kernels, kernels/internal/gemm_ladder.cpp) instead of
+// OpenBLAS. OpenBLAS 0.3.21's SkylakeX sgemm has two paths: "small matrix"
+// kernels without packing for M*N*K up to about 2^20, which our kernels do
+// not beat on A B or A^T B, and the packed path above that, which is slow
+// when C has few rows; and its A B^T packing is slower than ours. Ratios
+// (ours / OpenBLAS, GFLOP/s per call, one thread, best of 100-300 calls,
+// benchmarks/bench_gemm_ladder and a sweep over M in {6..128}, N in
+// {32, 128, 800}, K in {16..800}) behind each case:
+//   R1  B row-major (A B, A^T B), M <= 64, M*N*K > 2^20: B is read in place
+//       by the micro-kernel.  6x800x256 2.3, 16x800x150 1.14, 16x128x800
+//       1.2, 32x800x64 1.09, 64x128x256 1.03; below 2^20: 0.8-1.0.
+//       Not for row strides that are multiples of 256 floats (see
+//       kDirectBMaxRows in gemm_ladder.cpp).
+//   R2  A B^T (y = x w^T), 16 <= M <= 64 and N >= 128, or 32 <= M < 64
+//       and N >= 64: our 16x16 transposing pack of B.  32x128x784 1.02-1.11,
+//       16x128x64 1.14, 64x800x64 1.13, 32x128x256 1.00, 32x64x128 1.06,
+//       32x64x800 1.02; N = 32: 0.6-0.9; 16x64xK 0.7-1.0; 64x64xK
+//       0.96-1.03; M = 128: 0.97-1.1.
+//   R3  A B^T, M < 16, N >= 512, K >= 256: the dot-product kernel (for
+//       M <= 8 or K >= 512; packed otherwise) against OpenBLAS's packed path
+//       with few rows.  6x800x256 2.0, 6x800x800 2.4; N = 128: 0.9.
+//   R4  B row-major, K <= 32, M >= 64, 2^16 <= M*N <= 2^20 (conv's
+//       dcols = w^T dy, Linear's dw = dy^T x).  150x800x16
+//       1.24, 128x800x16 1.15, 128x784x32 1.07; 128x128x16 0.84-0.91,
+//       25x4704x6 0.84.
+// And in every case N*K <= 2^22 (B within 16 MiB; larger products stay on
+// OpenBLAS, which is as fast as ours there and blocks for every cache).
+// Only with the ladder's AVX-512 kernels (the CPU has AVX-512F): its
+// portable fallback is no match for OpenBLAS's AVX2 kernels.
+// Measured with one thread; the same rule holds for two (the calls that
+// matter are small enough that OpenBLAS and the ladder both stay on one
+// thread, or split evenly; 2-thread timings of small calls were not
+// measurable on the shared, loaded machine).
+// Decided on C's row-major orientation (a column-major C is C^T = B^T A^T,
+// as both kernels compute it). Correct for any shape and strides either way;
+// only the speed depends on this rule.
+namespace {
+bool ladder_is_faster(MatrixView<const float> a, MatrixView<const float> b,
+                      MatrixView<float> c) {
+  if (c.col_stride != 1 && c.row_stride == 1 && c.cols > 1) {
+    std::swap(a, b);
+    a = a.t(), b = b.t(), c = c.t();
+  }
+  const int64_t M = c.rows, N = c.cols, K = a.cols;
+  const double mnk = double(M) * double(N) * double(K);
+  if (double(N) * double(K) > double(1 << 22)) return false;
+  const bool b_rows = b.col_stride == 1 || N == 1;  // B row-major
+  const bool a_rows = a.col_stride == 1 || K == 1;  // A row-major
+  const bool b_cols = b.row_stride == 1 || K == 1;  // B^T row-major
+  if (b_rows && M <= 64 && mnk > double(1 << 20) && b.row_stride % 256 != 0) return true;  // R1
+  if (a_rows && b_cols && M <= 64 && ((M >= 16 && N >= 128) || (M >= 32 && M < 64 && N >= 64)))
+    return true;  // R2
+  if (a_rows && b_cols && M < 16 && N >= 512 && K >= 256) return true;  // R3
+  if (b_rows && K <= 32 && M >= 64 && M * N >= (1 << 16) && M * N <= (1 << 20)) return true;  // R4
+  return false;
+}
+}  // namespace
+
+template <typename T>
+void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
+          int threads) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (c.rows > 0 && c.cols > 0 && a.cols > 0 && gemm_ladder::uses_avx512() &&
+        ladder_is_faster(a, b, c)) {
+      gemm_ladder::packed_gemm(a, b, c, alpha, beta, std::max(1, threads));
+      return;
+    }
+  }
+  openblas_gemm<T>(a, b, c, alpha, beta, threads);
+}
+
+template void openblas_gemm<float>(MatrixView<const float>, MatrixView<const float>,
+                                   MatrixView<float>, float, float, int);
+template void openblas_gemm<double>(MatrixView<const double>, MatrixView<const double>,
+                                    MatrixView<double>, double, double, int);
 template void gemm<float>(MatrixView<const float>, MatrixView<const float>, MatrixView<float>,
                           float, float, int);
 template void gemm<double>(MatrixView<const double>, MatrixView<const double>,

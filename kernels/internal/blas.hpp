@@ -40,11 +40,23 @@ namespace blas {
 
 // c = alpha * a @ b + beta * c;   a:(M,K) b:(K,N) c:(M,N).
 // beta == 0 ignores c's old contents (NaNs included). K == 0 gives beta * c.
-// Runs on `threads` OpenBLAS threads. Throws kn::Error(KN_ERR_BACKEND) if
-// OpenBLAS cannot be loaded, KN_ERR_UNSUPPORTED for extents over INT_MAX.
+// float32 products of the small and skinny shapes where it is measurably
+// faster (conv's w cols, dw and dcols; Linear's x w^T at small batch) run on
+// the library's own kernel (gemm_ladder::packed_gemm), the rest on OpenBLAS:
+// the rule and its measurements are in blas.cpp (ladder_is_faster).
+// Runs on `threads` threads. Throws kn::Error(KN_ERR_BACKEND) if OpenBLAS
+// is needed and cannot be loaded, KN_ERR_UNSUPPORTED for extents over
+// INT_MAX on the OpenBLAS path.
 template <typename T>
 void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
           int threads);
+
+// The same contract, always through OpenBLAS (gemm above may take the
+// library's own kernel for shapes where it is faster). The GEMM ladder's
+// yardstick.
+template <typename T>
+void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha,
+                   T beta, int threads);
 
 // One line describing the loaded BLAS (config, core, whether libkernels set
 // the core type). Loads OpenBLAS if needed; throws like gemm on failure.
