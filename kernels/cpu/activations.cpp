@@ -16,12 +16,13 @@
 // unit-stride loops vectorise.
 // no-trapping-math lets GCC if-convert the selects (fast_expf's clamps, the
 // ranges of fast_tanhf/fast_erff, leaky_relu) and vectorise the loops (FP
-// exceptions are never enabled or inspected by libkernels). fp-contract=off:
-// no FMA contraction in the AVX2/AVX-512 clones below, so an element's result
-// does not depend on whether the vector body or the scalar remainder loop
-// computed it (i.e. on the thread count).
+// exceptions are never enabled or inspected by libkernels). fp-contract=fast:
+// FMA contraction in the AVX2/AVX-512 clones below (the polynomials of exp,
+// tanh and GELU's Phi halve); results stay independent of the thread count
+// because the unit-stride loops have no scalar remainder (unary_unit below).
+// Strided rows take scalar loops (contracted alike for every thread split).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math", "fp-contract=off")
+#pragma GCC optimize("no-trapping-math", "fp-contract=fast")
 #endif
 #include "kernels/cpu/activation_math.hpp"
 #include "kernels/internal/dispatch.hpp"
@@ -35,13 +36,43 @@
 namespace kn::cpu {
 namespace {
 
+// Every element of a unit-stride row goes through the same vector code: whole
+// blocks of kBlock in place, the last partial block through a zero-padded copy.
+// There is no scalar remainder loop, so FMA contraction (on in the AVX2/AVX-512
+// clones) cannot make an element's result depend on where a thread's range
+// starts. `ivdep`: out may be exactly in (in place), never partially overlapping.
+constexpr int64_t kBlock = 16;
+
+template <typename T, typename F>
+inline __attribute__((always_inline)) void unary_block(const T* in, T* out, F fn) {
+#pragma GCC ivdep
+  for (int64_t j = 0; j < kBlock; ++j) out[j] = fn(in[j]);
+}
+template <typename T, typename G>
+inline __attribute__((always_inline)) void binary_block(const T* gy, const T* in, T* out, G fn) {
+#pragma GCC ivdep
+  for (int64_t j = 0; j < kBlock; ++j) out[j] = fn(gy[j], in[j]);
+}
+
 template <typename T, typename F>
 KN_SIMD_CLONES void unary_unit(int64_t n, const T* in, T* out, F fn) {
-  for (int64_t i = 0; i < n; ++i) out[i] = fn(in[i]);
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) unary_block(in + i, out + i, fn);
+  if (i == n) return;
+  T a[kBlock] = {}, b[kBlock];
+  for (int64_t j = 0; i + j < n; ++j) a[j] = in[i + j];
+  unary_block(a, b, fn);
+  for (int64_t j = 0; i + j < n; ++j) out[i + j] = b[j];
 }
 template <typename T, typename G>
 KN_SIMD_CLONES void binary_unit(int64_t n, const T* gy, const T* in, T* out, G fn) {
-  for (int64_t i = 0; i < n; ++i) out[i] = fn(gy[i], in[i]);
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) binary_block(gy + i, in + i, out + i, fn);
+  if (i == n) return;
+  T g[kBlock] = {}, a[kBlock] = {}, b[kBlock];
+  for (int64_t j = 0; i + j < n; ++j) g[j] = gy[i + j], a[j] = in[i + j];
+  binary_block(g, a, b, fn);
+  for (int64_t j = 0; i + j < n; ++j) out[i + j] = b[j];
 }
 
 // y = f(x) over one pair of same-shaped tensors (operand 0 = y).
