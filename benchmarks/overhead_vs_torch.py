@@ -10,7 +10,7 @@ Bandwidth = bytes (inputs read + outputs written, forward and backward) / median
 time, and as a % of the copy bandwidth measured here (torch's 16M-element copy_).
 
     PYTHONPATH=build/site python benchmarks/overhead_vs_torch.py [--threads 2]
-        [--rounds 15] [--only overhead,elementwise,softmax]
+        [--rounds 15] [--only overhead,elementwise,kernels,softmax]
 """
 import argparse
 import statistics
@@ -54,12 +54,76 @@ def row(name, t_ours, t_torch, extra=""):
           flush=True)
 
 
+def kernel_bandwidth(a, g):
+    """The kernels alone on preallocated outputs (our C kernels through pykernels._C, torch's
+    out= ops), interleaved with a torch copy_ of the same size whose bandwidth is the
+    reference: bytes = inputs read + outputs written (float32: 4 per element, masks 1)."""
+    from pykernels import _C
+    from pykernels.torch._glue import descriptor
+    n, nt = a.n, a.threads
+    x = torch.rand(n, generator=g) * 8 - 4
+    dy, out, copy_dst = torch.randn(n, generator=g), torch.empty(n), torch.empty(n)
+    mask = torch.empty(n, dtype=torch.bool)
+    y_sig, y_tanh = torch.sigmoid(x), torch.tanh(x)
+    D = lambda t: descriptor(t, "bench", "t")  # noqa: E731
+    dx_, dy_, out_, ys_, yt_, m_ = D(x), D(dy), D(out), D(y_sig), D(y_tanh), D(mask)
+    A = torch.ops.aten
+    gelu = {"none": _C.GELU_NONE, "tanh": _C.GELU_TANH}
+    cases = [
+        ("relu fwd", 8, lambda: _C.relu_forward(dx_, out_, num_threads=nt),
+         lambda: torch.clamp_min(x, 0, out=out)),
+        ("relu bwd", 12, lambda: _C.relu_backward(dy_, dx_, out_, num_threads=nt),
+         lambda: A.threshold_backward.grad_input(dy, x, 0, grad_input=out)),
+        ("sigmoid fwd", 8, lambda: _C.sigmoid_forward(dx_, out_, num_threads=nt),
+         lambda: torch.sigmoid(x, out=out)),
+        ("sigmoid bwd", 12, lambda: _C.sigmoid_backward(dy_, ys_, out_, num_threads=nt),
+         lambda: A.sigmoid_backward.grad_input(dy, y_sig, grad_input=out)),
+        ("tanh fwd", 8, lambda: _C.tanh_forward(dx_, out_, num_threads=nt),
+         lambda: torch.tanh(x, out=out)),
+        ("tanh bwd", 12, lambda: _C.tanh_backward(dy_, yt_, out_, num_threads=nt),
+         lambda: A.tanh_backward.grad_input(dy, y_tanh, grad_input=out)),
+    ]
+    for ap in ("none", "tanh"):
+        cases += [
+            (f"gelu {ap} fwd", 8, lambda ap=ap: _C.gelu_forward(gelu[ap], dx_, out_, num_threads=nt),
+             lambda ap=ap: A.gelu.out(x, approximate=ap, out=out)),
+            (f"gelu {ap} bwd", 12,
+             lambda ap=ap: _C.gelu_backward(gelu[ap], dy_, dx_, out_, num_threads=nt),
+             lambda ap=ap: A.gelu_backward.grad_input(dy, x, approximate=ap, grad_input=out))]
+    cases += [
+        ("leaky_relu fwd", 8, lambda: _C.leaky_relu_forward(0.01, dx_, out_, num_threads=nt),
+         lambda: A.leaky_relu.out(x, 0.01, out=out)),
+        ("leaky_relu bwd", 12,
+         lambda: _C.leaky_relu_backward(0.01, False, dy_, dx_, out_, num_threads=nt),
+         lambda: A.leaky_relu_backward.grad_input(dy, x, 0.01, False, grad_input=out)),
+        ("dropout fwd (y, mask)", 9, lambda: _C.dropout_forward(0.5, 7, dx_, out_, m_, num_threads=nt),
+         lambda: A.native_dropout.out(x, 0.5, True, out0=out, out1=mask)),
+        ("dropout bwd", 9, lambda: _C.dropout_backward(0.5, dy_, m_, out_, num_threads=nt),
+         lambda: A.native_dropout_backward.out(dy, mask, 2.0, out=out)),
+    ]
+    copy = lambda: copy_dst.copy_(x)  # noqa: E731
+    print(f"kernels alone, {n >> 20}M float32, preallocated outputs; % = bandwidth / copy_'s "
+          "(measured interleaved)")
+    for name, nbytes, ours, theirs in cases:
+        ours(), theirs(), copy()
+        to, tt, tc = [], [], []
+        for _ in range(a.rounds):
+            for fn, acc in ((ours, to), (theirs, tt), (copy, tc)):
+                t0 = time.perf_counter()
+                fn()
+                acc.append(time.perf_counter() - t0)
+        t_o, t_t, t_c = statistics.median(to), statistics.median(tt), statistics.median(tc)
+        bw_o, bw_c = nbytes * n / t_o, 8 * n / t_c
+        row(f"  {name}", t_o, t_t, f"{bw_o / 1e9:5.1f} GB/s = {100 * bw_o / bw_c:3.0f}% of copy "
+            f"({bw_c / 1e9:.1f} GB/s); min-based {100 * (nbytes * n / min(to)) / (8 * n / min(tc)):3.0f}%")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--n", type=int, default=1 << 24)
-    p.add_argument("--only", default="overhead,elementwise,softmax")
+    p.add_argument("--only", default="overhead,elementwise,kernels,softmax")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     pykernels.set_num_threads(a.threads)
@@ -81,28 +145,20 @@ def main():
 
     if "elementwise" in only:
         n = a.n
-        src = torch.randn(n, generator=g)
-        dst = torch.empty(n)
-        t_copy = statistics.median(timed(lambda: dst.copy_(src), 3, time.perf_counter)
-                                   for _ in range(a.rounds))
-        bw = 8 * n / t_copy
-        print(f"{'copy_ (bandwidth reference)':<34}{t_copy * 1e6:11.1f}us  {bw / 1e9:.1f} GB/s")
+        # Through functional, forward + backward (both libraries allocate y and dx:
+        # on fresh 64 MB outputs the page faults dominate, for both).
         x = torch.randn(n, generator=g).requires_grad_()
         gy = torch.randn(n, generator=g)
-        # bytes: forward reads x, writes y; backward reads dy and one saved tensor, writes dx
-        cases = [("relu", lambda F: F.relu(x), 20), ("sigmoid", lambda F: F.sigmoid(x), 20),
-                 ("tanh", lambda F: F.tanh(x), 20),
-                 ("gelu none", lambda F: F.gelu(x), 20),
-                 ("gelu tanh", lambda F: F.gelu(x, approximate="tanh"), 20),
-                 ("leaky_relu", lambda F: F.leaky_relu(x, 0.01), 20),
-                 # dropout: mask is 1 byte per element (written, then read)
-                 ("dropout p=0.5", lambda F: F.dropout(x, 0.5), 4 + 4 + 1 + 4 + 1 + 4)]
-        for name, make, bytes_per in cases:
-            t_ours, t_torch = compare(fwd_bwd(make, KF, x, gy), fwd_bwd(make, TF, x, gy), a.rounds)
-            gbs = bytes_per * n / t_ours
-            row(f"{name} fwd+bwd {n >> 20}M", t_ours, t_torch,
-                f"{gbs / 1e9:5.1f} GB/s = {100 * gbs / bw:3.0f}% of copy")
+        for name, make in [("relu", lambda F: F.relu(x)), ("sigmoid", lambda F: F.sigmoid(x)),
+                           ("tanh", lambda F: F.tanh(x)), ("gelu none", lambda F: F.gelu(x)),
+                           ("gelu tanh", lambda F: F.gelu(x, approximate="tanh")),
+                           ("leaky_relu", lambda F: F.leaky_relu(x, 0.01)),
+                           ("dropout p=0.5", lambda F: F.dropout(x, 0.5))]:
+            row(f"{name} fwd+bwd {n >> 20}M functional",
+                *compare(fwd_bwd(make, KF, x, gy), fwd_bwd(make, TF, x, gy), a.rounds))
 
+    if "kernels" in only:
+        kernel_bandwidth(a, g)
     if "softmax" in only:
         x = torch.randn(4096, 1000, generator=g).requires_grad_()
         gy = torch.randn(4096, 1000, generator=g)
