@@ -24,6 +24,8 @@ _DTYPES = {
 
 _STRIDED = torch.strided
 _CPU = (_C.DEVICE_CPU, 0)
+_Tensor = torch.Tensor
+assert _C.DEVICE_CPU == 1  # call() writes the CPU descriptor inline
 
 
 def descriptor(t: Optional[torch.Tensor], op: str, name: str):
@@ -73,13 +75,23 @@ def call(fn, op: str, *leading, **tensors: Optional[torch.Tensor]) -> None:
     """``fn(*leading, *descriptors, stream=...)``: one kernel call, tensors passed by
     their C argument names in C order (``None`` = an absent optional). Outputs are
     written in place; a failing status raises pykernels.KernelError."""
-    descs = [descriptor(t, op, name) for name, t in tensors.items()]
-    cuda = False
-    for d in descs:
+    descs = []
+    cpu = True
+    for name, t in tensors.items():
+        # descriptor()'s common case inline (this runs on every kernel call)
+        if type(t) is _Tensor and t.is_cpu and t.layout is _STRIDED:
+            code = _DTYPES.get(t.dtype)
+            if code is not None:
+                descs.append((t.data_ptr(), code, 1, 0, t.shape, t.stride()))
+                continue
+        d = descriptor(t, op, name)
         if d is not None and d[2] != _C.DEVICE_CPU:
-            cuda = True
-            break
-    fn(*leading, *descs, **(_exec_kwargs(tensors.values()) if cuda else _NO_KWARGS))
+            cpu = False
+        descs.append(d)
+    if cpu:
+        fn(*leading, *descs)
+    else:
+        fn(*leading, *descs, **_exec_kwargs(tensors.values()))
 
 
 # ------------------------------------------------------------- eager fast path
@@ -96,8 +108,8 @@ def call(fn, op: str, *leading, **tensors: Optional[torch.Tensor]) -> None:
 # transforms, jit tracing) takes the custom op, so compile, opcheck and every
 # torch.library mechanism see the op exactly as before.
 
-_Tensor = torch.Tensor
 _Parameter = torch.nn.Parameter
+_is_compiling = torch.compiler.is_compiling
 _len_dispatch_modes = torch._C._len_torch_dispatch_stack
 _len_function_modes = torch._C._len_torch_function_stack
 _functorch_active = torch._C._are_functorch_transforms_active
@@ -107,22 +119,18 @@ _any_requires_grad = torch._C._any_requires_grad
 _c_apply = torch._C._FunctionBase.__dict__["apply"]
 
 
-def _compiling() -> bool:
-    return torch.compiler.is_compiling()
-
-
 def plain_eager(args) -> bool:
     """True when a call with ``args`` needs nothing from the dispatcher: eager mode,
     no modes or transforms, and every tensor a plain torch.Tensor (or Parameter)."""
-    if (_compiling() or _len_dispatch_modes() or _len_function_modes() or _functorch_active()
-            or _tracing_state() is not None):
+    if _is_compiling():  # first: Dynamo folds it to True and traces nothing below
         return False
     for a in args:
         if isinstance(a, _Tensor):
             tp = type(a)
             if tp is not _Tensor and tp is not _Parameter:
                 return False
-    return True
+    return not (_len_dispatch_modes() or _len_function_modes() or _functorch_active()
+                or _tracing_state() is not None)
 
 
 def fast_path(op, impl, setup_context=None, backward=None):
