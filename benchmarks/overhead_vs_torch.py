@@ -107,11 +107,12 @@ def kernel_bandwidth(a, g):
     for name, nbytes, ours, theirs in cases:
         ours(), theirs(), copy()
         to, tt, tc = [], [], []
+        clock = time.thread_time if a.clock == "thread" else time.perf_counter
         for _ in range(a.rounds):
             for fn, acc in ((ours, to), (theirs, tt), (copy, tc)):
-                t0 = time.perf_counter()
+                t0 = clock()
                 fn()
-                acc.append(time.perf_counter() - t0)
+                acc.append(clock() - t0)
         t_o, t_t, t_c = statistics.median(to), statistics.median(tt), statistics.median(tc)
         bw_o, bw_c = nbytes * n / t_o, 8 * n / t_c
         row(f"  {name}", t_o, t_t, f"{bw_o / 1e9:5.1f} GB/s = {100 * bw_o / bw_c:3.0f}% of copy "
@@ -125,8 +126,8 @@ def main():
     p.add_argument("--n", type=int, default=1 << 24)
     p.add_argument("--only", default="overhead,elementwise,kernels,softmax")
     p.add_argument("--clock", choices=["wall", "thread"], default="wall",
-                   help="softmax cases: wall clock, or this thread's CPU time (with --threads 1 "
-                        "the whole work, and a loaded machine disturbs it less)")
+                   help="softmax and kernels cases: wall clock, or this thread's CPU time (with "
+                        "--threads 1 the whole work, and a loaded machine disturbs it less)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     pykernels.set_num_threads(a.threads)

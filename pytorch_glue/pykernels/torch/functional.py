@@ -141,7 +141,8 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     op = "pykernels.torch.functional.max_pool2d"
     x, unbatched = _pool_batched(input, op)
     k, s, p, d = _pool2d_params(op, kernel_size, stride, padding, dilation)
-    y, indices = _pool2d.max_pool2d(x, list(k), list(s), list(p), list(d), bool(ceil_mode))
+    y, indices = _pool2d.max_pool2d_fast(x, list(k), list(s), list(p), list(d),
+                                         bool(ceil_mode))
     if unbatched:
         y, indices = y.squeeze(0), indices.squeeze(0)
     return (y, indices) if return_indices else y
@@ -157,8 +158,9 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     op = "pykernels.torch.functional.avg_pool2d"
     x, unbatched = _pool_batched(input, op)
     k, s, p, _ = _pool2d_params(op, kernel_size, stride, padding)
-    y = _pool2d.avg_pool2d(x, list(k), list(s), list(p), bool(ceil_mode), bool(count_include_pad),
-                           None if divisor_override is None else int(divisor_override))
+    y = _pool2d.avg_pool2d_fast(x, list(k), list(s), list(p), bool(ceil_mode),
+                                bool(count_include_pad),
+                                None if divisor_override is None else int(divisor_override))
     return y.squeeze(0) if unbatched else y
 
 
