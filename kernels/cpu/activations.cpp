@@ -24,6 +24,8 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math", "fp-contract=fast")
 #endif
+#include <cstring>
+
 #include "kernels/cpu/activation_math.hpp"
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/simd.hpp"
@@ -36,43 +38,43 @@
 namespace kn::cpu {
 namespace {
 
-// Every element of a unit-stride row goes through the same vector code: whole
-// blocks of kBlock in place, the last partial block through a zero-padded copy.
-// There is no scalar remainder loop, so FMA contraction (on in the AVX2/AVX-512
-// clones) cannot make an element's result depend on where a thread's range
-// starts. `ivdep`: out may be exactly in (in place), never partially overlapping.
+// Every element of a unit-stride row goes through the same vector code: blocks of
+// kBlock elements are copied into local arrays, computed there and copied out (the
+// last partial block zero-padded). There is no scalar remainder loop, and no
+// alias-check fallback (out may be in: in place), so FMA contraction (on in the
+// AVX2/AVX-512 clones) cannot make an element's result depend on where a thread's
+// range starts or on in-place use; the copies of whole blocks compile to vector
+// loads and stores.
 constexpr int64_t kBlock = 16;
 
 template <typename T, typename F>
-inline __attribute__((always_inline)) void unary_block(const T* in, T* out, F fn) {
-#pragma GCC ivdep
-  for (int64_t j = 0; j < kBlock; ++j) out[j] = fn(in[j]);
+inline __attribute__((always_inline)) void unary_block(int64_t m, const T* in, T* out, F fn) {
+  T a[kBlock] = {}, b[kBlock];
+  std::memcpy(a, in, static_cast<size_t>(m) * sizeof(T));
+  for (int64_t j = 0; j < kBlock; ++j) b[j] = fn(a[j]);
+  std::memcpy(out, b, static_cast<size_t>(m) * sizeof(T));
 }
 template <typename T, typename G>
-inline __attribute__((always_inline)) void binary_block(const T* gy, const T* in, T* out, G fn) {
-#pragma GCC ivdep
-  for (int64_t j = 0; j < kBlock; ++j) out[j] = fn(gy[j], in[j]);
+inline __attribute__((always_inline)) void binary_block(int64_t m, const T* gy, const T* in,
+                                                        T* out, G fn) {
+  T g[kBlock] = {}, a[kBlock] = {}, b[kBlock];
+  std::memcpy(g, gy, static_cast<size_t>(m) * sizeof(T));
+  std::memcpy(a, in, static_cast<size_t>(m) * sizeof(T));
+  for (int64_t j = 0; j < kBlock; ++j) b[j] = fn(g[j], a[j]);
+  std::memcpy(out, b, static_cast<size_t>(m) * sizeof(T));
 }
 
 template <typename T, typename F>
 KN_SIMD_CLONES void unary_unit(int64_t n, const T* in, T* out, F fn) {
   int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) unary_block(in + i, out + i, fn);
-  if (i == n) return;
-  T a[kBlock] = {}, b[kBlock];
-  for (int64_t j = 0; i + j < n; ++j) a[j] = in[i + j];
-  unary_block(a, b, fn);
-  for (int64_t j = 0; i + j < n; ++j) out[i + j] = b[j];
+  for (; i + kBlock <= n; i += kBlock) unary_block(kBlock, in + i, out + i, fn);
+  if (i < n) unary_block(n - i, in + i, out + i, fn);
 }
 template <typename T, typename G>
 KN_SIMD_CLONES void binary_unit(int64_t n, const T* gy, const T* in, T* out, G fn) {
   int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) binary_block(gy + i, in + i, out + i, fn);
-  if (i == n) return;
-  T g[kBlock] = {}, a[kBlock] = {}, b[kBlock];
-  for (int64_t j = 0; i + j < n; ++j) g[j] = gy[i + j], a[j] = in[i + j];
-  binary_block(g, a, b, fn);
-  for (int64_t j = 0; i + j < n; ++j) out[i + j] = b[j];
+  for (; i + kBlock <= n; i += kBlock) binary_block(kBlock, gy + i, in + i, out + i, fn);
+  if (i < n) binary_block(n - i, gy + i, in + i, out + i, fn);
 }
 
 // y = f(x) over one pair of same-shaped tensors (operand 0 = y).
