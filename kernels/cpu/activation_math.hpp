@@ -84,6 +84,38 @@ KN_ACT_HD T gelu_erf_grad(T dy, T x) {
   return dy * (cdf + x * pdf);
 }
 
+#if !defined(__CUDACC__)
+// Float GELU on the CPU: Phi(x) = 0.5 (1 + erf(x / sqrt 2)) by Abramowitz & Stegun
+// 7.1.26 (the erf torch's vectorised CPU GELU uses), |erf error| <= 1.5e-7:
+//   erfc(z) = t P(t) exp(-z^2),  t = 1 / (1 + p z),  z = |x| / sqrt 2 >= 0
+//   Phi(x) = 1 - erfc(z) / 2 (x >= 0),  erfc(z) / 2 (x < 0: no cancellation)
+// One exp, exp(-x^2 / 2), serves Phi and phi(x) = exp(-x^2 / 2) / sqrt(2 pi), so the
+// backward costs one exp instead of an erf and an exp. About 4x cheaper than
+// fast_erff's three polynomials; the GELU error stays below 1.5e-7 |x| / 2 + rounding.
+// NaN propagates (t is NaN); Phi(+inf) = 1; x * Phi for x = -inf is NaN, as torch.
+inline float gelu_phi_and_exp(float x, float& e) {
+  const float z = std::fabs(x) * float(kSqrt1_2);
+  const float t = 1.0f / (1.0f + 0.3275911f * z);
+  float p = 1.061405429f;
+  p = p * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  e = fast_expf(-z * z);
+  const float half_erfc = 0.5f * (p * t) * e;
+  return x >= 0.0f ? 1.0f - half_erfc : half_erfc;  // NaN: half_erfc is NaN
+}
+inline float gelu_erf(float x) {
+  float e;
+  return x * gelu_phi_and_exp(x, e);
+}
+inline float gelu_erf_grad(float dy, float x) {
+  float e;
+  const float cdf = gelu_phi_and_exp(x, e);
+  return dy * (cdf + x * (e * float(kInvSqrt2Pi)));
+}
+#endif
+
 template <typename T>
 KN_ACT_HD T gelu_tanh(T x) {
   const T inner = T(kSqrt2OverPi) * (x + T(kKappa) * x * x * x);

@@ -16,13 +16,16 @@
 // unit-stride loops vectorise.
 // no-trapping-math lets GCC if-convert the selects (fast_expf's clamps, the
 // ranges of fast_tanhf/fast_erff, leaky_relu) and vectorise the loops (FP
-// exceptions are never enabled or inspected by libkernels). fp-contract=off:
-// no FMA contraction in the AVX2/AVX-512 clones below, so an element's result
-// does not depend on whether the vector body or the scalar remainder loop
-// computed it (i.e. on the thread count).
+// exceptions are never enabled or inspected by libkernels). fp-contract=fast:
+// FMA contraction in the AVX2/AVX-512 clones below (the polynomials of exp,
+// tanh and GELU's Phi halve); results stay independent of the thread count
+// because the unit-stride loops have no scalar remainder (unary_unit below).
+// Strided rows take scalar loops (contracted alike for every thread split).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math", "fp-contract=off")
+#pragma GCC optimize("no-trapping-math", "fp-contract=fast")
 #endif
+#include <cstring>
+
 #include "kernels/cpu/activation_math.hpp"
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/simd.hpp"
@@ -35,13 +38,43 @@
 namespace kn::cpu {
 namespace {
 
+// Every element of a unit-stride row goes through the same vector code: blocks of
+// kBlock elements are copied into local arrays, computed there and copied out (the
+// last partial block zero-padded). There is no scalar remainder loop, and no
+// alias-check fallback (out may be in: in place), so FMA contraction (on in the
+// AVX2/AVX-512 clones) cannot make an element's result depend on where a thread's
+// range starts or on in-place use; the copies of whole blocks compile to vector
+// loads and stores.
+constexpr int64_t kBlock = 16;
+
+template <typename T, typename F>
+inline __attribute__((always_inline)) void unary_block(int64_t m, const T* in, T* out, F fn) {
+  T a[kBlock] = {}, b[kBlock];
+  std::memcpy(a, in, static_cast<size_t>(m) * sizeof(T));
+  for (int64_t j = 0; j < kBlock; ++j) b[j] = fn(a[j]);
+  std::memcpy(out, b, static_cast<size_t>(m) * sizeof(T));
+}
+template <typename T, typename G>
+inline __attribute__((always_inline)) void binary_block(int64_t m, const T* gy, const T* in,
+                                                        T* out, G fn) {
+  T g[kBlock] = {}, a[kBlock] = {}, b[kBlock];
+  std::memcpy(g, gy, static_cast<size_t>(m) * sizeof(T));
+  std::memcpy(a, in, static_cast<size_t>(m) * sizeof(T));
+  for (int64_t j = 0; j < kBlock; ++j) b[j] = fn(g[j], a[j]);
+  std::memcpy(out, b, static_cast<size_t>(m) * sizeof(T));
+}
+
 template <typename T, typename F>
 KN_SIMD_CLONES void unary_unit(int64_t n, const T* in, T* out, F fn) {
-  for (int64_t i = 0; i < n; ++i) out[i] = fn(in[i]);
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) unary_block(kBlock, in + i, out + i, fn);
+  if (i < n) unary_block(n - i, in + i, out + i, fn);
 }
 template <typename T, typename G>
 KN_SIMD_CLONES void binary_unit(int64_t n, const T* gy, const T* in, T* out, G fn) {
-  for (int64_t i = 0; i < n; ++i) out[i] = fn(gy[i], in[i]);
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) binary_block(kBlock, gy + i, in + i, out + i, fn);
+  if (i < n) binary_block(n - i, gy + i, in + i, out + i, fn);
 }
 
 // y = f(x) over one pair of same-shaped tensors (operand 0 = y).

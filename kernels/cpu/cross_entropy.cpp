@@ -17,7 +17,7 @@
 // Lets GCC if-convert fast_expf's clamps and vectorise the exp loops (FP
 // exceptions are never enabled or inspected by libkernels).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
+#pragma GCC optimize("no-trapping-math", "fp-contract=fast")
 #endif
 #include <array>
 #include <cmath>
@@ -41,13 +41,20 @@ KN_SIMD_CLONES double row_max_sum_exp(int64_t n, const T* x, int64_t sx, T* m) {
   return row_sum_exp<T>(n, x, sx, *m, nullptr, 0);
 }
 
-// dx_c = A exp(x_c - m) - B w_c (w_c = 1 without weights); unit strides.
+// Unit strides: as row_max_sum_exp, and the exponentials exp(x_c - m) stored in e.
 template <typename T>
-KN_SIMD_CLONES void row_scaled_exp(int64_t n, const T* x, T m, T A, T B, const T* w, T* dx) {
+KN_SIMD_CLONES double row_max_sum_exp_store(int64_t n, const T* x, T* e, T* m) {
+  *m = row_max<T>(n, x, 1);
+  return row_sum_exp<T>(n, x, 1, *m, e, 1);
+}
+
+// dx_c = A dx_c - B w_c (w_c = 1 without weights), dx holding exp(x_c - m); unit strides.
+template <typename T>
+KN_SIMD_CLONES void row_scale_exp(int64_t n, T A, T B, const T* w, T* dx) {
   if (w) {
-    for (int64_t c = 0; c < n; ++c) dx[c] = A * exp_of<T>(x[c] - m) - B * w[c];
+    for (int64_t c = 0; c < n; ++c) dx[c] = A * dx[c] - B * w[c];
   } else {
-    for (int64_t c = 0; c < n; ++c) dx[c] = A * exp_of<T>(x[c] - m) - B;
+    for (int64_t c = 0; c < n; ++c) dx[c] = A * dx[c] - B;
   }
 }
 
@@ -139,14 +146,17 @@ void cross_entropy_backward(const kn_cross_entropy_params& p, const kn_tensor& d
               return;
             }
             // s_c = exp(x_c - m) / sum: x_c - m is exact-ish in T, 1/sum in [1/C, 1].
+            // Unit strides: the exponentials are kept in dx (one exp per element).
+            const bool unit = cs == 1 && ds == 1 && (!w || ws == 1);
             T m;
-            const T inv = T(1.0 / row_max_sum_exp<T>(classes, x, cs, &m));
+            const T inv = T(1.0 / (unit ? row_max_sum_exp_store<T>(classes, x, dx, &m)
+                                        : row_max_sum_exp<T>(classes, x, cs, &m)));
             const double gr = none ? double(*reinterpret_cast<const T*>(r[3])) : g0;
             const double a = gr * (1.0 - eps) * (w ? double(w[t * ws]) : 1.0);
             // dx_c = A s_c - B w_c, then dx_t -= a.
             const T A = T((a + gr * smooth * wsum) * double(inv)), B = T(gr * smooth);
-            if (cs == 1 && ds == 1 && (!w || ws == 1)) {
-              row_scaled_exp<T>(classes, x, m, A, B, w, dx);
+            if (unit) {
+              row_scale_exp<T>(classes, A, B, w, dx);
             } else {
               for (int64_t c = 0; c < classes; ++c)
                 dx[c * ds] = A * exp_of<T>(x[c * cs] - m) - B * (w ? w[c * ws] : T(1));

@@ -14,7 +14,7 @@
 // Lets GCC if-convert fast_expf's clamps and vectorise the exp loops (FP
 // exceptions are never enabled or inspected by libkernels).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
+#pragma GCC optimize("no-trapping-math", "fp-contract=fast")
 #endif
 #include <array>
 #include <cmath>

@@ -22,11 +22,25 @@ _DTYPES = {
 }
 
 
+_STRIDED = torch.strided
+_CPU = (_C.DEVICE_CPU, 0)
+_Tensor = torch.Tensor
+assert _C.DEVICE_CPU == 1  # call() writes the CPU descriptor inline
+
+
 def descriptor(t: Optional[torch.Tensor], op: str, name: str):
     """The raw descriptor ``(data_ptr, dtype, device_type, device_id, shape, strides)``
     of ``t`` (storage offset applied, strides in elements), or None for None."""
     if t is None:
         return None
+    # The common case first, with as few Python objects as possible (torch.Size is a
+    # tuple, which the binding accepts as it is).
+    try:
+        code = _DTYPES[t.dtype]
+        if t.is_cpu and t.layout is _STRIDED:
+            return (t.data_ptr(), code, *_CPU, t.shape, t.stride())
+    except (KeyError, AttributeError):
+        pass
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{op}: {name}: expected a torch.Tensor, got {type(t).__name__}")
     code = _DTYPES.get(t.dtype)
@@ -37,34 +51,133 @@ def descriptor(t: Optional[torch.Tensor], op: str, name: str):
         raise TypeError(f"{op}: {name}: layout {t.layout} is not supported (expected torch.strided)")
     device = t.device
     if device.type == "cpu":
-        dev = (_C.DEVICE_CPU, 0)
+        dev = _CPU
     elif device.type == "cuda":
         dev = (_C.DEVICE_CUDA, device.index if device.index is not None else 0)
     else:
         raise TypeError(f"{op}: {name}: device {device} is not supported (expected cpu or cuda)")
-    return (t.data_ptr(), code, *dev, tuple(t.shape), tuple(t.stride()))
+    return (t.data_ptr(), code, *dev, t.shape, t.stride())
 
 
 def _exec_kwargs(tensors) -> dict:
     """stream = torch's current CUDA stream on the device of the first CUDA tensor
     (the library rejects mixed devices itself); CPU calls use the defaults."""
     for t in tensors:
-        if isinstance(t, torch.Tensor) and t.device.type == "cuda":
+        if isinstance(t, torch.Tensor) and t.is_cuda:
             return {"stream": torch.cuda.current_stream(t.device).cuda_stream}
     return {}
+
+
+_NO_KWARGS: dict = {}
 
 
 def call(fn, op: str, *leading, **tensors: Optional[torch.Tensor]) -> None:
     """``fn(*leading, *descriptors, stream=...)``: one kernel call, tensors passed by
     their C argument names in C order (``None`` = an absent optional). Outputs are
     written in place; a failing status raises pykernels.KernelError."""
-    descs = [descriptor(t, op, name) for name, t in tensors.items()]
-    fn(*leading, *descs, **_exec_kwargs(tensors.values()))
+    descs = []
+    cpu = True
+    for name, t in tensors.items():
+        # descriptor()'s common case inline (this runs on every kernel call)
+        if type(t) is _Tensor and t.is_cpu and t.layout is _STRIDED:
+            code = _DTYPES.get(t.dtype)
+            if code is not None:
+                descs.append((t.data_ptr(), code, 1, 0, t.shape, t.stride()))
+                continue
+        d = descriptor(t, op, name)
+        if d is not None and d[2] != _C.DEVICE_CPU:
+            cpu = False
+        descs.append(d)
+    if cpu:
+        fn(*leading, *descs)
+    else:
+        fn(*leading, *descs, **_exec_kwargs(tensors.values()))
+
+
+# ------------------------------------------------------------- eager fast path
+#
+# A custom op call goes through torch's dispatcher: OpOverload.__call__, the
+# Autograd kernel that torch.library generates (an autograd.Function built per
+# call), a redispatch, the CompositeExplicitAutograd Python kernel with its
+# aliasing checks, and torch._disable_dynamo; on a 1-element tensor that is
+# 25-50 us per op, 20-50x the kernel. In plain eager mode none of it does
+# anything, so `fast_path` runs the op's own implementation directly (inside
+# an autograd.Function that shares the op's setup_context/backward when a
+# gradient is needed). Anything else (torch.compile / export tracing, fake or
+# meta tensors, tensor subclasses, dispatch or torch-function modes, functorch
+# transforms, jit tracing) takes the custom op, so compile, opcheck and every
+# torch.library mechanism see the op exactly as before.
+
+_Parameter = torch.nn.Parameter
+_is_compiling = torch.compiler.is_compiling
+_len_dispatch_modes = torch._C._len_torch_dispatch_stack
+_len_function_modes = torch._C._len_torch_function_stack
+_functorch_active = torch._C._are_functorch_transforms_active
+_tracing_state = torch._C._get_tracing_state
+_grad_enabled = torch.is_grad_enabled
+_any_requires_grad = torch._C._any_requires_grad
+_c_apply = torch._C._FunctionBase.__dict__["apply"]
+
+
+def plain_eager(args) -> bool:
+    """True when a call with ``args`` needs nothing from the dispatcher: eager mode,
+    no modes or transforms, and every tensor a plain torch.Tensor (or Parameter)."""
+    if _is_compiling():  # first: Dynamo folds it to True and traces nothing below
+        return False
+    for a in args:
+        if isinstance(a, _Tensor):
+            tp = type(a)
+            if tp is not _Tensor and tp is not _Parameter:
+                return False
+    return not (_len_dispatch_modes() or _len_function_modes() or _functorch_active()
+                or _tracing_state() is not None)
+
+
+def fast_path(op, impl, setup_context=None, backward=None):
+    """A callable equal to ``op(*args)`` (positional arguments only) that calls
+    ``impl`` (the op's real kernel body) directly in plain eager mode.
+
+    With ``setup_context``/``backward`` (the op's register_autograd formula), a call
+    that needs a gradient runs ``impl`` as the forward of an autograd.Function using
+    them; without, a call that needs a gradient (e.g. a backward op under
+    create_graph=True) takes the custom op.
+    """
+    apply = None
+    if backward is not None:
+        name = op._qualname.split("::")[-1] if hasattr(op, "_qualname") else impl.__name__
+        cls = type(f"{name}_eager", (torch.autograd.Function,), {
+            "forward": staticmethod(impl),
+            "setup_context": staticmethod(setup_context),
+            "backward": staticmethod(backward),
+        })
+        # The C-level apply: torch.autograd.Function.apply adds only functorch and
+        # default-argument handling, which plain_eager already rules out / which
+        # setup_context does not need.
+        apply = _c_apply.__get__(None, cls)
+
+    def run(*args):
+        if not plain_eager(args):
+            return op(*args)
+        if _grad_enabled() and _any_requires_grad(*args):
+            return apply(*args) if apply is not None else op(*args)
+        return impl(*args)
+
+    run.__name__ = run.__qualname__ = f"{getattr(impl, '__name__', 'op')}_fast"
+    run.__doc__ = impl.__doc__
+    return run
 
 
 def empty(shape: Sequence[int], like: torch.Tensor) -> torch.Tensor:
     """An uninitialised output with ``like``'s dtype and device (works on fake tensors)."""
     return torch.empty(tuple(shape), dtype=like.dtype, device=like.device)
+
+
+def empty_like(t: torch.Tensor) -> torch.Tensor:
+    """An uninitialised output of ``t``'s shape, dtype and device, cheaper than
+    ``empty(t.shape, like=t)``; it has t's strides where t is dense (a transposed input
+    gives a transposed output, as torch's element-wise ops do), else it is contiguous.
+    Works on fake tensors (the fake kernels use it too, so strides agree)."""
+    return torch.empty_like(t)
 
 
 def none_output(like: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     (returning ``input``), so autograd and version counters behave as for torch's
     in-place relu_ (e.g. it raises on a leaf that requires grad).
     """
-    result = _relu.relu(input)
+    result = _relu.relu_fast(input)
     return input.copy_(result) if inplace else result
 
 
@@ -59,7 +59,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
         reduction = torch.nn._reduction.legacy_get_string(size_average, reduce)
     if weight is not None:
         raise NotImplementedError("pykernels.torch.functional.mse_loss: weight is not supported")
-    return _mse_loss.mse_loss(input, target, reduction)
+    return _mse_loss.mse_loss_fast(input, target, reduction)
 
 
 # ----------------------------------------------------------------- convolution
@@ -141,7 +141,8 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     op = "pykernels.torch.functional.max_pool2d"
     x, unbatched = _pool_batched(input, op)
     k, s, p, d = _pool2d_params(op, kernel_size, stride, padding, dilation)
-    y, indices = _pool2d.max_pool2d(x, list(k), list(s), list(p), list(d), bool(ceil_mode))
+    y, indices = _pool2d.max_pool2d_fast(x, list(k), list(s), list(p), list(d),
+                                         bool(ceil_mode))
     if unbatched:
         y, indices = y.squeeze(0), indices.squeeze(0)
     return (y, indices) if return_indices else y
@@ -157,8 +158,9 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     op = "pykernels.torch.functional.avg_pool2d"
     x, unbatched = _pool_batched(input, op)
     k, s, p, _ = _pool2d_params(op, kernel_size, stride, padding)
-    y = _pool2d.avg_pool2d(x, list(k), list(s), list(p), bool(ceil_mode), bool(count_include_pad),
-                           None if divisor_override is None else int(divisor_override))
+    y = _pool2d.avg_pool2d_fast(x, list(k), list(s), list(p), bool(ceil_mode),
+                                bool(count_include_pad),
+                                None if divisor_override is None else int(divisor_override))
     return y.squeeze(0) if unbatched else y
 
 
@@ -171,12 +173,12 @@ from .ops import activations as _activations  # noqa: E402
 
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + exp(-input)) element-wise, like torch.nn.functional.sigmoid (any shape)."""
-    return _activations.sigmoid(input)
+    return _activations.sigmoid_fast(input)
 
 
 def tanh(input: Tensor) -> Tensor:
     """tanh(input) element-wise, like torch.nn.functional.tanh (any shape)."""
-    return _activations.tanh(input)
+    return _activations.tanh_fast(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -186,13 +188,13 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     ``input`` (autograd differentiates from the result, as torch's leaky_relu_ does; with
     a negative slope its backward raises, as torch's).
     """
-    result = _activations.leaky_relu(input, float(negative_slope), inplace)
+    result = _activations.leaky_relu_fast(input, float(negative_slope), inplace)
     return input.copy_(result) if inplace else result
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """GELU like torch.nn.functional.gelu: approximate='none' (erf) or 'tanh'."""
-    return _activations.gelu(input, approximate)
+    return _activations.gelu_fast(input, approximate)
 
 
 
@@ -219,7 +221,7 @@ def softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
     """exp(x - max) / sum(exp(x - max)) along dim, like torch.nn.functional.softmax
     (any shape and strides; float32/float64 after the optional dtype cast)."""
     input, dim = _softmax_args("softmax", input, dim, _stacklevel, dtype)
-    return _softmax.softmax(input, dim)
+    return _softmax.softmax_fast(input, dim)
 
 
 def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
@@ -227,7 +229,7 @@ def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
     """(x - max) - log(sum(exp(x - max))) along dim, like
     torch.nn.functional.log_softmax."""
     input, dim = _softmax_args("log_softmax", input, dim, _stacklevel, dtype)
-    return _softmax.log_softmax(input, dim)
+    return _softmax.log_softmax_fast(input, dim)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
@@ -240,7 +242,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
     (a RuntimeError; torch raises IndexError/RuntimeError) on CPU; on CUDA it gives NaN."""
     if size_average is not None or reduce is not None:
         reduction = torch.nn._reduction.legacy_get_string(size_average, reduce)
-    return _nll_loss.nll_loss(input, target, weight, reduction, ignore_index)[0]
+    return _nll_loss.nll_loss_fast(input, target, weight, reduction, ignore_index)[0]
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
@@ -262,8 +264,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
         raise ValueError("pykernels.torch.functional.cross_entropy: label_smoothing must be "
                          f"in [0, 1], got {label_smoothing}")
     if not target.is_floating_point():
-        return _cross_entropy.cross_entropy(input, target, weight, reduction, ignore_index,
-                                            float(label_smoothing))[0]
+        return _cross_entropy.cross_entropy_fast(input, target, weight, reduction,
+                                                 ignore_index, float(label_smoothing))[0]
     op = "pykernels.torch.functional.cross_entropy"
     if target.shape != input.shape:
         raise _shape_error(f"{op}: target: class probabilities must have input's shape "
@@ -273,7 +275,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
                            "0-d tensor")
     cd = 0 if input.dim() == 1 else 1
     classes = input.shape[cd]
-    logp = _softmax.log_softmax(input, cd)
+    logp = _softmax.log_softmax_fast(input, cd)
     if label_smoothing > 0:
         target = target * (1 - label_smoothing) + label_smoothing / classes
     if weight is not None:
@@ -310,7 +312,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0 or input.numel() == 0:
         return input
-    result, _ = _dropout.dropout(input, float(p), _dropout.draw_seed())
+    result, _ = _dropout.dropout_fast(input, float(p), _dropout.draw_seed())
     return input.copy_(result) if inplace else result
 
 

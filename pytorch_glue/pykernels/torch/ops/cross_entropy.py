@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ... import _C
-from .._glue import call, empty
+from .._glue import call, empty_like, fast_path
 from . import _class_loss
 
 
@@ -30,8 +30,7 @@ def _cross_entropy_outputs(input: Tensor, target: Tensor, weight: Optional[Tenso
     return _class_loss.outputs(input, target, code)
 
 
-@torch.library.custom_op("pykernels::cross_entropy", mutates_args=())
-def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor], reduction: str,
+def _cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor], reduction: str,
                   ignore_index: int, label_smoothing: float) -> tuple[Tensor, Tensor]:
     """torch.nn.functional.cross_entropy for class indices; and total_weight."""
     out, tw = _cross_entropy_outputs(input, target, weight, reduction, ignore_index,
@@ -43,6 +42,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor], reduc
     return out, tw
 
 
+cross_entropy = torch.library.custom_op("pykernels::cross_entropy", mutates_args=())(_cross_entropy)
 cross_entropy.register_fake(_cross_entropy_outputs)
 
 
@@ -52,11 +52,10 @@ def _cross_entropy_backward_outputs(grad_output: Tensor, input: Tensor, target: 
                                     label_smoothing: float) -> Tensor:
     _class_loss.check("pykernels::cross_entropy_backward", input, target, weight, reduction,
                       label_smoothing)
-    return empty(input.shape, like=input)
+    return empty_like(input)
 
 
-@torch.library.custom_op("pykernels::cross_entropy_backward", mutates_args=())
-def cross_entropy_backward(grad_output: Tensor, input: Tensor, target: Tensor,
+def _cross_entropy_backward(grad_output: Tensor, input: Tensor, target: Tensor,
                            weight: Optional[Tensor], total_weight: Tensor, reduction: str,
                            ignore_index: int, label_smoothing: float) -> Tensor:
     """g ((1-e) w_t (softmax - onehot) + (e/C)(W softmax - w)); 0 in ignored rows."""
@@ -70,7 +69,9 @@ def cross_entropy_backward(grad_output: Tensor, input: Tensor, target: Tensor,
     return di
 
 
+cross_entropy_backward = torch.library.custom_op("pykernels::cross_entropy_backward", mutates_args=())(_cross_entropy_backward)
 cross_entropy_backward.register_fake(_cross_entropy_backward_outputs)
+cross_entropy_backward_fast = fast_path(cross_entropy_backward, _cross_entropy_backward)
 
 # ----------------------------------------------------------------- autograd
 
@@ -98,9 +99,10 @@ def backward(ctx, grad_output: Tensor, _grad_total_weight):
     input, target, weight, tw = ctx.saved_tensors
     di = None
     if ctx.needs_input_grad[0]:
-        di = cross_entropy_backward(grad_output, input, target, weight, tw, ctx.reduction,
+        di = cross_entropy_backward_fast(grad_output, input, target, weight, tw, ctx.reduction,
                                     ctx.ignore_index, ctx.label_smoothing)
     return (di, None, None, None, None, None)[:len(ctx.needs_input_grad)]
 
 
 cross_entropy.register_autograd(backward, setup_context=setup_context)
+cross_entropy_fast = fast_path(cross_entropy, _cross_entropy, setup_context, backward)

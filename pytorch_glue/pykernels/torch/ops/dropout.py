@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from ... import _C, _dropout_p
-from .._glue import call, empty, expect_same_shape
+from .._glue import call, empty_like, expect_same_shape, fast_path
 
 
 def draw_seed() -> Tensor:
@@ -26,17 +26,17 @@ def draw_seed() -> Tensor:
 
 def _dropout_outputs(x: Tensor, p: float, seed: Tensor):
     _dropout_p(p, "pykernels::dropout")
-    return empty(x.shape, like=x), torch.empty(tuple(x.shape), dtype=torch.bool, device=x.device)
+    return empty_like(x), torch.empty_like(x, dtype=torch.bool)
 
 
-@torch.library.custom_op("pykernels::dropout", mutates_args=())
-def dropout(x: Tensor, p: float, seed: Tensor) -> tuple[Tensor, Tensor]:
+def _dropout(x: Tensor, p: float, seed: Tensor) -> tuple[Tensor, Tensor]:
     """(y, mask) of training-mode dropout with probability p and the given seed."""
     y, mask = _dropout_outputs(x, p, seed)
     call(_C.dropout_forward, "pykernels::dropout", float(p), int(seed.item()), x=x, y=y, mask=mask)
     return y, mask
 
 
+dropout = torch.library.custom_op("pykernels::dropout", mutates_args=())(_dropout)
 dropout.register_fake(_dropout_outputs)
 
 
@@ -44,11 +44,10 @@ def _dropout_backward_outputs(grad_output: Tensor, mask: Tensor, p: float) -> Te
     op = "pykernels::dropout_backward"
     _dropout_p(p, op)
     expect_same_shape(grad_output, "grad_output", mask, "mask", op)
-    return empty(grad_output.shape, like=grad_output)
+    return empty_like(grad_output)
 
 
-@torch.library.custom_op("pykernels::dropout_backward", mutates_args=())
-def dropout_backward(grad_output: Tensor, mask: Tensor, p: float) -> Tensor:
+def _dropout_backward(grad_output: Tensor, mask: Tensor, p: float) -> Tensor:
     """grad_input = grad_output * mask / (1 - p)."""
     dx = _dropout_backward_outputs(grad_output, mask, p)
     call(_C.dropout_backward, "pykernels::dropout_backward", float(p), dy=grad_output, mask=mask,
@@ -56,7 +55,9 @@ def dropout_backward(grad_output: Tensor, mask: Tensor, p: float) -> Tensor:
     return dx
 
 
+dropout_backward = torch.library.custom_op("pykernels::dropout_backward", mutates_args=())(_dropout_backward)
 dropout_backward.register_fake(_dropout_backward_outputs)
+dropout_backward_fast = fast_path(dropout_backward, _dropout_backward)
 
 
 def setup_context(ctx, inputs, output) -> None:
@@ -69,7 +70,8 @@ def backward(ctx, grad_output: Tensor, grad_mask):
     (mask,) = ctx.saved_tensors
     if not ctx.needs_input_grad[0]:
         return None, None, None
-    return dropout_backward(grad_output, mask, ctx.p), None, None
+    return dropout_backward_fast(grad_output, mask, ctx.p), None, None
 
 
 dropout.register_autograd(backward, setup_context=setup_context)
+dropout_fast = fast_path(dropout, _dropout, setup_context, backward)

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ... import _C, _reduction_code
-from .._glue import call, empty, expect_same_shape, none_output
+from .._glue import call, empty, expect_same_shape, fast_path, none_output
 
 # ------------------------------------------------------------------ forward
 
@@ -26,8 +26,7 @@ def _mse_loss_outputs(input: Tensor, target: Tensor, reduction: str) -> Tensor:
     return empty(input.shape if code == _C.REDUCTION_NONE else (), like=input)
 
 
-@torch.library.custom_op("pykernels::mse_loss", mutates_args=())
-def mse_loss(input: Tensor, target: Tensor, reduction: str) -> Tensor:
+def _mse_loss(input: Tensor, target: Tensor, reduction: str) -> Tensor:
     """(input - target)^2, reduced by 'none' | 'mean' | 'sum'."""
     out = _mse_loss_outputs(input, target, reduction)
     op = "pykernels::mse_loss"
@@ -36,6 +35,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str) -> Tensor:
     return out
 
 
+mse_loss = torch.library.custom_op("pykernels::mse_loss", mutates_args=())(_mse_loss)
 mse_loss.register_fake(_mse_loss_outputs)
 
 # ----------------------------------------------------------------- backward
@@ -51,8 +51,7 @@ def _mse_loss_backward_outputs(grad_output: Tensor, input: Tensor, target: Tenso
     return di, dt
 
 
-@torch.library.custom_op("pykernels::mse_loss_backward", mutates_args=())
-def mse_loss_backward(grad_output: Tensor, input: Tensor, target: Tensor, reduction: str,
+def _mse_loss_backward(grad_output: Tensor, input: Tensor, target: Tensor, reduction: str,
                       need_input: bool, need_target: bool) -> tuple[Tensor, Tensor]:
     """grad_input = 2 (input - target) grad_output [/ numel for 'mean'],
     grad_target = -grad_input."""
@@ -65,7 +64,9 @@ def mse_loss_backward(grad_output: Tensor, input: Tensor, target: Tensor, reduct
     return di, dt
 
 
+mse_loss_backward = torch.library.custom_op("pykernels::mse_loss_backward", mutates_args=())(_mse_loss_backward)
 mse_loss_backward.register_fake(_mse_loss_backward_outputs)
+mse_loss_backward_fast = fast_path(mse_loss_backward, _mse_loss_backward)
 
 # ----------------------------------------------------------------- autograd
 
@@ -81,8 +82,9 @@ def setup_context(ctx, inputs, output) -> None:
 def backward(ctx, grad_output: Tensor):
     input, target = ctx.saved_tensors
     need_input, need_target = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-    di, dt = mse_loss_backward(grad_output, input, target, ctx.reduction, need_input, need_target)
+    di, dt = mse_loss_backward_fast(grad_output, input, target, ctx.reduction, need_input, need_target)
     return di if need_input else None, dt if need_target else None, None
 
 
 mse_loss.register_autograd(backward, setup_context=setup_context)
+mse_loss_fast = fast_path(mse_loss, _mse_loss, setup_context, backward)

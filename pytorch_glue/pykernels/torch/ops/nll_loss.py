@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ... import _C
-from .._glue import call, empty
+from .._glue import call, empty_like, fast_path
 from . import _class_loss
 
 
@@ -29,8 +29,7 @@ def _nll_loss_outputs(input: Tensor, target: Tensor, weight: Optional[Tensor], r
     return _class_loss.outputs(input, target, code)
 
 
-@torch.library.custom_op("pykernels::nll_loss", mutates_args=())
-def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor], reduction: str,
+def _nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor], reduction: str,
              ignore_index: int) -> tuple[Tensor, Tensor]:
     """-weight[t] * input[n, t], reduced; and total_weight."""
     out, tw = _nll_loss_outputs(input, target, weight, reduction, ignore_index)
@@ -40,6 +39,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor], reduction:
     return out, tw
 
 
+nll_loss = torch.library.custom_op("pykernels::nll_loss", mutates_args=())(_nll_loss)
 nll_loss.register_fake(_nll_loss_outputs)
 
 
@@ -47,11 +47,10 @@ def _nll_loss_backward_outputs(grad_output: Tensor, input: Tensor, target: Tenso
                                weight: Optional[Tensor], total_weight: Tensor, reduction: str,
                                ignore_index: int) -> Tensor:
     _class_loss.check("pykernels::nll_loss_backward", input, target, weight, reduction, 0.0)
-    return empty(input.shape, like=input)
+    return empty_like(input)
 
 
-@torch.library.custom_op("pykernels::nll_loss_backward", mutates_args=())
-def nll_loss_backward(grad_output: Tensor, input: Tensor, target: Tensor,
+def _nll_loss_backward(grad_output: Tensor, input: Tensor, target: Tensor,
                       weight: Optional[Tensor], total_weight: Tensor, reduction: str,
                       ignore_index: int) -> Tensor:
     """grad_input[n, t] = -weight[t] g_n, 0 elsewhere."""
@@ -64,7 +63,9 @@ def nll_loss_backward(grad_output: Tensor, input: Tensor, target: Tensor,
     return di
 
 
+nll_loss_backward = torch.library.custom_op("pykernels::nll_loss_backward", mutates_args=())(_nll_loss_backward)
 nll_loss_backward.register_fake(_nll_loss_backward_outputs)
+nll_loss_backward_fast = fast_path(nll_loss_backward, _nll_loss_backward)
 
 # ----------------------------------------------------------------- autograd
 
@@ -91,9 +92,10 @@ def backward(ctx, grad_output: Tensor, _grad_total_weight):
     input, target, weight, tw = ctx.saved_tensors
     di = None
     if ctx.needs_input_grad[0]:
-        di = nll_loss_backward(grad_output, input, target, weight, tw, ctx.reduction,
+        di = nll_loss_backward_fast(grad_output, input, target, weight, tw, ctx.reduction,
                                ctx.ignore_index)
     return (di, None, None, None, None)[:len(ctx.needs_input_grad)]
 
 
 nll_loss.register_autograd(backward, setup_context=setup_context)
+nll_loss_fast = fast_path(nll_loss, _nll_loss, setup_context, backward)

@@ -13,7 +13,9 @@ Parameters are (h, w) int pairs, already normalised (``functional`` does that:
 ints, stride None); they are checked as torch checks them (ValueError), and an
 output size below 1 raises pykernels.ShapeError (a ValueError), in the real
 kernels and in the fake ones alike. indices are not differentiable and are saved
-only when the input needs a gradient; avg pooling saves no tensor.
+only when the input needs a gradient; avg pooling saves no tensor. ``<op>_fast``: the
+same ops for eager callers, without the dispatcher when nothing needs it
+(see _glue.fast_path).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import torch
 from torch import Tensor
 
 from ... import _C, _divisor, _pool2d_output_size, _pool2d_params
-from .._glue import call, empty, expect_dim
+from .._glue import call, empty, expect_dim, fast_path
 
 # ------------------------------------------------------------------ max forward
 
@@ -39,8 +41,7 @@ def _max_pool2d_outputs(input: Tensor, kernel_size, stride, padding, dilation, c
     return empty(out, like=input), torch.empty(out, dtype=torch.int64, device=input.device)
 
 
-@torch.library.custom_op(_MAX, mutates_args=(), schema=_MAX_SCHEMA)
-def max_pool2d(input: Tensor, kernel_size: list[int], stride: list[int], padding: list[int],
+def _max_pool2d(input: Tensor, kernel_size: list[int], stride: list[int], padding: list[int],
                dilation: list[int], ceil_mode: bool) -> tuple[Tensor, Tensor]:
     """Window maxima and their flat argmax indices h*W + w (torch's)."""
     y, indices = _max_pool2d_outputs(input, kernel_size, stride, padding, dilation, ceil_mode)
@@ -49,6 +50,8 @@ def max_pool2d(input: Tensor, kernel_size: list[int], stride: list[int], padding
     return y, indices
 
 
+max_pool2d = torch.library.custom_op(_MAX, mutates_args=(), schema=_MAX_SCHEMA)(
+    _max_pool2d)
 max_pool2d.register_fake(_max_pool2d_outputs)
 
 # ----------------------------------------------------------------- max backward
@@ -65,8 +68,7 @@ def _max_pool2d_backward_outputs(grad_output: Tensor, indices: Tensor, input_siz
     return empty(tuple(grad_output.shape[:2]) + tuple(input_size), like=grad_output)
 
 
-@torch.library.custom_op(_MAX_BW, mutates_args=(), schema=_MAX_BW_SCHEMA)
-def max_pool2d_backward(grad_output: Tensor, indices: Tensor, input_size: list[int],
+def _max_pool2d_backward(grad_output: Tensor, indices: Tensor, input_size: list[int],
                         kernel_size: list[int], stride: list[int], padding: list[int],
                         dilation: list[int], ceil_mode: bool) -> Tensor:
     """grad_input:(N,C,H,W): grad_output summed where indices point, 0 elsewhere."""
@@ -78,7 +80,10 @@ def max_pool2d_backward(grad_output: Tensor, indices: Tensor, input_size: list[i
     return dx
 
 
+max_pool2d_backward = torch.library.custom_op(_MAX_BW, mutates_args=(), schema=_MAX_BW_SCHEMA)(
+    _max_pool2d_backward)
 max_pool2d_backward.register_fake(_max_pool2d_backward_outputs)
+max_pool2d_backward_fast = fast_path(max_pool2d_backward, _max_pool2d_backward)
 
 # ----------------------------------------------------------------- max autograd
 
@@ -97,11 +102,12 @@ def max_backward(ctx, grad_output: Tensor, grad_indices: Optional[Tensor]):
     (indices,) = ctx.saved_tensors
     dx = None
     if ctx.needs_input_grad[0]:
-        dx = max_pool2d_backward(grad_output, indices, ctx.input_size, *ctx.params)
+        dx = max_pool2d_backward_fast(grad_output, indices, ctx.input_size, *ctx.params)
     return dx, None, None, None, None, None
 
 
 max_pool2d.register_autograd(max_backward, setup_context=max_setup_context)
+max_pool2d_fast = fast_path(max_pool2d, _max_pool2d, max_setup_context, max_backward)
 
 # ------------------------------------------------------------------ avg forward
 
@@ -119,8 +125,7 @@ def _avg_pool2d_outputs(input: Tensor, kernel_size, stride, padding, ceil_mode,
     return empty(out, like=input)
 
 
-@torch.library.custom_op(_AVG, mutates_args=(), schema=_AVG_SCHEMA)
-def avg_pool2d(input: Tensor, kernel_size: list[int], stride: list[int], padding: list[int],
+def _avg_pool2d(input: Tensor, kernel_size: list[int], stride: list[int], padding: list[int],
                ceil_mode: bool, count_include_pad: bool,
                divisor_override: Optional[int]) -> Tensor:
     """Window averages (torch's divisor rules)."""
@@ -132,6 +137,8 @@ def avg_pool2d(input: Tensor, kernel_size: list[int], stride: list[int], padding
     return y
 
 
+avg_pool2d = torch.library.custom_op(_AVG, mutates_args=(), schema=_AVG_SCHEMA)(
+    _avg_pool2d)
 avg_pool2d.register_fake(_avg_pool2d_outputs)
 
 # ----------------------------------------------------------------- avg backward
@@ -150,8 +157,7 @@ def _avg_pool2d_backward_outputs(grad_output: Tensor, input_size, kernel_size, s
     return empty(tuple(grad_output.shape[:2]) + tuple(input_size), like=grad_output)
 
 
-@torch.library.custom_op(_AVG_BW, mutates_args=(), schema=_AVG_BW_SCHEMA)
-def avg_pool2d_backward(grad_output: Tensor, input_size: list[int], kernel_size: list[int],
+def _avg_pool2d_backward(grad_output: Tensor, input_size: list[int], kernel_size: list[int],
                         stride: list[int], padding: list[int], ceil_mode: bool,
                         count_include_pad: bool, divisor_override: Optional[int]) -> Tensor:
     """grad_input:(N,C,H,W): each grad_output element / its divisor, over its window."""
@@ -163,7 +169,10 @@ def avg_pool2d_backward(grad_output: Tensor, input_size: list[int], kernel_size:
     return dx
 
 
+avg_pool2d_backward = torch.library.custom_op(_AVG_BW, mutates_args=(), schema=_AVG_BW_SCHEMA)(
+    _avg_pool2d_backward)
 avg_pool2d_backward.register_fake(_avg_pool2d_backward_outputs)
+avg_pool2d_backward_fast = fast_path(avg_pool2d_backward, _avg_pool2d_backward)
 
 # ----------------------------------------------------------------- avg autograd
 
@@ -177,8 +186,9 @@ def avg_setup_context(ctx, inputs, output) -> None:
 def avg_backward(ctx, grad_output: Tensor):
     dx = None
     if ctx.needs_input_grad[0]:
-        dx = avg_pool2d_backward(grad_output, ctx.input_size, *ctx.params)
+        dx = avg_pool2d_backward_fast(grad_output, ctx.input_size, *ctx.params)
     return dx, None, None, None, None, None, None
 
 
 avg_pool2d.register_autograd(avg_backward, setup_context=avg_setup_context)
+avg_pool2d_fast = fast_path(avg_pool2d, _avg_pool2d, avg_setup_context, avg_backward)

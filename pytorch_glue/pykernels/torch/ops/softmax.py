@@ -8,6 +8,8 @@
 
 x: any shape and strides (0-d counts as 1-d, as torch); dim in [-ndim, ndim). The
 backward takes the forward OUTPUT y, so autograd saves y (only when x needs a grad).
+``<op>_fast``: the same ops for eager callers, without the dispatcher when nothing
+needs it (see _glue.fast_path).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import torch
 from torch import Tensor
 
 from ... import _C
-from .._glue import call, empty
+from .._glue import call, empty_like, fast_path
 
 
 def _dim(x: Tensor, dim: int, op: str) -> int:
@@ -33,16 +35,15 @@ def _one(t: Tensor) -> Tensor:
 
 def _forward_outputs(x: Tensor, dim: int) -> Tensor:
     _dim(x, dim, "pykernels::softmax")
-    return empty(x.shape, like=x)
+    return empty_like(x)
 
 
 def _backward_outputs(grad_output: Tensor, y: Tensor, dim: int) -> Tensor:
     _dim(y, dim, "pykernels::softmax_backward")
-    return empty(y.shape, like=y)
+    return empty_like(y)
 
 
-@torch.library.custom_op("pykernels::softmax", mutates_args=())
-def softmax(x: Tensor, dim: int) -> Tensor:
+def _softmax(x: Tensor, dim: int) -> Tensor:
     """exp(x - max) / sum(exp(x - max)) along dim."""
     y = _forward_outputs(x, dim)
     call(_C.softmax_forward, "pykernels::softmax", _dim(x, dim, "pykernels::softmax"),
@@ -50,8 +51,7 @@ def softmax(x: Tensor, dim: int) -> Tensor:
     return y
 
 
-@torch.library.custom_op("pykernels::log_softmax", mutates_args=())
-def log_softmax(x: Tensor, dim: int) -> Tensor:
+def _log_softmax(x: Tensor, dim: int) -> Tensor:
     """(x - max) - log(sum(exp(x - max))) along dim."""
     y = _forward_outputs(x, dim)
     call(_C.log_softmax_forward, "pykernels::log_softmax",
@@ -59,8 +59,7 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     return y
 
 
-@torch.library.custom_op("pykernels::softmax_backward", mutates_args=())
-def softmax_backward(grad_output: Tensor, y: Tensor, dim: int) -> Tensor:
+def _softmax_backward(grad_output: Tensor, y: Tensor, dim: int) -> Tensor:
     """y * (grad_output - sum(grad_output * y, dim)); y is softmax's output."""
     dx = _backward_outputs(grad_output, y, dim)
     op = "pykernels::softmax_backward"
@@ -68,8 +67,7 @@ def softmax_backward(grad_output: Tensor, y: Tensor, dim: int) -> Tensor:
     return dx
 
 
-@torch.library.custom_op("pykernels::log_softmax_backward", mutates_args=())
-def log_softmax_backward(grad_output: Tensor, y: Tensor, dim: int) -> Tensor:
+def _log_softmax_backward(grad_output: Tensor, y: Tensor, dim: int) -> Tensor:
     """grad_output - exp(y) * sum(grad_output, dim); y is log_softmax's output."""
     dx = _backward_outputs(grad_output, y, dim)
     op = "pykernels::log_softmax_backward"
@@ -78,6 +76,14 @@ def log_softmax_backward(grad_output: Tensor, y: Tensor, dim: int) -> Tensor:
     return dx
 
 
+softmax = torch.library.custom_op("pykernels::softmax", mutates_args=())(_softmax)
+log_softmax = torch.library.custom_op("pykernels::log_softmax", mutates_args=())(_log_softmax)
+softmax_backward = torch.library.custom_op("pykernels::softmax_backward",
+                                           mutates_args=())(_softmax_backward)
+log_softmax_backward = torch.library.custom_op("pykernels::log_softmax_backward",
+                                               mutates_args=())(_log_softmax_backward)
+softmax_backward_fast = fast_path(softmax_backward, _softmax_backward)
+log_softmax_backward_fast = fast_path(log_softmax_backward, _log_softmax_backward)
 for _op in (softmax, log_softmax):
     _op.register_fake(_forward_outputs)
 for _op in (softmax_backward, log_softmax_backward):
@@ -94,13 +100,15 @@ def setup_context(ctx, inputs, output) -> None:
 
 def softmax_grad(ctx, grad_output: Tensor):
     (y,) = ctx.saved_tensors
-    return softmax_backward(grad_output, y, ctx.dim), None
+    return softmax_backward_fast(grad_output, y, ctx.dim), None
 
 
 def log_softmax_grad(ctx, grad_output: Tensor):
     (y,) = ctx.saved_tensors
-    return log_softmax_backward(grad_output, y, ctx.dim), None
+    return log_softmax_backward_fast(grad_output, y, ctx.dim), None
 
 
 softmax.register_autograd(softmax_grad, setup_context=setup_context)
 log_softmax.register_autograd(log_softmax_grad, setup_context=setup_context)
+softmax_fast = fast_path(softmax, _softmax, setup_context, softmax_grad)
+log_softmax_fast = fast_path(log_softmax, _log_softmax, setup_context, log_softmax_grad)
