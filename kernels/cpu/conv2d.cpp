@@ -303,7 +303,7 @@ void direct_forward(const Geometry& g, const kn_tensor& x, const kn_tensor& w,
           float* dst = data_as<float>(y) + n * ys[0] + o * ys[1] + oh * ys[2];
           const float* src = yx.data() + o * p.Pq + oh * p.Wp;
           if (ys[3] == 1) {
-            for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow] = src[ow];
+            std::memcpy(dst, src, static_cast<size_t>(g.Wo) * sizeof(float));
           } else {
             for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow * ys[3]] = src[ow];
           }
@@ -344,7 +344,7 @@ void direct_weight_grad(const Geometry& g, const kn_tensor& dy, const kn_tensor&
             }
             float* dst = dyx.data() + o * p.Pq + oh * p.Wp;
             if (ds[3] == 1) {
-              for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow] = src[ow];
+              std::memcpy(dst, src, static_cast<size_t>(g.Wo) * sizeof(float));
             } else {
               for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow] = src[ow * ds[3]];
             }

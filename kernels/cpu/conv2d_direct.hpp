@@ -16,7 +16,7 @@
 // positions add nothing.
 //
 // Vectors of 16 floats along q, outputs blocked in registers: forward 8 channels x 3
-// vectors (weights broadcast), dw 4 channels x 6 shifts. Per output element the order
+// vectors (weights broadcast), dw 6 channels x 4 shifts. Per output element the order
 // of the (c, i, j) terms is fixed, so the forward result does not depend on threads;
 // dw sums per image block (blocks fixed by the shapes), lanes and blocks added in a
 // fixed order in double: bit-identical for any thread count.
@@ -48,7 +48,7 @@ struct Plan {
 };
 
 constexpr int64_t kVec = 16, kFwdV = 3, kFwdO = 8, kQBlock = kVec * kFwdV;
-constexpr int kDwO = 4, kDwK = 6;
+constexpr int kDwO = 6, kDwK = 4;
 
 inline bool cpu_ok() {
 #if KN_CONV_DIRECT
@@ -170,7 +170,7 @@ using DwTile = void (*)(const float*, int64_t, const float*, const int64_t*, int
 template <int OB>
 DwTile dw_tile_k(int kb) {
   static const DwTile table[kDwK] = {dw_tile<OB, 1>, dw_tile<OB, 2>, dw_tile<OB, 3>,
-                                     dw_tile<OB, 4>, dw_tile<OB, 5>, dw_tile<OB, 6>};
+                                     dw_tile<OB, 4>};
   return table[kb - 1];
 }
 inline DwTile dw_tile_for(int ob, int kb) {
@@ -178,7 +178,9 @@ inline DwTile dw_tile_for(int ob, int kb) {
     case 1: return dw_tile_k<1>(kb);
     case 2: return dw_tile_k<2>(kb);
     case 3: return dw_tile_k<3>(kb);
-    default: return dw_tile_k<4>(kb);
+    case 4: return dw_tile_k<4>(kb);
+    case 5: return dw_tile_k<5>(kb);
+    default: return dw_tile_k<6>(kb);
   }
 }
 
