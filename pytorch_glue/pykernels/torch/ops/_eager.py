@@ -18,7 +18,8 @@ import torch
 from ... import _C
 
 _CODES = {torch.float32: _C.FLOAT32, torch.float64: _C.FLOAT64}
-_CPU = torch.device("cpu")
+_STRIDED = torch.strided
+_CPU_CODE = _C.DEVICE_CPU
 
 
 def _no_modes() -> bool:
@@ -36,9 +37,8 @@ def plain(tensors, dtype) -> bool:
     if dtype not in _CODES:
         return False
     for t in tensors:
-        if t is None:
-            continue
-        if type(t) is not torch.Tensor or t.dtype != dtype or t.device != _CPU or t.is_sparse:
+        if t is not None and (type(t) is not torch.Tensor or t.dtype != dtype or not t.is_cpu
+                              or t.layout is not _STRIDED):
             return False
     return _no_modes()
 
@@ -47,7 +47,7 @@ def desc(t):
     """The kn_tensor descriptor of a tensor that passed plain() (None for None)."""
     if t is None:
         return None
-    return (t.data_ptr(), _CODES[t.dtype], _C.DEVICE_CPU, 0, tuple(t.shape), tuple(t.stride()))
+    return (t.data_ptr(), _CODES[t.dtype], _CPU_CODE, 0, t.shape, t.stride())  # Size: a tuple
 
 
 def install(op, fast) -> None:

@@ -19,8 +19,6 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
-from torch.autograd.function import once_differentiable
-
 from ... import _C, _conv2d_out_size, _pair, _shape_error
 from .._glue import call, empty, expect_dim, none_output
 from . import _eager
@@ -153,7 +151,9 @@ def _backward_direct(grad_output, input_shape, input, weight_shape, weight, conv
                      need_x, need_w, need_b):
     """(dx, dw, db) with None where not needed: the C call directly when grad_output is
     plain, else through the conv2d_backward op (with placeholders, as backward above)."""
-    if not _eager.plain((grad_output,), grad_output.dtype) or grad_output.dim() != 4:
+    # create_graph=True (grad mode on in backward) takes the op, as without the fast path.
+    if (torch.is_grad_enabled() or not _eager.plain((grad_output,), grad_output.dtype)
+            or grad_output.dim() != 4):
         if input is None:
             input = grad_output.new_zeros(()).expand(input_shape)
         if weight is None:
@@ -189,7 +189,6 @@ class _Conv2dEager(torch.autograd.Function):
         return y
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_output):
         input, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]

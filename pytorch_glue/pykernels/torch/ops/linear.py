@@ -15,8 +15,6 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from torch.autograd.function import once_differentiable
-
 from ... import _C
 from .._glue import call, empty, expect_dim, none_output
 from . import _eager
@@ -108,7 +106,9 @@ linear.register_autograd(backward, setup_context=setup_context)
 def _backward_direct(grad_output, x, weight, need_x, need_w, need_b):
     """(dx, dw, db) with None where not needed; the C call directly when grad_output is
     plain, else through the linear_backward op."""
-    if not _eager.plain((grad_output,), grad_output.dtype) or grad_output.dim() != 2:
+    # create_graph=True (grad mode on in backward) takes the op, as without the fast path.
+    if (torch.is_grad_enabled() or not _eager.plain((grad_output,), grad_output.dtype)
+            or grad_output.dim() != 2):
         dx, dw, db = linear_backward(grad_output, x, weight, need_x, need_w, need_b)
         return dx if need_x else None, dw if need_w else None, db if need_b else None
     n, out = grad_output.shape
@@ -135,7 +135,6 @@ class _LinearEager(torch.autograd.Function):
         return y
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_output):
         x, weight = ctx.saved_tensors
         return _backward_direct(grad_output, x, weight, *ctx.needs_input_grad)
