@@ -4,8 +4,8 @@
 dispatcher's trip into Python, the generated autograd.Function, the backward op's own
 dispatch), more than the kernel itself for an MLP's layers. ``install(op, fast)`` makes
 calls of the CustomOpDef ``op`` first try ``fast(*args, **kwargs)``, a direct
-implementation for the plain case only: plain CPU float32/float64 ``torch.Tensor``
-arguments, well-formed shapes, no torch.compile tracing, no dispatch or torch-function
+implementation for the plain case only: plain CPU float32/float64 ``torch.Tensor`` (or
+``nn.Parameter``) arguments, well-formed shapes, no torch.compile tracing, no dispatch or torch-function
 mode, no functorch transform. ``fast`` returns NotImplemented for anything else, and
 the call goes through the custom op as before (which also raises the documented errors).
 ``torch.ops.pykernels.<op>``, opcheck, register_fake and torch.compile see the op
@@ -19,6 +19,8 @@ from ... import _C
 
 _CODES = {torch.float32: _C.FLOAT32, torch.float64: _C.FLOAT64}
 _STRIDED = torch.strided
+# nn.Parameter: a Tensor subclass without a __torch_function__ of its own.
+_PLAIN_TYPES = (torch.Tensor, torch.nn.Parameter)
 _CPU_CODE = _C.DEVICE_CPU
 
 
@@ -37,7 +39,7 @@ def plain(tensors, dtype) -> bool:
     if dtype not in _CODES:
         return False
     for t in tensors:
-        if t is not None and (type(t) is not torch.Tensor or t.dtype != dtype or not t.is_cpu
+        if t is not None and (type(t) not in _PLAIN_TYPES or t.dtype != dtype or not t.is_cpu
                               or t.layout is not _STRIDED):
             return False
     return _no_modes()
