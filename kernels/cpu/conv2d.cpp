@@ -1,4 +1,7 @@
-// Conv2d on the CPU: im2col + GEMM through OpenBLAS.
+// Conv2d on the CPU: im2col + GEMM through OpenBLAS; small float32 convs (groups 1,
+// stride 1, dilation 1, C*kH*kW <= 400, O <= 32, e.g. LeNet's) take direct AVX-512
+// kernels for the forward and dw instead (conv2d_direct.hpp: im2col's GEMMs are too
+// skinny there), dx stays on im2col + GEMM.
 //
 //   x:(N,C,H,W)  w:(O,C/G,kH,kW)  b:(O)?  ->  y:(N,O,Ho,Wo);  G groups, Cg = C/G, Og = O/G,
 //   K = Cg*kH*kW (one column per output pixel), P = Ho*Wo.
