@@ -1,4 +1,7 @@
-// Conv2d on the CPU: im2col + GEMM through OpenBLAS.
+// Conv2d on the CPU: im2col + GEMM through OpenBLAS; small float32 convs (groups 1,
+// stride 1, dilation 1, C*kH*kW <= 400, O <= 32, e.g. LeNet's) take direct AVX-512
+// kernels for the forward and dw instead (conv2d_direct.hpp: im2col's GEMMs are too
+// skinny there), dx stays on im2col + GEMM.
 //
 //   x:(N,C,H,W)  w:(O,C/G,kH,kW)  b:(O)?  ->  y:(N,O,Ho,Wo);  G groups, Cg = C/G, Og = O/G,
 //   K = Cg*kH*kW (one column per output pixel), P = Ho*Wo.
@@ -28,10 +31,13 @@
 // channel. So dw and db are bit-identical for any thread count.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/conv2d_direct.hpp"
 #include "kernels/internal/blas.hpp"
 #include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/simd.hpp"
 #include "kernels/internal/threading.hpp"
 #include "kernels/ops.hpp"
 
@@ -246,12 +252,143 @@ MatrixView<const T> gather_planes(const kn_tensor& t, int64_t n0, int64_t n1, in
 // OpenMP default, i.e. torch.get_num_threads()) from inside the region.
 bool split_over_threads(int64_t pieces, int threads) { return threads > 1 && pieces >= 2 * threads; }
 
+// ---------------------------------------------------------------- direct (small convs)
+
+bool use_direct(const Geometry& g) {
+  return direct::applies(g.G, g.sh, g.sw, g.dh, g.dw, g.C, g.O, g.kH, g.kW, g.Ho, g.Wo);
+}
+
+direct::Plan plan_of(const Geometry& g) {
+  return direct::make_plan(g.C, g.H, g.W, g.O, g.kH, g.kW, g.ph, g.pw, g.Ho, g.Wo);
+}
+
+// w as (K, O): wk[k*O + o] = w[o, c, i, j], k = (c, i, j).
+std::vector<float> weights_k_by_o(const Geometry& g, const kn_tensor& w) {
+  const int64_t* s = w.strides;
+  const float* data = data_as<const float>(w);
+  std::vector<float> wk(static_cast<size_t>(g.K * g.O));
+  for (int64_t o = 0; o < g.O; ++o)
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t i = 0; i < g.kH; ++i)
+        for (int64_t j = 0; j < g.kW; ++j)
+          wk[((c * g.kH + i) * g.kW + j) * g.O + o] = data[o * s[0] + c * s[1] + i * s[2] + j * s[3]];
+  return wk;
+}
+
+void direct_forward(const Geometry& g, const kn_tensor& x, const kn_tensor& w,
+                    const kn_tensor* b, const kn_tensor& y, const CpuContext& ctx) {
+  const direct::Plan p = plan_of(g);
+  const std::vector<float> wk = weights_k_by_o(g, w);
+  const std::vector<int64_t> shifts = direct::shifts_of(p);
+  std::vector<float> bias;
+  if (b) {
+    bias.resize(static_cast<size_t>(g.O));
+    for (int64_t o = 0; o < g.O; ++o) bias[o] = data_as<const float>(*b)[o * b->strides[0]];
+  }
+  const int64_t* ys = y.strides;
+  // Images per thread; small batches of small images are not worth a fork.
+  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, g.O * p.Pq * g.K / 64));
+  const bool cv = direct::channel_vectorised(p);
+  parallel_for(g.N, grain, ctx.num_threads, [&](int64_t n0, int64_t n1) {
+    std::vector<float> xp(static_cast<size_t>(p.xp_size));
+    std::vector<float> yx(cv ? 0 : static_cast<size_t>(g.O * p.Pq));
+    for (int64_t n = n0; n < n1; ++n) {
+      direct::pad_image(p, data_as<const float>(x) + n * x.strides[0], x.strides, xp.data());
+      const float* bp = b ? bias.data() : nullptr;
+      if (cv) {
+        direct::forward_image_cv(p, xp.data(), shifts.data(), wk.data(), bp,
+                                 data_as<float>(y) + n * ys[0], ys);
+        continue;
+      }
+      direct::forward_image(p, xp.data(), shifts.data(), wk.data(), bp, yx.data());
+      for (int64_t o = 0; o < g.O; ++o)
+        for (int64_t oh = 0; oh < g.Ho; ++oh) {
+          float* dst = data_as<float>(y) + n * ys[0] + o * ys[1] + oh * ys[2];
+          const float* src = yx.data() + o * p.Pq + oh * p.Wp;
+          if (ys[3] == 1) {
+            std::memcpy(dst, src, static_cast<size_t>(g.Wo) * sizeof(float));
+          } else {
+            for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow * ys[3]] = src[ow];
+          }
+        }
+    }
+  });
+}
+
+// dw through the direct kernels. Image blocks fixed by N alone (at most 16); each block
+// keeps 16-lane float accumulators per (o, k), reduced lane by lane in double at its end;
+// the blocks' partials are added in block order in double.
+void direct_weight_grad(const Geometry& g, const kn_tensor& dy, const kn_tensor& x,
+                        const kn_tensor& dw, const CpuContext& ctx) {
+  const direct::Plan p = plan_of(g);
+  const std::vector<int64_t> shifts = direct::shifts_of(p);
+  const int64_t OK = g.O * g.K, blocks = std::min<int64_t>(g.N, 16);
+  std::vector<double> partial(static_cast<size_t>(blocks * OK));
+  const int64_t* ds = dy.strides;
+  const bool cv = direct::channel_vectorised(p);
+  const std::vector<int64_t> poff = cv ? direct::pixel_offsets(p) : std::vector<int64_t>();
+  const int64_t lanes = cv ? 1 : direct::kVec;
+  parallel_for(blocks, 1, ctx.num_threads, [&](int64_t b0, int64_t b1) {
+    std::vector<float> xp(static_cast<size_t>(p.xp_size));
+    // cv: dy^T:(P, O); else extended dy:(O, Pq), zero off-image.
+    std::vector<float> dyx(static_cast<size_t>(g.O * (cv ? g.P : p.Pq)), 0.0f);
+    std::vector<float> acc(static_cast<size_t>(OK * lanes));  // cv: (K, O); else (O, K, 16)
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t n = g.N * blk / blocks; n < g.N * (blk + 1) / blocks; ++n) {
+        direct::pad_image(p, data_as<const float>(x) + n * x.strides[0], x.strides, xp.data());
+        for (int64_t o = 0; o < g.O; ++o)
+          for (int64_t oh = 0; oh < g.Ho; ++oh) {
+            const float* src = data_as<const float>(dy) + n * ds[0] + o * ds[1] + oh * ds[2];
+            if (cv) {
+              float* dst = dyx.data() + oh * g.Wo * g.O + o;
+              for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow * g.O] = src[ow * ds[3]];
+              continue;
+            }
+            float* dst = dyx.data() + o * p.Pq + oh * p.Wp;
+            if (ds[3] == 1) {
+              std::memcpy(dst, src, static_cast<size_t>(g.Wo) * sizeof(float));
+            } else {
+              for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow] = src[ow * ds[3]];
+            }
+          }
+        if (cv)
+          direct::dw_image_cv(p, dyx.data(), xp.data(), shifts.data(), poff.data(), acc.data());
+        else
+          direct::dw_image(p, dyx.data(), xp.data(), shifts.data(), acc.data());
+      }
+      for (int64_t e = 0; e < OK; ++e) {
+        if (cv) {
+          const int64_t o = e / g.K, k = e % g.K;
+          partial[blk * OK + e] = acc[k * g.O + o];
+          continue;
+        }
+        double s = 0;
+        for (int64_t l = 0; l < direct::kVec; ++l) s += acc[e * direct::kVec + l];
+        partial[blk * OK + e] = s;
+      }
+    }
+  });
+  float* out = data_as<float>(dw);
+  const int64_t* s = dw.strides;
+  for (int64_t e = 0; e < OK; ++e) {
+    double acc = 0;
+    for (int64_t blk = 0; blk < blocks; ++blk) acc += partial[blk * OK + e];
+    const int64_t o = e / g.K, k = e % g.K;
+    const int64_t c = k / (g.kH * g.kW), i = k / g.kW % g.kH, j = k % g.kW;
+    out[o * s[0] + c * s[1] + i * s[2] + j * s[3]] = float(acc);
+  }
+}
+
 template <typename T>
 void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor& w,
                   const kn_tensor* b, const kn_tensor& y, const CpuContext& ctx) {
   const Geometry g = make_geometry(p, x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0],
                                    w.shape[2], w.shape[3], y.shape[2], y.shape[3]);
   if (g.N == 0 || g.O == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_direct(g)) return direct_forward(g, x, w, b, y, ctx);
+  }
   std::vector<T> wbuf;
   const MatrixView<const T> wm = weight_matrix<T>(w, g, wbuf);
   const T* bias = b ? data_as<const T>(*b) : nullptr;
@@ -313,27 +450,44 @@ void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor
     run_chunks(0, chunks);
 }
 
-// db[o] = sum_{n,oh,ow} dy[n,o,oh,ow] in double; each thread owns whole channels.
+// Sum of r[0], r[s], ..., r[(n-1)*s] in double, in 8 interleaved lanes (lane l takes the
+// elements l, l+8, ...), then lanes 0..7 in order: a fixed order for a given n, and no
+// serial chain of dependent double additions (which ran at one add per 4 cycles).
+template <typename T>
+KN_SIMD_CLONES acc_t<T> strided_sum(const T* r, int64_t n, int64_t s) {
+  acc_t<T> lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t q = 0;
+  if (s == 1) {
+    for (; q + 8 <= n; q += 8)
+      for (int l = 0; l < 8; ++l) lane[l] += r[q + l];
+  } else {
+    for (; q + 8 <= n; q += 8)
+      for (int l = 0; l < 8; ++l) lane[l] += r[(q + l) * s];
+  }
+  for (int l = 0; q < n; ++q, ++l) lane[l] += r[q * s];
+  acc_t<T> total = 0;
+  for (int l = 0; l < 8; ++l) total += lane[l];
+  return total;
+}
+
+// db[o] = sum_{n,oh,ow} dy[n,o,oh,ow] in double; each thread owns whole channels. A
+// plane whose rows merge is summed as one row.
 template <typename T>
 void bias_grad(const kn_tensor& dy, const kn_tensor& db, int threads) {
   const int64_t N = dy.shape[0], O = dy.shape[1], Ho = dy.shape[2], Wo = dy.shape[3];
   const int64_t* s = dy.strides;
   const T* d = data_as<const T>(dy);
   T* out = data_as<T>(db);
+  const bool merge = Ho == 1 || s[2] == s[3] * Wo;
+  const int64_t rows = merge ? 1 : Ho, len = merge ? Ho * Wo : Wo;
   // Threads only for large sums: a fork/join costs more than a few 100k additions.
-  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 18) / std::max<int64_t>(1, N * Ho * Wo));
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, N * Ho * Wo));
   parallel_for(O, grain, threads, [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
       acc_t<T> acc = 0;
       for (int64_t n = 0; n < N; ++n)
-        for (int64_t oh = 0; oh < Ho; ++oh) {
-          const T* r = d + n * s[0] + o * s[1] + oh * s[2];
-          if (s[3] == 1) {
-            for (int64_t ow = 0; ow < Wo; ++ow) acc += r[ow];
-          } else {
-            for (int64_t ow = 0; ow < Wo; ++ow) acc += r[ow * s[3]];
-          }
-        }
+        for (int64_t oh = 0; oh < rows; ++oh)
+          acc += strided_sum<T>(d + n * s[0] + o * s[1] + oh * s[2], len, s[3]);
       out[o * db.strides[0]] = T(acc);
     }
   });
@@ -350,6 +504,13 @@ void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tens
   const Geometry g = make_geometry(p, dy.shape[0], in.shape[1], in.shape[2], in.shape[3],
                                    dy.shape[1], ker.shape[2], ker.shape[3], dy.shape[2], dy.shape[3]);
   if (g.K == 0) return;  // C == 0: dx and dw are empty
+  if constexpr (std::is_same_v<T, float>) {
+    if (dw && g.N > 0 && g.O > 0 && use_direct(g)) {
+      direct_weight_grad(g, dy, *x, *dw, ctx);
+      dw = nullptr;
+      if (!dx) return;
+    }
+  }
   std::vector<T> wbuf;
   MatrixView<const T> wm{};
   if (dx) wm = weight_matrix<T>(*w, g, wbuf);

@@ -5,6 +5,15 @@
 //             db = sum_n dy[n, :]    dy:(N,out)             -> db:(out)
 // Any strides: blas::gemm passes transposes and leading dimensions to
 // OpenBLAS where it can and packs a copy only where it cannot.
+//
+// Threads: a large GEMM runs on OpenBLAS's threads. A small one (an MLP layer: under
+// 2^24 multiply-adds) is cut by us into one block of output columns (or rows) per
+// thread, each a single-threaded GEMM, inside one parallel region: OpenBLAS's own
+// threading synchronises several times per call, which cost milliseconds per call on a
+// loaded 2-core machine, and one fork/join is cheaper than that even unloaded. Below
+// 2^18 multiply-adds OpenBLAS runs single-threaded by itself. (The tests compare 1 and 2
+// threads with a tolerance: y and dx may differ in the last bits, as they did before.)
+#include <algorithm>
 #include <vector>
 
 #include "kernels/internal/blas.hpp"
@@ -13,6 +22,43 @@
 #include "kernels/ops.hpp"
 
 namespace kn::cpu {
+namespace {
+
+constexpr int64_t kSplitMinWork = int64_t(1) << 18, kOpenBlasThreadsWork = int64_t(1) << 24;
+
+// c = alpha a b + beta c, threaded as described at the top of the file.
+template <typename T>
+void gemm_mt(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
+             int threads) {
+  const int64_t M = c.rows, N = c.cols, K = a.cols, work = M * N * std::max<int64_t>(K, 1);
+  // Below kSplitMinWork OpenBLAS runs single-threaded by itself (its
+  // GEMM_MULTITHREAD_THRESHOLD); above kOpenBlasThreadsWork its threads pay off.
+  if (threads <= 1 || work < kSplitMinWork || work >= kOpenBlasThreadsWork) {
+    blas::gemm<T>(a, b, c, alpha, beta, threads);
+    return;
+  }
+  // Split the larger of N and M at multiples of 64 (a multiple of OpenBLAS's register
+  // tiles in both directions), so that most output elements are computed by the same
+  // micro-kernel tile as in one whole GEMM. Not a guarantee of bit-identical results
+  // across thread counts: OpenBLAS picks its small-matrix kernels by size (neither was
+  // OpenBLAS's own threading bit-identical to one thread).
+  const bool by_cols = N >= M;
+  const int64_t extent = by_cols ? N : M, block = 64, blocks = (extent + block - 1) / block;
+  parallel_for(blocks, 1, threads, [&](int64_t b0, int64_t b1) {
+    const int64_t e0 = b0 * block, e1 = std::min(extent, b1 * block);
+    if (by_cols) {
+      blas::gemm<T>(a, {b.data + e0 * b.col_stride, b.rows, e1 - e0, b.row_stride, b.col_stride},
+                    {c.data + e0 * c.col_stride, c.rows, e1 - e0, c.row_stride, c.col_stride},
+                    alpha, beta, threads);
+    } else {
+      blas::gemm<T>({a.data + e0 * a.row_stride, e1 - e0, a.cols, a.row_stride, a.col_stride}, b,
+                    {c.data + e0 * c.row_stride, e1 - e0, c.cols, c.row_stride, c.col_stride},
+                    alpha, beta, threads);
+    }
+  });
+}
+
+}  // namespace
 
 void linear_forward(const kn_tensor& x, const kn_tensor& w, const kn_tensor* b,
                     const kn_tensor& y, const CpuContext& ctx) {
@@ -28,8 +74,8 @@ void linear_forward(const kn_tensor& x, const kn_tensor& w, const kn_tensor* b,
                        for (int64_t c = 0; c < Y.cols; ++c) Y.at(r, c) = bias[c * bs];
                    });
     }
-    blas::gemm<T>(as_matrix<const T>(x), as_matrix<const T>(w).t(), Y, T(1), b ? T(1) : T(0),
-                  ctx.num_threads);
+    gemm_mt<T>(as_matrix<const T>(x), as_matrix<const T>(w).t(), Y, T(1), b ? T(1) : T(0),
+               ctx.num_threads);
   });
 }
 
@@ -54,9 +100,9 @@ void linear_backward(const kn_tensor& dy, const kn_tensor* x, const kn_tensor* w
   dispatch_float(dy.dtype, "kn_linear_backward", [&](auto tag) {
     using T = decltype(tag);
     const MatrixView<const T> DY = as_matrix<const T>(dy);
-    if (dx) blas::gemm<T>(DY, as_matrix<const T>(*w), as_matrix<T>(*dx), T(1), T(0), ctx.num_threads);
+    if (dx) gemm_mt<T>(DY, as_matrix<const T>(*w), as_matrix<T>(*dx), T(1), T(0), ctx.num_threads);
     if (dw)
-      blas::gemm<T>(DY.t(), as_matrix<const T>(*x), as_matrix<T>(*dw), T(1), T(0), ctx.num_threads);
+      gemm_mt<T>(DY.t(), as_matrix<const T>(*x), as_matrix<T>(*dw), T(1), T(0), ctx.num_threads);
     if (db) bias_grad<T>(DY, *db, ctx.num_threads);
   });
 }
