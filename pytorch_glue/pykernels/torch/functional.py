@@ -28,8 +28,8 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
         raise _shape_error("pykernels.torch.functional.linear: input: expected shape (*, in), "
                            "got a 0-d tensor")
     if input.dim() == 2:
-        return _linear.linear(input, weight, bias)
-    y = _linear.linear(input.reshape(-1, input.shape[-1]), weight, bias)
+        return _linear.linear_fast(input, weight, bias)
+    y = _linear.linear_fast(input.reshape(-1, input.shape[-1]), weight, bias)
     return y.reshape(*input.shape[:-1], y.shape[-1])
 
 
@@ -92,10 +92,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride=
                       groups).squeeze(0)
     stride, dilation = _pair(stride, op, "stride"), _pair(dilation, op, "dilation")
     if not isinstance(padding, str):
-        return _conv2d.conv2d(input, weight, bias, stride, _pair(padding, op, "padding"),
+        return _conv2d.conv2d_fast(input, weight, bias, stride, _pair(padding, op, "padding"),
                               dilation, groups)
     if padding == "valid":
-        return _conv2d.conv2d(input, weight, bias, stride, (0, 0), dilation, groups)
+        return _conv2d.conv2d_fast(input, weight, bias, stride, (0, 0), dilation, groups)
     if padding != "same":
         raise ValueError(f"{op}: padding: expected an int, a pair of ints, 'valid' or 'same', "
                          f"got {padding!r}")
@@ -106,7 +106,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride=
     # first row/column where the total is odd (torch pads the extra one at the end).
     totals = [dilation[d] * (weight.shape[2 + d] - 1) for d in range(2)]
     pads = tuple((t + 1) // 2 for t in totals)
-    y = _conv2d.conv2d(input, weight, bias, stride, pads, dilation, groups)
+    y = _conv2d.conv2d_fast(input, weight, bias, stride, pads, dilation, groups)
     drop_h, drop_w = totals[0] % 2, totals[1] % 2
     return y[:, :, drop_h:, drop_w:] if drop_h or drop_w else y
 
@@ -362,7 +362,7 @@ def gspmm(graph: Graph, x: Tensor, message: str = "copy_u", reduce: str = "sum",
                                f"{tuple(edge_values.shape)}")
         edge_values = graph.edge_values_in_csr_order(edge_values)
     t = graph.transpose() if _needs_grad(x) else (None, None, None)
-    y, _ = _gspmm.gspmm(graph.indptr, graph.indices, x, edge_values, *t, message, reduce, True)
+    y, _ = _gspmm.gspmm_fast(graph.indptr, graph.indices, x, edge_values, *t, message, reduce, True)
     return y
 
 
@@ -402,9 +402,9 @@ def spmm(adj: Tensor, x: Tensor, reduce: str = "sum") -> Tensor:
                            f"{tuple(adj.shape)}, got {tuple(x.shape)}")
     if _needs_grad(x):
         # csr_transpose checks the graph (O(E), on CPU): the products need not check again
-        t = _gspmm.csr_transpose(indptr, indices, adj.shape[1])
-        y, _ = _gspmm.gspmm(indptr, indices, x, adj.values(), *t, "u_mul_e", r, True)
+        t = _gspmm.csr_transpose_fast(indptr, indices, adj.shape[1])
+        y, _ = _gspmm.gspmm_fast(indptr, indices, x, adj.values(), *t, "u_mul_e", r, True)
     else:
-        y, _ = _gspmm.gspmm(indptr, indices, x, adj.values(), None, None, None, "u_mul_e", r,
+        y, _ = _gspmm.gspmm_fast(indptr, indices, x, adj.values(), None, None, None, "u_mul_e", r,
                             False)
     return y

@@ -225,7 +225,7 @@ class Graph:
         """``(t_indptr, t_indices, t_edge_ids)``: the CSC form (see
         ``torch.ops.pykernels.csr_transpose``), built on the first call and cached."""
         if self._transpose is None:
-            self._transpose = tuple(_ops.csr_transpose(self.indptr, self.indices, self.num_src))
+            self._transpose = tuple(_ops.csr_transpose_fast(self.indptr, self.indices, self.num_src))
         return self._transpose
 
     def add_self_loops(self) -> "Graph":

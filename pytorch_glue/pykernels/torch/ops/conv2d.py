@@ -11,6 +11,9 @@ An output whose ``need_*`` is False is returned as a 0-element tensor. Of input 
 the shape is used unless need_weight, of weight only the shape unless need_input: the
 autograd formula passes zero-stride expanded placeholders (no memory) for the tensors
 it did not save, so that inference saves nothing.
+
+``conv2d_fast`` / ``conv2d_backward_fast`` are the same ops for eager callers (see
+_glue.fast_path).
 """
 from __future__ import annotations
 
@@ -20,8 +23,7 @@ import torch
 from torch import Tensor
 
 from ... import _C, _conv2d_out_size, _pair, _shape_error
-from .._glue import call, empty, expect_dim, none_output
-from . import _eager
+from .._glue import call, empty, expect_dim, fast_path, none_output
 
 _FORWARD_SCHEMA = ("(Tensor input, Tensor weight, Tensor? bias, int[2] stride, "
                    "int[2] padding, int[2] dilation, int groups) -> Tensor")
@@ -61,8 +63,7 @@ def _conv2d_outputs(input: Tensor, weight: Tensor, bias: Optional[Tensor], strid
                  like=input)
 
 
-@torch.library.custom_op("pykernels::conv2d", mutates_args=(), schema=_FORWARD_SCHEMA)
-def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Sequence[int],
+def _conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Sequence[int],
            padding: Sequence[int], dilation: Sequence[int], groups: int) -> Tensor:
     """2-D convolution with zero padding (as torch.nn.functional.conv2d with int pairs)."""
     y = _conv2d_outputs(input, weight, bias, stride, padding, dilation, groups)
@@ -71,6 +72,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Sequen
     return y
 
 
+conv2d = torch.library.custom_op("pykernels::conv2d", mutates_args=(),
+                                 schema=_FORWARD_SCHEMA)(_conv2d)
 conv2d.register_fake(_conv2d_outputs)
 
 # ----------------------------------------------------------------- backward
@@ -90,8 +93,7 @@ def _conv2d_backward_outputs(grad_output: Tensor, input: Tensor, weight: Tensor,
     return dx, dw, db
 
 
-@torch.library.custom_op("pykernels::conv2d_backward", mutates_args=(), schema=_BACKWARD_SCHEMA)
-def conv2d_backward(grad_output: Tensor, input: Tensor, weight: Tensor, stride: Sequence[int],
+def _conv2d_backward(grad_output: Tensor, input: Tensor, weight: Tensor, stride: Sequence[int],
                     padding: Sequence[int], dilation: Sequence[int], groups: int,
                     need_input: bool, need_weight: bool, need_bias: bool
                     ) -> tuple[Tensor, Tensor, Tensor]:
@@ -105,7 +107,10 @@ def conv2d_backward(grad_output: Tensor, input: Tensor, weight: Tensor, stride: 
     return dx, dw, db
 
 
+conv2d_backward = torch.library.custom_op("pykernels::conv2d_backward", mutates_args=(),
+                                          schema=_BACKWARD_SCHEMA)(_conv2d_backward)
 conv2d_backward.register_fake(_conv2d_backward_outputs)
+conv2d_backward_fast = fast_path(conv2d_backward, _conv2d_backward)
 
 # ----------------------------------------------------------------- autograd
 
@@ -136,91 +141,12 @@ def backward(ctx, grad_output: Tensor):
         input = grad_output.new_zeros(()).expand(ctx.input_shape)
     if weight is None:
         weight = grad_output.new_zeros(()).expand(ctx.weight_shape)
-    dx, dw, db = conv2d_backward(grad_output, input, weight, *ctx.conv_args, need_x, need_w,
-                                 need_b)
+    dx, dw, db = conv2d_backward_fast(grad_output, input, weight, *ctx.conv_args, need_x,
+                                      need_w, need_b)
     grads = (dx if need_x else None, dw if need_w else None, db if need_b else None)
     return (grads + (None,) * 4)[:len(ctx.needs_input_grad)]
 
 
 conv2d.register_autograd(backward, setup_context=setup_context)
-
-# ------------------------------------------------------- eager fast path (_eager.py)
-
-
-def _backward_direct(grad_output, input_shape, input, weight_shape, weight, conv_args,
-                     need_x, need_w, need_b):
-    """(dx, dw, db) with None where not needed: the C call directly when grad_output is
-    plain, else through the conv2d_backward op (with placeholders, as backward above)."""
-    # create_graph=True (grad mode on in backward) takes the op, as without the fast path.
-    if (torch.is_grad_enabled() or not _eager.plain((grad_output,), grad_output.dtype)
-            or grad_output.dim() != 4):
-        if input is None:
-            input = grad_output.new_zeros(()).expand(input_shape)
-        if weight is None:
-            weight = grad_output.new_zeros(()).expand(weight_shape)
-        dx, dw, db = conv2d_backward(grad_output, input, weight, *conv_args, need_x, need_w,
-                                     need_b)
-        return dx if need_x else None, dw if need_w else None, db if need_b else None
-    dtype = grad_output.dtype
-    dx = torch.empty(input_shape, dtype=dtype) if need_x else None
-    dw = torch.empty(weight_shape, dtype=dtype) if need_w else None
-    db = torch.empty((weight_shape[0],), dtype=dtype) if need_b else None
-    d = _eager.desc
-    _C.conv2d_backward(*_params(*conv_args[:3]), conv_args[3], d(grad_output),
-                       d(input) if need_w else None, d(weight) if need_x else None, d(dx), d(dw),
-                       d(db))
-    return dx, dw, db
-
-
-class _Conv2dEager(torch.autograd.Function):
-    """The eager fast path's autograd node: same saved tensors and formula as the op's
-    register_autograd (setup_context/backward above)."""
-
-    @staticmethod
-    def forward(ctx, input, weight, bias, shape, conv_args):
-        y = torch.empty(shape, dtype=input.dtype)
-        _C.conv2d_forward(*_params(*conv_args[:3]), conv_args[3], _eager.desc(input),
-                          _eager.desc(weight), _eager.desc(bias), _eager.desc(y))
-        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        ctx.save_for_backward(input if need_w else None, weight if need_x else None)
-        ctx.input_shape, ctx.weight_shape = tuple(input.shape), tuple(weight.shape)
-        ctx.conv_args = conv_args
-        ctx.has_bias = bias is not None
-        return y
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        input, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        dx, dw, db = _backward_direct(grad_output, ctx.input_shape, input, ctx.weight_shape,
-                                      weight, ctx.conv_args, need_x, need_w,
-                                      need_b and ctx.has_bias)
-        return dx, dw, db, None, None
-
-
-def _conv2d_fast(input, weight, bias, stride, padding, dilation, groups):
-    """Eager ``conv2d`` on plain CPU tensors without the custom-op machinery, or
-    NotImplemented (then the op runs as usual, with its checks and messages)."""
-    if not isinstance(input, torch.Tensor) or not _eager.plain((input, weight, bias), input.dtype):
-        return NotImplemented
-    if input.dim() != 4 or weight.dim() != 4 or not isinstance(groups, int):
-        return NotImplemented
-    try:
-        args = (tuple(stride), tuple(padding), tuple(dilation), groups)
-    except TypeError:
-        return NotImplemented
-    if any(len(a) != 2 for a in args[:3]):
-        return NotImplemented
-    shape = conv2d_output_shape(input.shape, weight.shape, *args[:3])
-    if shape[2] <= 0 or shape[3] <= 0:
-        return NotImplemented  # the op reports it
-    if torch.is_grad_enabled() and (input.requires_grad or weight.requires_grad
-                                    or (bias is not None and bias.requires_grad)):
-        return _Conv2dEager.apply(input, weight, bias, shape, args)
-    y = torch.empty(shape, dtype=input.dtype)
-    _C.conv2d_forward(*_params(*args[:3]), groups, _eager.desc(input), _eager.desc(weight),
-                      _eager.desc(bias), _eager.desc(y))
-    return y
-
-
-_eager.install(conv2d, _conv2d_fast)
+# Eager callers (functional.conv2d) skip the dispatcher when nothing needs it: _glue.fast_path.
+conv2d_fast = fast_path(conv2d, _conv2d, setup_context, backward)

@@ -41,7 +41,7 @@ from torch import Tensor
 
 from ... import (_C, _gspmm_codes, _gspmm_edge_values_rule, _gspmm_features, _gspmm_num_dst,
                  _shape_error)
-from .._glue import call, empty, expect_dim
+from .._glue import call, empty, expect_dim, fast_path
 
 _MAX_MIN = (_C.GSPMM_MAX, _C.GSPMM_MIN)
 
@@ -62,10 +62,7 @@ def _csr_transpose_outputs(indptr: Tensor, indices: Tensor, num_src: int):
     return index(num_src + 1), index(e), index(e)
 
 
-@torch.library.custom_op(_T, mutates_args=(),
-                         schema="(Tensor indptr, Tensor indices, int num_src) -> "
-                                "(Tensor, Tensor, Tensor)")
-def csr_transpose(indptr: Tensor, indices: Tensor, num_src: int) -> tuple[Tensor, Tensor, Tensor]:
+def _csr_transpose(indptr: Tensor, indices: Tensor, num_src: int) -> tuple[Tensor, Tensor, Tensor]:
     """(t_indptr:(num_src+1), t_indices:(E) destinations, t_edge_ids:(E) CSR positions)."""
     t_indptr, t_indices, t_edge_ids = _csr_transpose_outputs(indptr, indices, num_src)
     call(_C.csr_transpose, _T, indptr=indptr, indices=indices, t_indptr=t_indptr,
@@ -73,7 +70,11 @@ def csr_transpose(indptr: Tensor, indices: Tensor, num_src: int) -> tuple[Tensor
     return t_indptr, t_indices, t_edge_ids
 
 
+csr_transpose = torch.library.custom_op(_T, mutates_args=(),
+                         schema="(Tensor indptr, Tensor indices, int num_src) -> "
+                                "(Tensor, Tensor, Tensor)")(_csr_transpose)
 csr_transpose.register_fake(_csr_transpose_outputs)
+csr_transpose_fast = fast_path(csr_transpose, _csr_transpose)
 
 # ------------------------------------------------------------------ forward
 
@@ -97,8 +98,7 @@ def _gspmm_outputs(indptr: Tensor, indices: Tensor, x: Tensor, edge_values: Opti
     return y, arg
 
 
-@torch.library.custom_op(_FW, mutates_args=(), schema=_FW_SCHEMA)
-def gspmm(indptr: Tensor, indices: Tensor, x: Tensor, edge_values: Optional[Tensor],
+def _gspmm(indptr: Tensor, indices: Tensor, x: Tensor, edge_values: Optional[Tensor],
           t_indptr: Optional[Tensor], t_indices: Optional[Tensor], t_edge_ids: Optional[Tensor],
           message: str, reduce: str, skip_index_check: bool) -> tuple[Tensor, Tensor]:
     """(y:(num_dst,F), arg:(num_dst,F) for max/min else 0-element); t_* are only saved."""
@@ -111,6 +111,7 @@ def gspmm(indptr: Tensor, indices: Tensor, x: Tensor, edge_values: Optional[Tens
     return y, arg
 
 
+gspmm = torch.library.custom_op(_FW, mutates_args=(), schema=_FW_SCHEMA)(_gspmm)
 gspmm.register_fake(_gspmm_outputs)
 
 # ----------------------------------------------------------------- backward
@@ -152,8 +153,7 @@ def _gspmm_backward_outputs(grad_output: Tensor, indptr: Tensor, indices: Tensor
     return dx, de
 
 
-@torch.library.custom_op(_BW, mutates_args=(), schema=_BW_SCHEMA)
-def gspmm_backward(grad_output: Tensor, indptr: Tensor, indices: Tensor,
+def _gspmm_backward(grad_output: Tensor, indptr: Tensor, indices: Tensor,
                    t_indptr: Optional[Tensor], t_indices: Optional[Tensor],
                    t_edge_ids: Optional[Tensor], edge_values: Optional[Tensor],
                    x: Optional[Tensor], arg: Optional[Tensor], message: str, reduce: str,
@@ -175,7 +175,10 @@ def gspmm_backward(grad_output: Tensor, indptr: Tensor, indices: Tensor,
     return dx, de
 
 
+gspmm_backward = torch.library.custom_op(_BW, mutates_args=(),
+                                         schema=_BW_SCHEMA)(_gspmm_backward)
 gspmm_backward.register_fake(_gspmm_backward_outputs)
+gspmm_backward_fast = fast_path(gspmm_backward, _gspmm_backward)
 
 # ----------------------------------------------------------------- autograd
 
@@ -219,12 +222,15 @@ def backward(ctx, grad_output: Tensor, grad_arg: Optional[Tensor] = None):
     if need_x or need_e:
         indptr, indices, t_indptr, t_indices, t_edge_ids, edge_values, x, arg = ctx.saved_tensors
         if need_x and t_indptr is None:  # the caller did not pass the transpose
-            t_indptr, t_indices, t_edge_ids = csr_transpose(indptr, indices, num_src)
-        gx, ge = gspmm_backward(grad_output, indptr, indices, t_indptr, t_indices, t_edge_ids,
-                                edge_values, x, arg, message, reduce, need_x, need_e, skip)
+            t_indptr, t_indices, t_edge_ids = csr_transpose_fast(indptr, indices, num_src)
+        gx, ge = gspmm_backward_fast(grad_output, indptr, indices, t_indptr, t_indices,
+                                     t_edge_ids, edge_values, x, arg, message, reduce, need_x,
+                                     need_e, skip)
         dx = gx if need_x else None
         de = ge if need_e else None
     return None, None, dx, de, None, None, None, None, None, None
 
 
 gspmm.register_autograd(backward, setup_context=setup_context)
+# Eager callers (functional.gspmm/spmm) skip the dispatcher when nothing needs it: _glue.fast_path.
+gspmm_fast = fast_path(gspmm, _gspmm, setup_context, backward)

@@ -7,6 +7,9 @@
 
 An output whose ``need_*`` is False is returned as a 0-element tensor; x may
 be None when grad_weight is not needed, weight when grad_input is not.
+
+``linear_fast`` / ``linear_backward_fast`` are the same ops for eager callers (see
+_glue.fast_path).
 """
 from __future__ import annotations
 
@@ -16,8 +19,7 @@ import torch
 from torch import Tensor
 
 from ... import _C
-from .._glue import call, empty, expect_dim, none_output
-from . import _eager
+from .._glue import call, empty, expect_dim, fast_path, none_output
 
 # ------------------------------------------------------------------ forward
 
@@ -28,14 +30,14 @@ def _linear_outputs(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor
     return empty((x.shape[0], weight.shape[0]), like=x)
 
 
-@torch.library.custom_op("pykernels::linear", mutates_args=())
-def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
+def _linear(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
     """y = x weight^T + bias.  x:(N,in) weight:(out,in) bias:(out,) or None -> y:(N,out)."""
     y = _linear_outputs(x, weight, bias)
     call(_C.linear_forward, "pykernels::linear", x=x, w=weight, b=bias, y=y)
     return y
 
 
+linear = torch.library.custom_op("pykernels::linear", mutates_args=())(_linear)
 linear.register_fake(_linear_outputs)
 
 # ----------------------------------------------------------------- backward
@@ -64,8 +66,7 @@ def _linear_backward_outputs(grad_output: Tensor, x: Optional[Tensor], weight: O
     return dx, dw, db
 
 
-@torch.library.custom_op("pykernels::linear_backward", mutates_args=())
-def linear_backward(grad_output: Tensor, x: Optional[Tensor], weight: Optional[Tensor],
+def _linear_backward(grad_output: Tensor, x: Optional[Tensor], weight: Optional[Tensor],
                     need_input: bool, need_weight: bool, need_bias: bool
                     ) -> tuple[Tensor, Tensor, Tensor]:
     """(grad_input:(N,in) = grad_output weight, grad_weight:(out,in) = grad_output^T x,
@@ -79,7 +80,10 @@ def linear_backward(grad_output: Tensor, x: Optional[Tensor], weight: Optional[T
     return dx, dw, db
 
 
+linear_backward = torch.library.custom_op("pykernels::linear_backward",
+                                          mutates_args=())(_linear_backward)
 linear_backward.register_fake(_linear_backward_outputs)
+linear_backward_fast = fast_path(linear_backward, _linear_backward)
 
 # ----------------------------------------------------------------- autograd
 
@@ -94,66 +98,10 @@ def setup_context(ctx, inputs, output) -> None:
 def backward(ctx, grad_output: Tensor):
     x, weight = ctx.saved_tensors
     need_x, need_w, need_b = (*ctx.needs_input_grad, False)[:3]
-    dx, dw, db = linear_backward(grad_output, x, weight, need_x, need_w, need_b)
+    dx, dw, db = linear_backward_fast(grad_output, x, weight, need_x, need_w, need_b)
     return dx if need_x else None, dw if need_w else None, db if need_b else None
 
 
 linear.register_autograd(backward, setup_context=setup_context)
-
-# ------------------------------------------------------- eager fast path (_eager.py)
-
-
-def _backward_direct(grad_output, x, weight, need_x, need_w, need_b):
-    """(dx, dw, db) with None where not needed; the C call directly when grad_output is
-    plain, else through the linear_backward op."""
-    # create_graph=True (grad mode on in backward) takes the op, as without the fast path.
-    if (torch.is_grad_enabled() or not _eager.plain((grad_output,), grad_output.dtype)
-            or grad_output.dim() != 2):
-        dx, dw, db = linear_backward(grad_output, x, weight, need_x, need_w, need_b)
-        return dx if need_x else None, dw if need_w else None, db if need_b else None
-    n, out = grad_output.shape
-    dtype = grad_output.dtype
-    dx = torch.empty((n, weight.shape[1]), dtype=dtype) if need_x else None
-    dw = torch.empty((out, x.shape[1]), dtype=dtype) if need_w else None
-    db = torch.empty((out,), dtype=dtype) if need_b else None
-    d = _eager.desc
-    _C.linear_backward(d(grad_output), d(x) if need_w else None, d(weight) if need_x else None,
-                       d(dx), d(dw), d(db))
-    return dx, dw, db
-
-
-class _LinearEager(torch.autograd.Function):
-    """The eager fast path's autograd node: same saved tensors and formula as the op's
-    register_autograd (setup_context/backward above)."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        y = torch.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
-        _C.linear_forward(_eager.desc(x), _eager.desc(weight), _eager.desc(bias), _eager.desc(y))
-        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        ctx.save_for_backward(x if need_w else None, weight if need_x else None)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        x, weight = ctx.saved_tensors
-        return _backward_direct(grad_output, x, weight, *ctx.needs_input_grad)
-
-
-def _linear_fast(x, weight, bias=None):
-    """Eager ``linear`` on plain CPU tensors without the custom-op machinery, or
-    NotImplemented (then the op runs as usual, with its checks and messages)."""
-    if not isinstance(x, torch.Tensor) or not _eager.plain((x, weight, bias), x.dtype):
-        return NotImplemented
-    if (x.dim() != 2 or weight.dim() != 2 or x.shape[1] != weight.shape[1]
-            or (bias is not None and (bias.dim() != 1 or bias.shape[0] != weight.shape[0]))):
-        return NotImplemented
-    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad
-                                    or (bias is not None and bias.requires_grad)):
-        return _LinearEager.apply(x, weight, bias)
-    y = torch.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
-    _C.linear_forward(_eager.desc(x), _eager.desc(weight), _eager.desc(bias), _eager.desc(y))
-    return y
-
-
-_eager.install(linear, _linear_fast)
+# Eager callers (functional.linear) skip the dispatcher when nothing needs it: _glue.fast_path.
+linear_fast = fast_path(linear, _linear, setup_context, backward)
