@@ -1,0 +1,92 @@
+"""The eager fast path (_glue.fast_path) against the custom ops it stands in for.
+
+In plain eager mode `pykernels.torch.functional` runs an op's body directly; under
+anything that could observe the dispatcher (here: a TorchDispatchMode) it must call
+the custom op. Both paths must give the same outputs and gradients and save the
+same tensors: they share the kernel call and the autograd formula.
+"""
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+import pykernels.torch as pkt
+import pykernels.torch.functional as KF
+
+
+class OpLog(TorchDispatchMode):
+    """Records the name of every op dispatched while active (and runs it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+def _graph():
+    src = torch.tensor([0, 1, 2, 2, 3, 4, 4, 0])
+    dst = torch.tensor([1, 2, 0, 3, 3, 0, 1, 4])
+    return pkt.Graph.from_edges(src, dst, num_nodes=5)
+
+
+# name, the pykernels op it must reach under a mode, a call, and input shapes
+CASES = [
+    ("relu", "pykernels.relu", lambda x: KF.relu(x), [(4, 7)]),
+    ("sigmoid", "pykernels.sigmoid", lambda x: KF.sigmoid(x), [(4, 7)]),
+    ("gelu", "pykernels.gelu", lambda x: KF.gelu(x), [(4, 7)]),
+    ("log_softmax", "pykernels.log_softmax", lambda x: KF.log_softmax(x, 1), [(4, 7)]),
+    ("linear", "pykernels.linear", lambda x, w, b: KF.linear(x, w, b), [(3, 5), (4, 5), (4,)]),
+    ("conv2d", "pykernels.conv2d", lambda x, w: KF.conv2d(x, w, padding=1),
+     [(2, 3, 6, 6), (4, 3, 3, 3)]),
+    ("max_pool2d", "pykernels.max_pool2d", lambda x: KF.max_pool2d(x, 2), [(2, 3, 6, 6)]),
+    ("cross_entropy", "pykernels.cross_entropy",
+     lambda x: KF.cross_entropy(x, torch.tensor([0, 2, 1, 6])), [(4, 7)]),
+    ("gspmm", "pykernels.gspmm", lambda x: KF.gspmm(_graph(), x, reduce="mean"), [(5, 3)]),
+]
+
+
+def _run(call, shapes, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    leaves = [torch.randn(*s, generator=g, dtype=torch.float64).requires_grad_() for s in shapes]
+    out = call(*leaves)
+    out.backward(torch.randn(out.shape, generator=g, dtype=torch.float64))
+    return out.detach(), [t.grad for t in leaves], out.grad_fn
+
+
+@pytest.mark.parametrize("name,op,call,shapes", CASES, ids=[c[0] for c in CASES])
+def test_fast_path_equals_custom_op(name, op, call, shapes):
+    fast_out, fast_grads, fast_fn = _run(call, shapes)
+    with OpLog() as log:
+        op_out, op_grads, op_fn = _run(call, shapes)
+    # Under the mode the custom op (and its backward op) ran, not the shortcut ...
+    assert any(o.startswith(op + ".") for o in log.ops), log.ops
+    assert any(o.startswith(op + "_backward.") for o in log.ops), log.ops
+    assert "eager" not in type(op_fn).__name__
+    # ... while plain eager took the shortcut, which built its own autograd node.
+    assert "eager" in type(fast_fn).__name__
+    torch.testing.assert_close(fast_out, op_out, rtol=0, atol=0)
+    for a, b in zip(fast_grads, op_grads):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_fast_path_saves_nothing_without_grad():
+    x = torch.randn(8, 8, requires_grad=True)
+    w = torch.randn(4, 8, requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        with torch.no_grad():
+            y = KF.relu(KF.linear(x, w))
+        assert y.grad_fn is None and not saved
+        KF.relu(KF.linear(x, w.detach()))  # x needs a grad: linear keeps w only
+    assert len(saved) == 2 and saved[0] is not x
+
+
+def test_fast_path_errors_match_the_op():
+    x = torch.randn(3, 5)
+    with pytest.raises(ValueError) as fast:
+        KF.linear(x, torch.randn(4, 6))
+    with OpLog(), pytest.raises(ValueError) as op:
+        KF.linear(x, torch.randn(4, 6))
+    assert str(fast.value) == str(op.value)
