@@ -38,6 +38,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import graph_data  # noqa: E402
+import runtime  # noqa: E402
 
 import pykernels  # noqa: E402
 import pykernels.torch as pkt  # noqa: E402
@@ -296,12 +297,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.device == "cuda" and not (torch.cuda.is_available() and pykernels.has_cuda()):
-        raise SystemExit("--device cuda needs a CUDA device and a pykernels built with CUDA "
-                         f"(torch.cuda.is_available() = {torch.cuda.is_available()}, "
-                         f"pykernels.has_cuda() = {pykernels.has_cuda()})")
-    torch.set_num_threads(args.threads)
-    pykernels.set_num_threads(args.threads)
+    runtime.setup(args.device, args.threads)
     start = time.perf_counter()
     try:
         data = load_data(args)

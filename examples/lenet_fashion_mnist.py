@@ -27,6 +27,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fashion_mnist  # noqa: E402
+import runtime  # noqa: E402
 
 import pykernels  # noqa: E402
 import pykernels.torch as pkt  # noqa: E402
@@ -164,12 +165,7 @@ def main(argv=None):
     p.add_argument("--compare", action="store_true", help="also train the identical torch.nn model")
     args = p.parse_args(argv)
 
-    if args.device == "cuda" and not (torch.cuda.is_available() and pykernels.has_cuda()):
-        raise SystemExit("--device cuda needs a CUDA device and a pykernels built with CUDA "
-                         f"(torch.cuda.is_available() = {torch.cuda.is_available()}, "
-                         f"pykernels.has_cuda() = {pykernels.has_cuda()})")
-    torch.set_num_threads(args.threads)
-    pykernels.set_num_threads(args.threads)
+    runtime.setup(args.device, args.threads)
     data = load_data(args)
     print(f"Fashion-MNIST: {len(data[0][0])} train / {len(data[1][0])} test images from {args.data}")
     print(f"pykernels {pykernels.__version__} on {args.device}; BLAS: {pykernels.blas_info()}")
