@@ -65,30 +65,6 @@ inline __attribute__((always_inline)) void binary_block(int64_t m, const T* gy, 
   std::memcpy(out, b, static_cast<size_t>(m) * sizeof(T));
 }
 
-// The same blocks with their results written by streaming stores (out 64-byte
-// aligned, n a multiple of kBlock; kBlock * sizeof(T) is a multiple of 64).
-template <typename T, typename F>
-KN_SIMD_CLONES void unary_unit_stream(int64_t n, const T* in, T* out, F fn) {
-  constexpr int64_t kLine = 64 / sizeof(T);
-  for (int64_t i = 0; i < n; i += kBlock) {
-    T a[kBlock], b[kBlock];
-    std::memcpy(a, in + i, sizeof(a));
-    for (int64_t j = 0; j < kBlock; ++j) b[j] = fn(a[j]);
-    for (int64_t l = 0; l < kBlock; l += kLine) stream_line(out + i + l, b + l);
-  }
-}
-template <typename T, typename G>
-KN_SIMD_CLONES void binary_unit_stream(int64_t n, const T* gy, const T* in, T* out, G fn) {
-  constexpr int64_t kLine = 64 / sizeof(T);
-  for (int64_t i = 0; i < n; i += kBlock) {
-    T g[kBlock], a[kBlock], b[kBlock];
-    std::memcpy(g, gy + i, sizeof(g));
-    std::memcpy(a, in + i, sizeof(a));
-    for (int64_t j = 0; j < kBlock; ++j) b[j] = fn(g[j], a[j]);
-    for (int64_t l = 0; l < kBlock; l += kLine) stream_line(out + i + l, b + l);
-  }
-}
-
 template <typename T, typename F>
 KN_SIMD_CLONES void unary_unit(int64_t n, const T* in, T* out, F fn) {
   int64_t i = 0;
@@ -104,9 +80,11 @@ KN_SIMD_CLONES void binary_unit(int64_t n, const T* gy, const T* in, T* out, G f
 
 // y = f(x) over one pair of same-shaped tensors (operand 0 = y). Large
 // outputs are written with streaming stores (kernels/internal/stream_store.hpp).
-// `streamable`: false for the compute-bound kernels, where streaming stores
-// measured slower (sigmoid, tanh and GELU forward, GELU backward: at 2 threads
-// their limit is the arithmetic, not memory).
+// `streamable`: measured per kernel at 16M float32. Faster only for the cheap
+// forwards (relu-like: leaky_relu, 1 thread 22 -> 28 GB/s). Slower for the
+// compute-bound ones (sigmoid, tanh, GELU forward; GELU backward) and for the
+// backwards with two input streams (sigmoid, tanh, leaky_relu: 1 thread
+// 20 -> 15-18 GB/s), so those keep plain stores.
 template <typename T, typename F>
 void unary(const kn_tensor& x, const kn_tensor& y, int threads, bool streamable, F f) {
   const bool stream = streamable && stream_output(numel(y) * int64_t(sizeof(T)));
@@ -115,16 +93,8 @@ void unary(const kn_tensor& x, const kn_tensor& y, int threads, bool streamable,
     T* out = p[0];
     const T* in = p[1];
     if (all_unit(s)) {
-      if (stream && n >= 1024) {  // head to a 64-byte boundary, streamed body, tail
-        const int64_t head = stream_head(out, n);
-        const int64_t body = (n - head) / kBlock * kBlock;
-        unary_unit(head, in, out, fn);
-        unary_unit_stream(body, in + head, out + head, fn);
-        unary_unit(n - head - body, in + head + body, out + head + body, fn);
-        stream_fence();
-      } else {
-        unary_unit(n, in, out, fn);
-      }
+      streamed_row(n, out, stream,
+                   [in, fn](int64_t i, int64_t m, T* dst) { unary_unit(m, in + i, dst, fn); });
     } else {
       for (int64_t i = 0; i < n; ++i) out[i * s[0]] = fn(in[i * s[1]]);
     }
@@ -142,16 +112,9 @@ void binary(const kn_tensor& dy, const kn_tensor& a, const kn_tensor& dx, int th
     const T* gy = p[1];
     const T* in = p[2];
     if (all_unit(s)) {
-      if (stream && n >= 1024) {
-        const int64_t head = stream_head(out, n);
-        const int64_t body = (n - head) / kBlock * kBlock, t = head + body;
-        binary_unit(head, gy, in, out, fn);
-        binary_unit_stream(body, gy + head, in + head, out + head, fn);
-        binary_unit(n - t, gy + t, in + t, out + t, fn);
-        stream_fence();
-      } else {
-        binary_unit(n, gy, in, out, fn);
-      }
+      streamed_row(n, out, stream, [gy, in, fn](int64_t i, int64_t m, T* dst) {
+        binary_unit(m, gy + i, in + i, dst, fn);
+      });
     } else {
       for (int64_t i = 0; i < n; ++i) out[i * s[0]] = fn(gy[i * s[1]], in[i * s[2]]);
     }
@@ -171,7 +134,7 @@ void sigmoid_backward(const kn_tensor& dy, const kn_tensor& y, const kn_tensor& 
                       const CpuContext& ctx) {
   dispatch_float(y.dtype, "kn_sigmoid_backward", [&](auto tag) {
     using T = decltype(tag);
-    binary<T>(dy, y, dx, ctx.num_threads, true, [](T g, T v) { return act::sigmoid_grad(g, v); });
+    binary<T>(dy, y, dx, ctx.num_threads, false, [](T g, T v) { return act::sigmoid_grad(g, v); });
   });
 }
 
@@ -186,7 +149,7 @@ void tanh_backward(const kn_tensor& dy, const kn_tensor& y, const kn_tensor& dx,
                    const CpuContext& ctx) {
   dispatch_float(y.dtype, "kn_tanh_backward", [&](auto tag) {
     using T = decltype(tag);
-    binary<T>(dy, y, dx, ctx.num_threads, true, [](T g, T v) { return act::tanh_grad(g, v); });
+    binary<T>(dy, y, dx, ctx.num_threads, false, [](T g, T v) { return act::tanh_grad(g, v); });
   });
 }
 
@@ -204,7 +167,7 @@ void leaky_relu_backward(double negative_slope, const kn_tensor& dy, const kn_te
   dispatch_float(self.dtype, "kn_leaky_relu_backward", [&](auto tag) {
     using T = decltype(tag);
     const T slope = static_cast<T>(negative_slope);
-    binary<T>(dy, self, dx, ctx.num_threads, true,
+    binary<T>(dy, self, dx, ctx.num_threads, false,
               [slope](T g, T v) { return act::leaky_relu_grad(g, v, slope); });
   });
 }

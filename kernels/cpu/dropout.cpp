@@ -18,7 +18,6 @@
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/philox.hpp"
 #include "kernels/internal/simd.hpp"
-#include "kernels/internal/stream_store.hpp"
 #include "kernels/internal/threading.hpp"
 #include "kernels/ops.hpp"
 
@@ -146,31 +145,10 @@ void dropout_forward(double p, uint64_t seed, const kn_tensor& x, const kn_tenso
     uint8_t* const mb = static_cast<uint8_t*>(mask.data);
     const uint64_t threshold = dropout_threshold(p);
     const T scale = static_cast<T>(dropout_scale(p));
-    // Large outputs: streaming stores for y and mask (kernels/internal/stream_store.hpp).
-    const bool stream = stream_output(L.numel * int64_t(sizeof(T) + 1));
     parallel_for(L.numel, kElementwiseGrain, ctx.num_threads, [&](int64_t begin, int64_t end) {
       uint8_t keep[kChunk];
       for_each_logical_row(L, begin, end, [&](int64_t i0, int64_t n, const int64_t* off) {
         const int64_t sy = L.strides[0][0], sx = L.strides[1][0], sm = L.strides[2][0];
-        if (sy == 1 && sx == 1 && sm == 1) {
-          T* const y0 = yb + off[0];
-          const T* const x0 = xb + off[1];
-          uint8_t* const m0 = mb + off[2];
-          // Elements [i, i+m) of the row into dst (y0 + i, or streamed_row's
-          // buffer: then the mask goes through a buffer and a streaming copy too).
-          streamed_row(n, y0, stream, [&](int64_t i, int64_t m, T* dst) {
-            alignas(64) uint8_t mbuf[kStreamChunk / sizeof(T)];
-            const bool buffered = dst != y0 + i;
-            uint8_t* const md = buffered ? mbuf : m0 + i;
-            for (int64_t c = 0; c < m; c += kChunk) {
-              const int64_t k = std::min(kChunk, m - c);
-              keep_bits(seed, threshold, i0 + i + c, k, keep);
-              apply_keep<T>(k, x0 + i + c, keep, scale, dst + c, md + c);
-            }
-            if (buffered) stream_copy(m0 + i, mbuf, m);
-          });
-          return;
-        }
         for (int64_t c = 0; c < n; c += kChunk) {
           const int64_t m = std::min(kChunk, n - c);
           keep_bits(seed, threshold, i0 + c, m, keep);
@@ -200,7 +178,6 @@ void dropout_backward(double p, const kn_tensor& dy, const kn_tensor& mask, cons
     const T* const dyb = static_cast<const T*>(dy.data);
     const uint8_t* const mb = static_cast<const uint8_t*>(mask.data);
     const T scale = static_cast<T>(dropout_scale(p));
-    const bool stream = stream_output(L.numel * int64_t(sizeof(T)));
     parallel_for(L.numel, kElementwiseGrain, ctx.num_threads, [&](int64_t begin, int64_t end) {
       for_each_logical_row(L, begin, end, [&](int64_t, int64_t n, const int64_t* off) {
         const int64_t sdx = L.strides[0][0], sdy = L.strides[1][0], sm = L.strides[2][0];
@@ -208,9 +185,7 @@ void dropout_backward(double p, const kn_tensor& dy, const kn_tensor& mask, cons
         const T* g = dyb + off[1];
         const uint8_t* m = mb + off[2];
         if (sdx == 1 && sdy == 1 && sm == 1) {
-          streamed_row(n, o, stream, [&](int64_t i, int64_t k, T* dst) {
-            apply_mask<T>(k, g + i, m + i, scale, dst);
-          });
+          apply_mask<T>(n, g, m, scale, o);
         } else {
           for (int64_t j = 0; j < n; ++j) o[j * sdx] = g[j * sdy] * (m[j * sm] ? scale : T(0));
         }

@@ -19,17 +19,13 @@ void mse_loss_forward(kn_reduction reduction, const kn_tensor& input, const kn_t
   dispatch_float(input.dtype, "kn_mse_loss_forward", [&](auto tag) {
     using T = decltype(tag);
     if (reduction == KN_REDUCTION_NONE) {
-      const bool stream = stream_output(numel(out) * int64_t(sizeof(T)));
       parallel_rows<T, 3>({&out, &input, &target}, ctx.num_threads,
-                          [stream](int64_t n, const auto& p, const auto& s) {
+                          [](int64_t n, const auto& p, const auto& s) {
                             T* l = p[0];
                             const T* x = p[1];
                             const T* t = p[2];
                             if (all_unit(s)) {
-                              streamed_row(n, l, stream, [=](int64_t i0, int64_t m, T* dst) {
-                                for (int64_t i = i0; i < i0 + m; ++i)
-                                  dst[i - i0] = (x[i] - t[i]) * (x[i] - t[i]);
-                              });
+                              for (int64_t i = 0; i < n; ++i) l[i] = (x[i] - t[i]) * (x[i] - t[i]);
                             } else {
                               for (int64_t i = 0; i < n; ++i) {
                                 const T d = x[i * s[1]] - t[i * s[2]];
@@ -104,7 +100,8 @@ void mse_loss_backward(kn_reduction reduction, const kn_tensor& dout, const kn_t
     // One gradient: dinput = +scale (x - t) g, or dtarget = -scale (x - t) g.
     const kn_tensor& grad = dinput ? *dinput : *dtarget;
     const T signed_scale = dinput ? scale : -scale;
-    // Large outputs: streaming stores (kernels/internal/stream_store.hpp).
+    // Large outputs: streaming stores (kernels/internal/stream_store.hpp;
+    // measured 16.5 -> 21 GB/s at 16M, 2 threads, mean reduction).
     const bool stream = stream_output(numel(grad) * int64_t(sizeof(T)));
     parallel_rows<T, 4>({&grad, &g, &input, &target}, ctx.num_threads,
                         [signed_scale, stream](int64_t n, const auto& p, const auto& s) {

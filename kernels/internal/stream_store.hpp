@@ -82,20 +82,6 @@ inline void stream_copy(void* dst, const void* src, int64_t bytes) {
 #endif
 }
 
-// Stores one 64-byte line (dst 16-byte aligned) with streaming stores. Written
-// with SSE2 so it inlines into every KN_SIMD_CLONES clone (the compiler moves
-// a computed AVX-512/AVX2 block to these stores lane by lane, no buffer).
-inline __attribute__((always_inline)) void stream_line(void* dst, const void* src) {
-#if KN_HAVE_STREAM_STORES
-  auto* d = static_cast<__m128i*>(dst);
-  const auto* s = static_cast<const char*>(src);
-  for (int k = 0; k < 4; ++k)
-    _mm_stream_si128(d + k, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * k)));
-#else
-  std::memcpy(dst, src, 64);
-#endif
-}
-
 // Orders this thread's streaming stores before its later stores.
 inline void stream_fence() {
 #if KN_HAVE_STREAM_STORES

@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "kernels/internal/stream_store.hpp"
+#include "kernels/ops.hpp"
 
 namespace kntest {
 namespace {
@@ -85,6 +87,67 @@ TEST(StreamStore, CopyAnyRangeAndAlignment) {
         ASSERT_EQ(dst[size_t(63 + d0)], 0xAA);
         ASSERT_EQ(dst[size_t(64 + d0 + bytes)], 0xAA);
       }
+}
+
+// The kernels that stream (relu and leaky_relu forward, mse_loss backward) give
+// the same bits as plain scalar code on outputs above the threshold, for 1 and
+// 2 threads, at an odd offset (unaligned rows) and in place.
+kn_tensor view1d(float* data, int64_t n) {
+  kn_tensor t{};
+  t.data = data;
+  t.dtype = KN_FLOAT32;
+  t.device_type = KN_DEVICE_CPU;
+  t.ndim = 1;
+  t.shape[0] = n;
+  t.strides[0] = 1;
+  return t;
+}
+
+TEST(StreamStore, StreamingKernelsAreBitIdentical) {
+  const int64_t n = (int64_t(1) << 21) + 5;  // 8 MB + 20 bytes of float32
+  ASSERT_TRUE(kn::stream_output(n * 4) || !KN_HAVE_STREAM_STORES);
+  std::vector<float> x(size_t(n + 1)), t(size_t(n + 1)), y(size_t(n + 1));
+  uint32_t state = 12345;
+  for (int64_t i = 0; i <= n; ++i) {
+    state = state * 1664525u + 1013904223u;
+    x[size_t(i)] = (float(state >> 8) / float(1 << 24) - 0.5f) * 8.0f;
+    t[size_t(i)] = float(i % 13) * 0.25f - 1.0f;
+  }
+  x[100] = std::numeric_limits<float>::quiet_NaN();
+  const float slope = 0.01f, dout = 0.75f;
+  for (int threads : {1, 2}) {
+    const kn::CpuContext ctx{threads};
+    // Offset 1: the rows start 4 bytes past an allocation boundary.
+    const kn_tensor xv = view1d(x.data() + 1, n), tv = view1d(t.data() + 1, n),
+                    yv = view1d(y.data() + 1, n);
+    kn::cpu::relu_forward(xv, yv, ctx);
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[size_t(i + 1)], r = v < 0.0f ? 0.0f : v;
+      ASSERT_EQ(std::memcmp(&y[size_t(i + 1)], &r, 4), 0) << "relu " << i;
+    }
+    kn::cpu::leaky_relu_forward(double(slope), xv, yv, ctx);
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[size_t(i + 1)], r = v > 0.0f ? v : v * slope;
+      ASSERT_EQ(std::memcmp(&y[size_t(i + 1)], &r, 4), 0) << "leaky_relu " << i;
+    }
+    float d = dout;
+    kn_tensor dv = view1d(&d, 1);
+    dv.ndim = 0;
+    kn::cpu::mse_loss_backward(KN_REDUCTION_MEAN, dv, xv, tv, &yv, nullptr, ctx);
+    const float scale = 2.0f / float(n);
+    for (int64_t i = 0; i < n; ++i) {
+      const float r = scale * (x[size_t(i + 1)] - t[size_t(i + 1)]) * dout;
+      ASSERT_EQ(std::memcmp(&y[size_t(i + 1)], &r, 4), 0) << "mse_loss " << i;
+    }
+    // In place: y = relu(y).
+    std::vector<float> z(x);
+    const kn_tensor zv = view1d(z.data(), n + 1);
+    kn::cpu::relu_forward(zv, zv, ctx);
+    for (int64_t i = 0; i <= n; ++i) {
+      const float v = x[size_t(i)], r = v < 0.0f ? 0.0f : v;
+      ASSERT_EQ(std::memcmp(&z[size_t(i)], &r, 4), 0) << "relu in place " << i;
+    }
+  }
 }
 
 }  // namespace
