@@ -32,6 +32,10 @@ using Backward = kn_status (*)(const kn_tensor* dy, const kn_tensor* saved, cons
                                const kn_exec* ex);
 
 constexpr int64_t kBig = int64_t(1) << 24;  // 16M elements, 64 MB per float tensor
+// 256k elements (1 MB per float tensor): cache-resident at 2 threads, so the
+// rate there is the kernel's compute limit (what 16M could reach if memory
+// were free).
+constexpr int64_t kL2 = int64_t(1) << 18;
 
 kn_status gelu_fwd(const kn_tensor* x, const kn_tensor* y, const kn_exec* ex) {
   return kn_gelu_forward(KN_GELU_NONE, x, y, ex);
@@ -74,9 +78,9 @@ void BM_UnaryBackward(benchmark::State& state, Backward f) {
 
 #define KN_UNARY(name, fwd, bwd)                                                               \
   BENCHMARK_CAPTURE(BM_UnaryForward, name, fwd)                                                \
-      ->ArgsProduct({{kBig}, {2}})->ArgNames({"n", "threads"})->UseRealTime();                  \
+      ->ArgsProduct({{kBig, kL2}, {1, 2}})->ArgNames({"n", "threads"})->UseRealTime();          \
   BENCHMARK_CAPTURE(BM_UnaryBackward, name, bwd)                                               \
-      ->ArgsProduct({{kBig}, {2}})->ArgNames({"n", "threads"})->UseRealTime()
+      ->ArgsProduct({{kBig, kL2}, {1, 2}})->ArgNames({"n", "threads"})->UseRealTime()
 
 KN_UNARY(relu, kn_relu_forward, kn_relu_backward);
 KN_UNARY(sigmoid, kn_sigmoid_forward, kn_sigmoid_backward);
@@ -104,7 +108,7 @@ void BM_DropoutForward(benchmark::State& state) {
   for (auto _ : state) check(kn_dropout_forward(0.5, seed++, &x.t, &y.t, &mask.t, &ex));
   set_bytes(state, 9.0 * n, double(n));
 }
-BENCHMARK(BM_DropoutForward)->ArgsProduct({{kBig}, {2}})->ArgNames({"n", "threads"})->UseRealTime();
+BENCHMARK(BM_DropoutForward)->ArgsProduct({{kBig, kL2}, {2}})->ArgNames({"n", "threads"})->UseRealTime();
 
 void BM_DropoutBackward(benchmark::State& state) {
   const int64_t n = state.range(0);
@@ -115,7 +119,7 @@ void BM_DropoutBackward(benchmark::State& state) {
   for (auto _ : state) check(kn_dropout_backward(0.5, &dy.t, &mask.t, &dx.t, &ex));
   set_bytes(state, 9.0 * n, double(n));
 }
-BENCHMARK(BM_DropoutBackward)->ArgsProduct({{kBig}, {2}})->ArgNames({"n", "threads"})->UseRealTime();
+BENCHMARK(BM_DropoutBackward)->ArgsProduct({{kBig, kL2}, {2}})->ArgNames({"n", "threads"})->UseRealTime();
 
 void BM_MseLossForward(benchmark::State& state) {
   const int64_t n = state.range(0);
@@ -134,7 +138,7 @@ void BM_MseLossBackward(benchmark::State& state) {
     check(kn_mse_loss_backward(KN_REDUCTION_MEAN, &dout.t, &a.t, &t.t, &da.t, nullptr, &ex));
   set_bytes(state, 12.0 * n, double(n));
 }
-BENCHMARK(BM_MseLossBackward)->ArgsProduct({{kBig}, {2}})->ArgNames({"n", "threads"})->UseRealTime();
+BENCHMARK(BM_MseLossBackward)->ArgsProduct({{kBig, kL2}, {2}})->ArgNames({"n", "threads"})->UseRealTime();
 
 // Pooling 2x2 stride 2 on LeNet-5's conv outputs at batch 64: args N, C, H(=W), threads.
 #define KN_POOL_SHAPES                                                                         \

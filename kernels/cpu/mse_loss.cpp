@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/stream_store.hpp"
 #include "kernels/internal/strided.hpp"
 #include "kernels/ops.hpp"
 
@@ -99,13 +100,25 @@ void mse_loss_backward(kn_reduction reduction, const kn_tensor& dout, const kn_t
     // One gradient: dinput = +scale (x - t) g, or dtarget = -scale (x - t) g.
     const kn_tensor& grad = dinput ? *dinput : *dtarget;
     const T signed_scale = dinput ? scale : -scale;
+    // Large outputs: streaming stores (kernels/internal/stream_store.hpp;
+    // measured 16.5 -> 21 GB/s at 16M, 2 threads, mean reduction).
+    const bool stream = stream_output(numel(grad) * int64_t(sizeof(T)));
     parallel_rows<T, 4>({&grad, &g, &input, &target}, ctx.num_threads,
-                        [signed_scale](int64_t n, const auto& p, const auto& s) {
+                        [signed_scale, stream](int64_t n, const auto& p, const auto& s) {
                           T* out = p[0];
                           const T *dy = p[1], *x = p[2], *t = p[3];
                           if (all_unit(s)) {
-                            for (int64_t i = 0; i < n; ++i)
-                              out[i] = signed_scale * (x[i] - t[i]) * dy[i];
+                            streamed_row(n, out, stream, [=](int64_t i0, int64_t m, T* dst) {
+                              for (int64_t i = i0; i < i0 + m; ++i)
+                                dst[i - i0] = signed_scale * (x[i] - t[i]) * dy[i];
+                            });
+                          } else if (s[0] == 1 && s[1] == 0 && s[2] == 1 && s[3] == 1) {
+                            // MEAN/SUM: dout is a broadcast scalar (same expression).
+                            const T d0 = *dy;
+                            streamed_row(n, out, stream, [=](int64_t i0, int64_t m, T* dst) {
+                              for (int64_t i = i0; i < i0 + m; ++i)
+                                dst[i - i0] = signed_scale * (x[i] - t[i]) * d0;
+                            });
                           } else {
                             for (int64_t i = 0; i < n; ++i)
                               out[i * s[0]] = signed_scale * (x[i * s[2]] - t[i * s[3]]) * dy[i * s[1]];

@@ -3,6 +3,7 @@
 //   backward: dx = dy * (x > 0)       dy, x, dx: same shape
 // NaN propagates forward (x < 0 is false for NaN), like torch.relu.
 #include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/stream_store.hpp"
 #include "kernels/internal/strided.hpp"
 #include "kernels/ops.hpp"
 
@@ -18,11 +19,16 @@ void relu_forward(const kn_tensor& x, const kn_tensor& y, const CpuContext& ctx)
   dispatch_float(x.dtype, "kn_relu_forward", [&](auto tag) {
     using T = decltype(tag);
     // Operand 0 is the output: its memory order drives the iteration order.
-    parallel_rows<T, 2>({&y, &x}, ctx.num_threads, [](int64_t n, const auto& p, const auto& s) {
+    // Large outputs: streaming stores (kernels/internal/stream_store.hpp).
+    const bool stream = stream_output(numel(y) * int64_t(sizeof(T)));
+    parallel_rows<T, 2>({&y, &x}, ctx.num_threads, [stream](int64_t n, const auto& p, const auto& s) {
       T* out = p[0];
       const T* in = p[1];
       if (all_unit(s)) {
-        for (int64_t i = 0; i < n; ++i) out[i] = relu(in[i]);
+        streamed_row(n, out, stream, [in](int64_t i0, int64_t m, T* dst) {
+          const T* src = in + i0;
+          for (int64_t i = 0; i < m; ++i) dst[i] = relu(src[i]);
+        });
       } else {
         for (int64_t i = 0; i < n; ++i) out[i * s[0]] = relu(in[i * s[1]]);
       }
@@ -34,6 +40,7 @@ void relu_backward(const kn_tensor& dy, const kn_tensor& x, const kn_tensor& dx,
                    const CpuContext& ctx) {
   dispatch_float(x.dtype, "kn_relu_backward", [&](auto tag) {
     using T = decltype(tag);
+    // Plain stores: streaming measured slower here (two input streams).
     parallel_rows<T, 3>({&dx, &dy, &x}, ctx.num_threads,
                         [](int64_t n, const auto& p, const auto& s) {
                           T* out = p[0];
