@@ -10,9 +10,14 @@
 // 2^24 multiply-adds) is cut by us into one block of output columns (or rows) per
 // thread, each a single-threaded GEMM, inside one parallel region: OpenBLAS's own
 // threading synchronises several times per call, which cost milliseconds per call on a
-// loaded 2-core machine, and one fork/join is cheaper than that even unloaded. Below
-// 2^18 multiply-adds OpenBLAS runs single-threaded by itself. (The tests compare 1 and 2
-// threads with a tolerance: y and dx may differ in the last bits, as they did before.)
+// loaded 2-core machine, and one fork/join is cheaper than that even unloaded. Up to
+// 2^20 multiply-adds (the MLP demo's 32x128->64 and 32x64->10 layers) the GEMM runs on
+// the calling thread alone: a 2^18 product is 2-4 us of compute, the fork/join of a
+// second thread saved well under a microsecond of it when the machine was quiet and cost
+// 3-7x the whole call when another process held the second core (linear_backward
+// 32x128->64: 31 us on one thread, 104-222 us on two, same loaded machine, interleaved).
+// (The tests compare 1 and 2 threads with a tolerance: y and dx may differ in the last
+// bits, as they did before.)
 #include <algorithm>
 #include <vector>
 
@@ -24,16 +29,20 @@
 namespace kn::cpu {
 namespace {
 
-constexpr int64_t kSplitMinWork = int64_t(1) << 18, kOpenBlasThreadsWork = int64_t(1) << 24;
+constexpr int64_t kSplitMinWork = int64_t(1) << 20, kOpenBlasThreadsWork = int64_t(1) << 24;
 
 // c = alpha a b + beta c, threaded as described at the top of the file.
 template <typename T>
 void gemm_mt(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
              int threads) {
   const int64_t M = c.rows, N = c.cols, K = a.cols, work = M * N * std::max<int64_t>(K, 1);
-  // Below kSplitMinWork OpenBLAS runs single-threaded by itself (its
-  // GEMM_MULTITHREAD_THRESHOLD); above kOpenBlasThreadsWork its threads pay off.
-  if (threads <= 1 || work < kSplitMinWork || work >= kOpenBlasThreadsWork) {
+  // Below kSplitMinWork one thread, not even a fork inside the GEMM (see the top of the
+  // file); above kOpenBlasThreadsWork OpenBLAS's threads pay off.
+  if (work < kSplitMinWork) {
+    blas::gemm<T>(a, b, c, alpha, beta, 1);
+    return;
+  }
+  if (threads <= 1 || work >= kOpenBlasThreadsWork) {
     blas::gemm<T>(a, b, c, alpha, beta, threads);
     return;
   }

@@ -168,8 +168,10 @@ def fast_path(op, impl, setup_context=None, backward=None):
 
 
 def empty(shape: Sequence[int], like: torch.Tensor) -> torch.Tensor:
-    """An uninitialised output with ``like``'s dtype and device (works on fake tensors)."""
-    return torch.empty(tuple(shape), dtype=like.dtype, device=like.device)
+    """An uninitialised output with ``like``'s dtype and device (works on fake tensors).
+    ``new_empty(*sizes)`` costs half of ``torch.empty(tuple, dtype=, device=)`` (0.8 vs
+    1.8 us), which shows at MLP sizes where a whole layer is ~10 us."""
+    return like.new_empty(*shape) if len(shape) else like.new_empty(())
 
 
 def empty_like(t: torch.Tensor) -> torch.Tensor:
