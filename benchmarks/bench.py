@@ -575,7 +575,7 @@ the C ABI; FLOP/s and bytes/s counters, `--benchmark_format=json`);
 `bench_gemm_ladder` times the from-scratch GEMM ladder against OpenBLAS (step by
 step, and on the training shapes the library routes to it); `bench_machine`
 measures the machine's limits. Focused scripts for one area, each interleaving
-ours and torch's calls: `conv_linear_vs_torch.py`, `overhead_vs_torch.py` (call
+ours and torch's calls: `overhead_vs_torch.py` (call
 overhead, 16M element-wise, softmax), `spmm_vs_torch.py` (gSpMM by reduce),
 `activations_vs_torch.py` (the NumPy path).
 

@@ -30,6 +30,22 @@ bool is_max_min(const kn_gspmm_params& p) {
   return p.reduce == KN_GSPMM_MAX || p.reduce == KN_GSPMM_MIN;
 }
 
+// arg:(num_dst, F), the forward's argmax/argmin output: required exactly for MAX/MIN
+// (NULL otherwise), and wide enough for the edge positions [0, E).
+void check_arg(OpValidator& v, const kn_gspmm_params& P, const kn_tensor* A, int64_t V,
+               int64_t F, int64_t E, const char* f_from) {
+  if (is_max_min(P)) {
+    v.require(A != nullptr, KN_ERR_INVALID_ARGUMENT,
+              "arg: must not be NULL for p->reduce = KN_GSPMM_MAX or KN_GSPMM_MIN");
+    v.expect_shape(*A, "arg", {{V, "num_dst from indptr"}, {F, f_from}});
+    v.require(A->dtype == KN_INT64 || E <= INT32_MAX, KN_ERR_INVALID_ARGUMENT,
+              "arg: int32 cannot hold the edge positions of E = ", E, " edges (use int64)");
+  } else {
+    v.require(A == nullptr, KN_ERR_INVALID_ARGUMENT,
+              "arg: must be NULL for p->reduce = KN_GSPMM_SUM or KN_GSPMM_MEAN, got a tensor");
+  }
+}
+
 // A 1-d index tensor that must share `like`'s index dtype.
 void same_index_dtype(OpValidator& v, const kn_tensor& t, const char* name, const kn_tensor& like,
                       const char* like_name) {
@@ -183,16 +199,7 @@ kn_status kn_gspmm_forward(const kn_gspmm_params* p, const kn_tensor* indptr,
     const kn_tensor& Y = v.output(y, "y", 2);
     v.expect_shape(Y, "y", {{V, "num_dst from indptr"}, {F, "F from x"}});
     const kn_tensor* A = v.optional_output(arg, "arg", 2, Kind::Index);
-    if (is_max_min(P)) {
-      v.require(A != nullptr, KN_ERR_INVALID_ARGUMENT,
-                "arg: must not be NULL for p->reduce = KN_GSPMM_MAX or KN_GSPMM_MIN");
-      v.expect_shape(*A, "arg", {{V, "num_dst from indptr"}, {F, "F from x"}});
-      v.require(A->dtype == KN_INT64 || E <= INT32_MAX, KN_ERR_INVALID_ARGUMENT,
-                "arg: int32 cannot hold the edge positions of E = ", E, " edges (use int64)");
-    } else {
-      v.require(A == nullptr, KN_ERR_INVALID_ARGUMENT,
-                "arg: must be NULL for p->reduce = KN_GSPMM_SUM or KN_GSPMM_MEAN, got a tensor");
-    }
+    check_arg(v, P, A, V, F, E, "F from x");
     if (scans(p, IP)) {
       const int threads = scan_threads(ex);
       scan_indptr(v, IP, "indptr", E, "indices' length", threads);
@@ -274,14 +281,7 @@ kn_status kn_gspmm_backward(const kn_gspmm_params* p, const kn_tensor* dy,
       v.expect_shape(*DE, "dedge", {{E, "E from indices"}});
     }
     if (X) v.expect_shape(*X, "x", {{U, u_from}, {F, "F from dy"}});
-    if (is_max_min(P)) {
-      v.require(A != nullptr, KN_ERR_INVALID_ARGUMENT,
-                "arg: must not be NULL for p->reduce = KN_GSPMM_MAX or KN_GSPMM_MIN");
-      v.expect_shape(*A, "arg", {{V, "num_dst from indptr"}, {F, "F from dy"}});
-    } else {
-      v.require(A == nullptr, KN_ERR_INVALID_ARGUMENT,
-                "arg: must be NULL for p->reduce = KN_GSPMM_SUM or KN_GSPMM_MEAN, got a tensor");
-    }
+    check_arg(v, P, A, V, F, E, "F from dy");
     if (scans(p, IP)) {
       const int threads = scan_threads(ex);
       scan_indptr(v, IP, "indptr", E, "indices' length", threads);

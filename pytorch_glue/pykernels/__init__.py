@@ -267,11 +267,15 @@ def _conv2d_args(stride, padding, dilation, groups, op: str):
             _pair(dilation, op, "dilation"), int(groups))
 
 
-def _conv2d_out_shape(x_shape, w_shape, stride, padding, dilation, op: str) -> tuple:
-    """(N, O, Ho, Wo) of a conv2d; ShapeError unless x and w are 4-D. Sizes that are not
-    positive are left to the library to reject (with its message)."""
+def _conv2d_out_shape(x_shape, w_shape, stride, padding, dilation, op: str,
+                      x_name: str = "x") -> tuple:
+    """(N, O, Ho, Wo) of a conv2d: the one output-shape rule, shared by the NumPy API and
+    the torch ops (their real kernel, fake and backward). ShapeError unless x and w are
+    4-D; sizes that are not positive are clamped to 0 here and rejected by the library
+    (with its message) when the kernel runs."""
     if len(x_shape) != 4:
-        raise _shape_error(f"{op}: x: expected 4 dims (N, C, H, W), got shape {tuple(x_shape)}")
+        raise _shape_error(f"{op}: {x_name}: expected 4 dims (N, C, H, W), got shape "
+                           f"{tuple(x_shape)}")
     if len(w_shape) != 4:
         raise _shape_error(f"{op}: weight: expected 4 dims (O, C/groups, kH, kW), got shape "
                            f"{tuple(w_shape)}")

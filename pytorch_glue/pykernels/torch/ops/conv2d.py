@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
-from ... import _C, _conv2d_out_size, _pair, _shape_error
+from ... import _C, _conv2d_out_shape, _pair
 from .._glue import call, empty, expect_dim, fast_path, none_output
 
 _FORWARD_SCHEMA = ("(Tensor input, Tensor weight, Tensor? bias, int[2] stride, "
@@ -35,18 +35,8 @@ _BACKWARD_SCHEMA = ("(Tensor grad_output, Tensor input, Tensor weight, int[2] st
 def conv2d_output_shape(input_shape: Sequence[int], weight_shape: Sequence[int],
                         stride: Sequence[int], padding: Sequence[int],
                         dilation: Sequence[int], op: str = "pykernels::conv2d") -> tuple:
-    """(N, O, Ho, Wo): the one output-shape rule, shared by the real op, the fake and
-    the backward. Sizes that come out below 1 are clamped to 0 here and rejected by the
-    library (with its message) when the kernel runs."""
-    if len(input_shape) != 4:
-        raise _shape_error(f"{op}: input: expected 4 dims (N, C, H, W), got shape "
-                           f"{tuple(input_shape)}")
-    if len(weight_shape) != 4:
-        raise _shape_error(f"{op}: weight: expected 4 dims (O, C/groups, kH, kW), got shape "
-                           f"{tuple(weight_shape)}")
-    ho = _conv2d_out_size(input_shape[2], weight_shape[2], stride[0], padding[0], dilation[0])
-    wo = _conv2d_out_size(input_shape[3], weight_shape[3], stride[1], padding[1], dilation[1])
-    return input_shape[0], weight_shape[0], max(ho, 0), max(wo, 0)
+    """(N, O, Ho, Wo): pykernels' one conv2d output-shape rule, with torch's argument name."""
+    return _conv2d_out_shape(input_shape, weight_shape, stride, padding, dilation, op, "input")
 
 
 def _params(stride, padding, dilation):
