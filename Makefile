@@ -6,6 +6,8 @@
 #                        (ARGS="--synthetic 100000 --compare", "--dataset cora --root DIR")
 #   make profile         per-operator times of one LeNet-5 training step vs torch
 #   make test            every test: GoogleTest (ctest), the C install test, pytest
+#   make test-sanitize   the GoogleTest suites and the C program built with ASan + UBSan
+#                        (build/sanitize; any report fails the run)
 #   make bench           benchmarks (~10 min): Google Benchmark kernels (short runs), then
 #                        benchmarks/bench.py: pykernels vs torch, % of the measured machine
 #                        limits; writes runs/bench/bench.{json,png} (ARGS="--filter conv --quick",
@@ -35,13 +37,13 @@ TORCH_PIN := torch==2.13.0
 PIP_PKGS  := $(TORCH_PIN) "numpy>=1.22" "pybind11>=2.12" "scikit-build-core>=0.10" \
              "pytest>=7" "cmake>=3.20" ninja matplotlib \
              networkx scipy
-APT_PKGS  := g++ make pkg-config libopenblas-dev libopenblas0-openmp libgtest-dev libbenchmark-dev \
+APT_PKGS  := g++ make ccache pkg-config libopenblas-dev libopenblas0-openmp libgtest-dev libbenchmark-dev \
              dataset-fashion-mnist python3-venv
 CMAKE     := $(VENV)/bin/cmake
 CMAKE_ARGS ?=
 
-.PHONY: demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
-        test-cpp test-c test-python
+.PHONY: build-sanitize demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
+        test-cpp test-c test-python test-sanitize
 
 # ---------------------------------------------------------------- set-up
 apt:
@@ -108,6 +110,29 @@ test-python: pyinstall
 	cd tests/python && $(PY) -m pytest -q -p no:cacheprovider .
 
 test: test-cpp test-c test-python
+
+# ---------------------------------------------------------------- sanitizers
+# A second build tree with -fsanitize=address,undefined everywhere (KN_SANITIZE
+# in CMakeLists.txt); CPU only, no Python module, no benchmarks. A UBSan or
+# ASan report aborts the process, so ctest counts it as a failed test.
+SAN_BUILD := $(ROOT)/build/sanitize
+export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+$(SAN_BUILD)/CMakeCache.txt: | setup
+	$(CMAKE) -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKN_SANITIZE=ON \
+	  -DKN_ENABLE_CUDA=OFF -DKN_BUILD_PYTHON=OFF -DKN_BUILD_BENCHMARKS=OFF -DKN_WERROR=ON
+
+build-sanitize: setup $(SAN_BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(SAN_BUILD) -j $(JOBS)
+
+test-sanitize: build-sanitize
+	@echo "==> GoogleTest under ASan + UBSan ($(SAN_BUILD))"
+	ctest --test-dir $(SAN_BUILD) --output-on-failure -j $(JOBS) | grep -vE '^ *(Start +[0-9]+|[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed)'
+	@echo "==> C99 program under ASan + UBSan"
+	rm -rf $(ROOT)/build/sanitize-prefix
+	$(CMAKE) --install $(SAN_BUILD) --prefix $(ROOT)/build/sanitize-prefix > /dev/null
+	PATH=$(VENV)/bin:$$PATH CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" bash tests/c/run.sh $(ROOT)/build/sanitize-prefix
 
 bench: build pyinstall
 	@echo "==> Google Benchmark: kernels through the C ABI (short runs)"

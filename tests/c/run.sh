@@ -27,7 +27,7 @@ libdir=$(pkg-config --variable=libdir kernels)
 
 echo "== pkg-config: cc -std=c99 -Wall -Wextra -pedantic -Werror"
 # shellcheck disable=SC2046  # pkg-config output is meant to be word-split
-${CC:-cc} -std=c99 -Wall -Wextra -pedantic -Werror "$here/example.c" -o "$work/example-pkgconfig" \
+${CC:-cc} -std=c99 -Wall -Wextra -pedantic -Werror ${CFLAGS:-} "$here/example.c" -o "$work/example-pkgconfig" ${LDFLAGS:-} \
   $(pkg-config --cflags --libs kernels) -Wl,-rpath,"$libdir"
 "$work/example-pkgconfig"
 
