@@ -129,7 +129,7 @@ kn_status kn_gelu_forward(kn_gelu_approximate approximate, const kn_tensor* x, c
   const char* op = "kn_gelu_forward";
   return kn::capi::guard(op, [&] {
     kn::capi::OpValidator v(op);
-    v.expect_range(approximate, "approximate", KN_GELU_NONE, KN_GELU_TANH);
+    v.expect_range(kn::capi::enum_value(approximate), "approximate", KN_GELU_NONE, KN_GELU_TANH);
     unary_forward(x, y, v, [&](const kn_tensor& X, const kn_tensor& Y) {
       v.run(
           ex, [&](const kn::CpuContext& ctx) { kn::cpu::gelu_forward(approximate, X, Y, ctx); },
@@ -143,7 +143,7 @@ kn_status kn_gelu_backward(kn_gelu_approximate approximate, const kn_tensor* dy,
   const char* op = "kn_gelu_backward";
   return kn::capi::guard(op, [&] {
     kn::capi::OpValidator v(op);
-    v.expect_range(approximate, "approximate", KN_GELU_NONE, KN_GELU_TANH);
+    v.expect_range(kn::capi::enum_value(approximate), "approximate", KN_GELU_NONE, KN_GELU_TANH);
     unary_backward(dy, x, "x", dx, v, [&](const kn_tensor& DY, const kn_tensor& X, const kn_tensor& DX) {
       v.run(
           ex, [&](const kn::CpuContext& ctx) { kn::cpu::gelu_backward(approximate, DY, X, DX, ctx); },

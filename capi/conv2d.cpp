@@ -4,6 +4,7 @@
 // (or dx); kH, kW from w (or dw). Every derived size is checked against every
 // tensor that carries it, and (Ho, Wo) against the convolution formula,
 // computed in 128-bit arithmetic so that huge parameters cannot overflow.
+#include <cstdint>
 #include <string>
 
 #include "capi/boundary.hpp"
@@ -52,7 +53,19 @@ int64_t out_size(kn::capi::OpValidator& v, const kn_conv2d_params& p, int d, int
             " = ", k, ", dilation ", p.dilation[d], ") is larger than the padded input (",
             d == 0 ? "H" : "W", " = ", in, " from ", in_name, " + 2 * padding ", p.padding[d],
             "): the output would be empty");
-  return static_cast<int64_t>(span / p.stride[d] + 1);  // <= in + 2 * 2^40: fits
+  const __int128 out = span / p.stride[d] + 1;  // <= in + 2 * 2^40 + 1: can exceed int64
+  v.require(out <= INT64_MAX, KN_ERR_INVALID_ARGUMENT, in_name, ": the output size along ",
+            d == 0 ? "H" : "W", " (input ", in, ", padding ", p.padding[d], ", stride ",
+            p.stride[d], ") overflows int64");
+  return static_cast<int64_t>(out);
+}
+
+// C = groups * (C / groups) from w's dim 1, checked for overflow.
+int64_t channels_from_w(kn::capi::OpValidator& v, const kn_tensor& w, int64_t groups) {
+  int64_t c;
+  v.require(!__builtin_mul_overflow(w.shape[1], groups, &c), KN_ERR_INVALID_ARGUMENT,
+            "p->groups: ", groups, " * C/groups ", w.shape[1], " from w overflows int64");
+  return c;
 }
 
 }  // namespace
@@ -114,7 +127,7 @@ kn_status kn_conv2d_backward(const kn_conv2d_params* p, const kn_tensor* dy, con
     }
     const kn_tensor* DX = v.optional_output(dx, "dx", 4);
     if (DX) {  // W is present
-      const int64_t C = W->shape[1] * G;
+      const int64_t C = channels_from_w(v, *W, G);
       if (X)
         v.expect_shape(*DX, "dx", {{N, "N from dy"}, {C, "C from x"}, {X->shape[2], "H from x"},
                                    {X->shape[3], "W from x"}});

@@ -21,7 +21,7 @@ kn_status kn_mse_loss_forward(kn_reduction reduction, const kn_tensor* input,
                               const kn_tensor* target, const kn_tensor* out, const kn_exec* ex) {
   return kn::capi::guard("kn_mse_loss_forward", [&] {
     kn::capi::OpValidator v("kn_mse_loss_forward");
-    v.expect_range(reduction, "reduction", KN_REDUCTION_NONE, KN_REDUCTION_SUM);
+    v.expect_range(kn::capi::enum_value(reduction), "reduction", KN_REDUCTION_NONE, KN_REDUCTION_SUM);
     const kn_tensor& I = v.input(input, "input");
     const kn_tensor& T = v.input(target, "target");
     v.same_shape(I, "input", T, "target");
@@ -40,7 +40,7 @@ kn_status kn_mse_loss_backward(kn_reduction reduction, const kn_tensor* dout,
                                const kn_exec* ex) {
   return kn::capi::guard("kn_mse_loss_backward", [&] {
     kn::capi::OpValidator v("kn_mse_loss_backward");
-    v.expect_range(reduction, "reduction", KN_REDUCTION_NONE, KN_REDUCTION_SUM);
+    v.expect_range(kn::capi::enum_value(reduction), "reduction", KN_REDUCTION_NONE, KN_REDUCTION_SUM);
     const kn_tensor& G = v.input(dout, "dout");
     const kn_tensor& I = v.input(input, "input");
     const kn_tensor& T = v.input(target, "target");

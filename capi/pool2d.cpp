@@ -10,16 +10,19 @@ namespace {
 using kn::capi::OpValidator;
 
 // floor(a / b) for b > 0 (C++ division truncates toward zero).
-int64_t floor_div(int64_t a, int64_t b) {
-  const int64_t q = a / b;
+__int128 floor_div(__int128 a, __int128 b) {
+  const __int128 q = a / b;
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
 // torch's pooling_output_shape: the last window must start inside the input
-// or the left padding under ceil_mode.
-int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t pad, int64_t d, bool ceil_mode) {
-  int64_t out = floor_div(in + 2 * pad - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0), s) + 1;
-  if (ceil_mode && (out - 1) * s >= in + pad) --out;
+// or the left padding under ceil_mode. In 128-bit arithmetic: with sizes up
+// to INT64_MAX and window parameters up to INT32_MAX nothing overflows, and
+// the caller checks that the result fits in int64.
+__int128 pooled_size(int64_t in, int64_t k, int64_t s, int64_t pad, int64_t d, bool ceil_mode) {
+  const __int128 In = in, S = s, Pad = pad;
+  __int128 out = floor_div(In + 2 * Pad - __int128(d) * (k - 1) - 1 + (ceil_mode ? S - 1 : 0), S) + 1;
+  if (ceil_mode && (out - 1) * S >= In + Pad) --out;
   return out;
 }
 
@@ -51,8 +54,13 @@ void check_window(OpValidator& v, const Window& w) {
 // (Ho, Wo) of x:(N,C,H,W); fails when either is < 1.
 void output_size(OpValidator& v, const Window& w, const kn_tensor& x, const char* x_name,
                  int64_t out[2]) {
-  for (int i = 0; i < 2; ++i)
-    out[i] = pooled_size(x.shape[2 + i], w.k[i], w.s[i], w.pad[i], w.d[i], w.ceil_mode);
+  for (int i = 0; i < 2; ++i) {
+    const __int128 o = pooled_size(x.shape[2 + i], w.k[i], w.s[i], w.pad[i], w.d[i], w.ceil_mode);
+    // o <= in + 2 pad + s can exceed INT64_MAX only for sizes near it.
+    v.require(o <= INT64_MAX, KN_ERR_INVALID_ARGUMENT, x_name, ": input size (", x.shape[2], ", ",
+              x.shape[3], ") with this window gives an output size that overflows int64");
+    out[i] = static_cast<int64_t>(o < 0 ? 0 : o);
+  }
   v.require(out[0] >= 1 && out[1] >= 1, KN_ERR_SHAPE_MISMATCH, x_name, ": input size (",
             x.shape[2], ", ", x.shape[3], ") is too small for the pooling window: output size (",
             out[0], ", ", out[1], ")");
@@ -91,6 +99,16 @@ const kn_avg_pool2d_params& checked_avg_params(OpValidator& v, const kn_avg_pool
 
 using kn::capi::Dim;
 
+// int32 indices hold flat positions h * W + w of one (H, W) plane: refused
+// when the plane has more elements than int32 can index (they would wrap).
+void check_index_width(OpValidator& v, const kn_tensor& indices, const kn_tensor& plane,
+                       const char* plane_name) {
+  const int64_t H = plane.shape[2], W = plane.shape[3];
+  v.require(indices.dtype != KN_INT32 || H == 0 || W <= INT32_MAX / H, KN_ERR_UNSUPPORTED,
+            "indices: int32 cannot index a plane of ", plane_name, " with H * W = ", H, " * ", W,
+            " > INT32_MAX elements: use int64 indices");
+}
+
 }  // namespace
 
 extern "C" {
@@ -108,6 +126,7 @@ kn_status kn_max_pool2d_forward(const kn_max_pool2d_params* p, const kn_tensor* 
     const Dim n{X.shape[0], "N from x"}, c{X.shape[1], "C from x"};
     v.expect_shape(Y, "y", {n, c, {o[0], "Ho"}, {o[1], "Wo"}});
     v.expect_shape(I, "indices", {n, c, {o[0], "Ho"}, {o[1], "Wo"}});
+    check_index_width(v, I, X, "x");
     v.run(
         ex, [&](const kn::CpuContext& ctx) { kn::cpu::max_pool2d_forward(P, X, Y, I, ctx); },
         [&](const auto& ctx) { kn::cuda::max_pool2d_forward(P, X, Y, I, ctx); });
@@ -127,6 +146,7 @@ kn_status kn_max_pool2d_backward(const kn_max_pool2d_params* p, const kn_tensor*
     const Dim n{DX.shape[0], "N from dx"}, c{DX.shape[1], "C from dx"};
     v.expect_shape(DY, "dy", {n, c, {o[0], "Ho"}, {o[1], "Wo"}});
     v.same_shape(DY, "dy", I, "indices");
+    check_index_width(v, I, DX, "dx");
     v.run(
         ex, [&](const kn::CpuContext& ctx) { kn::cpu::max_pool2d_backward(P, DY, I, DX, ctx); },
         [&](const auto& ctx) { kn::cuda::max_pool2d_backward(P, DY, I, DX, ctx); });

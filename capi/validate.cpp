@@ -66,25 +66,26 @@ bool self_overlaps(const kn_tensor& t) {
 
 }  // namespace
 
-const kn_tensor& OpValidator::check_tensor(const kn_tensor* t, const char* name, int ndim,
+const kn_tensor& OpValidator::check_tensor(const kn_tensor* t_in, const char* name, int ndim,
                                            Kind kind) {
-  if (!t) fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": must not be NULL");
+  if (!t_in) fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": must not be NULL");
+  if (num_copies_ >= static_cast<int>(copies_.size()))
+    fail(KN_ERR_INTERNAL, op_, ": more than ", copies_.size(), " tensor arguments");
+  kn_tensor* t = &copies_[num_copies_];
+  *t = *t_in;
   if (t->ndim < 0 || t->ndim > KN_MAX_DIMS)
     fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": ndim must be in [0, ", KN_MAX_DIMS,
          "], got ", t->ndim);
   if (ndim >= 0 && t->ndim != ndim)
     fail(KN_ERR_SHAPE_MISMATCH, op_, ": ", name, ": expected ", ndim, " dims, got ", t->ndim,
          " (shape ", shape_string(*t), ")");
-  int64_t count = 1, max_offset = 0;
+  int64_t count = 1;
   for (int d = 0; d < t->ndim; ++d) {
     if (t->shape[d] < 0)
       fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": shape[", d, "] is negative (", t->shape[d],
            ")");
-    int64_t span;
-    if (__builtin_mul_overflow(count, t->shape[d], &count) ||
-        __builtin_mul_overflow(std::llabs(t->strides[d]), t->shape[d], &span) ||
-        __builtin_add_overflow(max_offset, span, &max_offset))
-      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": extent of shape ", shape_string(*t),
+    if (__builtin_mul_overflow(count, t->shape[d], &count))
+      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": element count of shape ", shape_string(*t),
            " overflows int64");
   }
   if (dtype_size(t->dtype) == 0)
@@ -98,9 +99,60 @@ const kn_tensor& OpValidator::check_tensor(const kn_tensor* t, const char* name,
   if (t->device_type == KN_DEVICE_CUDA && t->device_id < 0)
     fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": CUDA device_id must be >= 0, got ",
          t->device_id);
+  if (t->device_type == KN_DEVICE_CPU && t->device_id != 0)
+    fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": CPU device_id must be 0, got ",
+         t->device_id);
   if (!t->data && count > 0)
     fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": data is NULL for a non-empty tensor of shape ",
          shape_string(*t));
+
+  const int64_t esz = static_cast<int64_t>(dtype_size(t->dtype));
+  if (count == 0) {
+    // No element is addressed: any strides were legal, and 0 keeps every
+    // offset a kernel computes (often from a NULL data pointer) at 0.
+    for (int d = 0; d < t->ndim; ++d) t->strides[d] = 0;
+  } else {
+    // Elements span [data + low * esz, data + (high + 1) * esz). Dims of size
+    // 1 contribute nothing; the others' |stride| x (size - 1) and their sum,
+    // in bytes, must fit in int64 (checked before any std::abs: a stride of
+    // INT64_MIN on a dim longer than 1 fails here).
+    int64_t low = 0, high = 0, extent = 0;
+    for (int d = 0; d < t->ndim; ++d) {
+      if (t->shape[d] == 1) continue;
+      const int64_t s = t->strides[d];
+      int64_t span;
+      if (s == INT64_MIN || __builtin_mul_overflow(s < 0 ? -s : s, t->shape[d] - 1, &span) ||
+          __builtin_add_overflow(extent, span, &extent))
+        fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": extent of shape ", shape_string(*t),
+             " with strides ", strides_string(*t), " overflows int64");
+      (s < 0 ? low : high) += s < 0 ? -span : span;
+    }
+    int64_t bytes;
+    if (__builtin_add_overflow(extent, 1, &bytes) || __builtin_mul_overflow(bytes, esz, &bytes))
+      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": byte extent of shape ", shape_string(*t),
+           " with strides ", strides_string(*t), " overflows int64");
+    // The view must not wrap around the address space.
+    const uintptr_t base = reinterpret_cast<uintptr_t>(t->data);
+    const uintptr_t below = static_cast<uintptr_t>(-low) * static_cast<uintptr_t>(esz);
+    const uintptr_t above = static_cast<uintptr_t>(high + 1) * static_cast<uintptr_t>(esz);
+    uintptr_t edge;
+    if (base < below || __builtin_add_overflow(base, above, &edge))
+      fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": the view of shape ", shape_string(*t),
+           " with strides ", strides_string(*t), " at data = ", t->data,
+           " wraps around the address space");
+    // Size-1 dims: the contiguous stride (inner size x inner stride), 0 when
+    // that product (in bytes) would not fit.
+    for (int d = t->ndim - 1; d >= 0; --d) {
+      if (t->shape[d] != 1) continue;
+      int64_t natural = 1, natural_bytes;
+      if (d + 1 < t->ndim &&
+          __builtin_mul_overflow(t->strides[d + 1], t->shape[d + 1], &natural))
+        natural = 0;
+      if (natural == INT64_MIN || __builtin_mul_overflow(natural, esz, &natural_bytes)) natural = 0;
+      t->strides[d] = natural;
+    }
+  }
+  ++num_copies_;
 
   if (kind == Kind::Float) {
     if (!first_float_name_) {

@@ -5,15 +5,29 @@
 //   "kn_linear_forward: w: expected shape (out, 3) (in = 3 from x), got (4, 5)"
 //
 // Checked for every tensor: not NULL, ndim within [0, KN_MAX_DIMS], sizes
-// >= 0, a known dtype of the op's kind, one device for the whole call,
-// element count and byte extent within int64, data non-NULL unless empty.
-// Outputs also: no self-overlap (e.g. stride 0), and no overlap with any
-// other argument, except exact aliasing of an input where the op allows
-// in-place operation.
+// >= 0, a known dtype of the op's kind, one device for the whole call
+// (device_id 0 on the CPU), element count and byte extent within int64 (dims
+// of size 1 do not count: their stride is never used), the view not wrapping
+// the address space, data non-NULL unless empty. Outputs also: no
+// self-overlap (e.g. stride 0), and no overlap with any other argument,
+// except exact aliasing of an input where the op allows in-place operation.
+//
+// What the kernels get: input() / output() return the validator's own copy
+// of the descriptor (one snapshot, so a caller changing *t from another
+// thread cannot slip past the checks), normalised so that no offset
+// arithmetic in a kernel can overflow:
+//   - an empty tensor (a size-0 dim) has every stride 0;
+//   - a size-1 dim has the stride a contiguous layout would give it (or 0
+//     where that would not fit), whatever the caller passed;
+// so every |stride| x (size - 1) x element size, and their sum, fits in
+// int64. Products of a stride with something else (a conv stride, a loop
+// bound past the last element) are the kernel's to keep in range.
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <initializer_list>
+#include <type_traits>
 
 #include "kernels/internal/error.hpp"
 #include "kernels/internal/tensor.hpp"
@@ -21,6 +35,19 @@
 #include "kernels/ops.hpp"
 
 namespace kn::capi {
+
+// The value of an enum argument as the C caller passed it, without loading
+// it as the enum type: a C caller may pass any int (e.g. -1), and loading an
+// out-of-range value as a C++ enum is undefined behaviour (UBSan: "load of
+// value 4294967295, which is not a valid value for type ..."). Check the
+// result with OpValidator::expect_range before converting it back.
+template <typename E>
+int64_t enum_value(const E& e) {
+  static_assert(std::is_enum_v<E> && sizeof(E) == sizeof(int32_t), "a 32-bit C enum");
+  int32_t raw;
+  std::memcpy(&raw, &e, sizeof raw);
+  return raw;
+}
 
 // Expected extent of one dimension, for expect_shape. `name` explains the
 // value in messages ("in = 3 from x"); a negative size means "any".
@@ -105,8 +132,10 @@ class OpValidator {
   const char* first_name_ = nullptr;        // the first tensor: sets the device
   const char* first_float_name_ = nullptr;  // the first Float tensor: sets dtype_
   bool in_place_ok_ = false;
-  std::array<Seen, 12> seen_{};  // no heap allocation per call
+  std::array<Seen, 16> seen_{};  // no heap allocation per call
   int num_seen_ = 0;
+  std::array<kn_tensor, 16> copies_;  // the checked, normalised descriptors handed out
+  int num_copies_ = 0;
 };
 
 }  // namespace kn::capi

@@ -308,7 +308,7 @@ void avg_pool2d_backward(const kn_avg_pool2d_params& p, const kn_tensor& dy, con
   const auto dw = avg_dims(Wo, W, p.kernel_size[1], p.stride[1], p.padding[1]);
   const bool fast2x2 = p.kernel_size[0] == 2 && p.kernel_size[1] == 2 && p.stride[0] == 2 &&
                        p.stride[1] == 2 && p.padding[0] == 0 && p.padding[1] == 0 &&
-                       p.divisor_override == 0;
+                       p.divisor_override == 0 && 2 * Ho <= H && 2 * Wo <= W;
   dispatch_float(dx.dtype, "kn_avg_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
     parallel_for(N * C, plane_grain(dx, dy), ctx.num_threads, [&](int64_t b, int64_t e) {

@@ -3,7 +3,6 @@
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <mutex>
@@ -34,13 +33,35 @@ using dgemm_fn = void (*)(int, int, int, int, int, int, double, const double*, i
 using set_threads_fn = void (*)(int);
 using string_fn = char* (*)();
 
+// How calls from several of our callers' threads may share OpenBLAS.
+//
+// OpenBLAS keeps its thread count and its per-thread work buffers in process
+// globals. In the OpenMP build, a call whose caller's OpenMP default
+// (omp_get_max_threads) differs from the global count resets the count and
+// frees or allocates the buffers of the other threads (goto_set_num_threads),
+// under the feet of a threaded GEMM running on another of our callers'
+// threads: whole blocks of its C came back zeroed or wrong with KN_OK
+// (issue 10, F2: 13-19 of 160 large calls). A call with a thread default of
+// 1 (or inside a parallel region) returns from that check at once and runs
+// on the calling thread alone, touching no global, so:
+//   openmp    threaded calls (threads > 1) hold `threaded_calls`; calls on
+//             one thread run concurrently without it;
+//   pthreads  the thread count is one global that openblas_set_num_threads
+//   unknown   sets: every call holds the lock while it sets the count and
+//             runs;
+//   serial    no threads, no global state: no lock.
+// tests/cpp/test_thread_stress.cpp checks this bit for bit.
+enum class Threading { Serial, OpenMP, Pthreads, Unknown };
+
 struct OpenBlas {
   sgemm_fn sgemm = nullptr;
   dgemm_fn dgemm = nullptr;
   set_threads_fn set_num_threads = nullptr;
   std::string info;   // one-line description, or the load error
   bool ok = false;
-  std::atomic<int> threads{-1};  // last value given to set_num_threads
+  Threading threading = Threading::Unknown;
+  std::mutex threaded_calls;  // see Threading
+  int threads = -1;           // last value given to set_num_threads (under the lock)
 };
 
 // The OpenBLAS core type for this CPU, or nullptr to let OpenBLAS decide.
@@ -73,16 +94,26 @@ std::vector<std::string> candidates() {
   return names;
 }
 
-// "openmp", "pthreads" or "serial", from openblas_get_parallel().
-const char* threading_model(void* handle) {
+// From openblas_get_parallel().
+Threading threading_model(void* handle) {
   auto get_parallel = reinterpret_cast<int (*)()>(dlsym(handle, "openblas_get_parallel"));
-  if (!get_parallel) return "unknown";
+  if (!get_parallel) return Threading::Unknown;
   switch (get_parallel()) {
-    case 0: return "serial";
-    case 1: return "pthreads";
-    case 2: return "openmp";
-    default: return "unknown";
+    case 0: return Threading::Serial;
+    case 1: return Threading::Pthreads;
+    case 2: return Threading::OpenMP;
+    default: return Threading::Unknown;
   }
+}
+
+const char* threading_name(Threading t) {
+  switch (t) {
+    case Threading::Serial: return "serial";
+    case Threading::OpenMP: return "openmp";
+    case Threading::Pthreads: return "pthreads";
+    case Threading::Unknown: return "unknown";
+  }
+  return "unknown";
 }
 
 void load(OpenBlas& lib) {
@@ -128,9 +159,10 @@ void load(OpenBlas& lib) {
     lib.info = "the loaded BLAS has no cblas_sgemm/cblas_dgemm";
     return;
   }
+  lib.threading = threading_model(handle);
   lib.info = std::string(config ? config() : "OpenBLAS") + "; core=" +
              (corename ? corename() : "?") + (how.empty() ? "" : " (" + how + ")") +
-             "; threads=" + threading_model(handle);
+             "; threads=" + threading_name(lib.threading);
   lib.ok = true;
 }
 
@@ -142,10 +174,32 @@ OpenBlas& openblas() {
   return lib;
 }
 
-void set_threads(OpenBlas& lib, int threads) {
-  if (lib.set_num_threads && lib.threads.exchange(threads) != threads)
-    lib.set_num_threads(threads);
-}
+// Holds what one GEMM of `threads` threads needs to run next to other
+// callers' GEMMs (see Threading), and sets OpenBLAS's global thread count
+// where the build has one.
+class ThreadedCallLock {
+ public:
+  ThreadedCallLock(OpenBlas& lib, int threads) {
+    switch (lib.threading) {
+      case Threading::Serial: return;
+      case Threading::OpenMP:
+        // The count comes from the caller's OpenMP default (CallerOmpThreads).
+        if (threads > 1) lock_ = std::unique_lock<std::mutex>(lib.threaded_calls);
+        return;
+      case Threading::Pthreads:
+      case Threading::Unknown:
+        lock_ = std::unique_lock<std::mutex>(lib.threaded_calls);
+        if (lib.set_num_threads && lib.threads != threads) {
+          lib.set_num_threads(threads);
+          lib.threads = threads;
+        }
+        return;
+    }
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
 
 // The OpenMP build of OpenBLAS takes its thread count from the calling
 // thread's OpenMP default (omp_get_max_threads) on every call, and
@@ -247,8 +301,6 @@ void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c
     return;
   }
   OpenBlas& lib = openblas();
-  const CallerOmpThreads keep_callers_default(std::max(1, threads));
-  set_threads(lib, std::max(1, threads));
 
   int64_t ldc;
   if (row_major(c, ldc) || row_major(c.t(), ldc)) {
@@ -261,6 +313,8 @@ void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c
     BlasOperand<T> A, B;
     prepare(a, A), prepare(b, B);
     const int64_t m = transposed_c ? N : M, n = transposed_c ? M : N;
+    const CallerOmpThreads keep_callers_default(std::max(1, threads));
+    const ThreadedCallLock lock(lib, std::max(1, threads));
     call<T>(lib, A.trans, B.trans, m, n, K, alpha, A.data, A.ld, B.data, B.ld, beta, c.data, ldc);
     return;
   }

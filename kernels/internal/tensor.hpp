@@ -65,6 +65,17 @@ inline std::string shape_string(const kn_tensor& t) {
   return s + ")";
 }
 
+// "(3, 1)" -- the element strides, for error messages.
+inline std::string strides_string(const kn_tensor& t) {
+  std::string s = "(";
+  for (int d = 0; d < t.ndim; ++d) {
+    if (d) s += ", ";
+    s += std::to_string(t.strides[d]);
+  }
+  if (t.ndim == 1) s += ",";
+  return s + ")";
+}
+
 // A view of `t` with the shape of `like` and every stride 0: a scalar
 // broadcast to `like`'s shape (used to treat a reduced grad as element-wise).
 inline kn_tensor broadcast_scalar(const kn_tensor& scalar, const kn_tensor& like) {

@@ -57,6 +57,18 @@ int main(void) {
   printf("expected error: %s: %s\n", kn_status_string(s), kn_last_error());
   if (s != KN_ERR_SHAPE_MISMATCH) printf("FAIL: wrong status\n"), ++failures;
 
+  /* An enum argument out of range, as a C caller may pass it (issue 10, F5:
+   * the library must not load it as its C++ enum type before checking): a
+   * clear error that reports the value passed. Run under UBSan by
+   * `make test-sanitize`. */
+  s = kn_gelu_forward((kn_gelu_approximate)-1, &H, &H, NULL);
+  printf("expected error: %s: %s\n", kn_status_string(s), kn_last_error());
+  if (s != KN_ERR_INVALID_ARGUMENT || !strstr(kn_last_error(), "got -1"))
+    printf("FAIL: gelu approximate = -1\n"), ++failures;
+  s = kn_mse_loss_forward((kn_reduction)-1, &H, &T, &L, NULL);
+  if (s != KN_ERR_INVALID_ARGUMENT || !strstr(kn_last_error(), "reduction: expected a value in [0, 2], got -1"))
+    printf("FAIL: mse_loss reduction = -1: %s\n", kn_last_error()), ++failures;
+
   printf(failures ? "FAILED (%d)\n" : "OK\n", failures);
   return failures != 0;
 }

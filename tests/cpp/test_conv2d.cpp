@@ -589,5 +589,39 @@ TEST(Conv2d, EmptyBatchWithNullData) {
   EXPECT_TRUE(all_equal("db", db.values(), ref::Vec(4, 0.0)));
 }
 
+// Issue 10, F4: an output size that overflows int64 (H = INT64_MAX - 1 on an
+// empty input, padding 2^40) is refused; it used to wrap negative and any y
+// height was accepted. Also groups * C/groups from w must not overflow.
+TEST(Conv2d, OutputSizeOverflowRefused) {
+  HostTensor w({1, 1, 1, 1}, KN_FLOAT32), y({1, 1, 1, 1}, KN_FLOAT32);
+  kn_tensor x = HostTensor({1, 1, 1, 0}, KN_FLOAT32).kn();
+  x.shape[2] = INT64_MAX - 1, x.data = nullptr;
+  kn_tensor yk = y.kn();
+  const kn_tensor wk = w.kn();
+  kn_conv2d_params p = ConvShape{1, 1, 1, 1, 1, 1, 1}.params();
+  p.padding[0] = int64_t{1} << 40;
+  for (int64_t ho : {int64_t{1}, int64_t{-1}, INT64_MAX}) {
+    yk.shape[2] = ho, yk.shape[3] = 0;
+    EXPECT_NE(kn_conv2d_forward(&p, &x, &wk, nullptr, &yk, nullptr), KN_OK) << "Ho = " << ho;
+  }
+  yk.shape[2] = 1;
+  EXPECT_EQ(kn_conv2d_forward(&p, &x, &wk, nullptr, &yk, nullptr), KN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kn_last_error()).find("kn_conv2d_forward: x: the output size along H"),
+            std::string::npos)
+      << kn_last_error();
+  EXPECT_NE(std::string(kn_last_error()).find("overflows int64"), std::string::npos) << kn_last_error();
+
+  // dx's C = groups * w.shape[1] without x: 2^62 * 4 overflows.
+  kn_conv2d_params q = ConvShape{1, 1, 1, 1, 1, 1, 1}.params();
+  q.groups = int64_t{1} << 62;
+  kn_tensor dy = HostTensor({1, 0, 1, 1}, KN_FLOAT32).kn(), w4 = HostTensor({0, 4, 1, 1}, KN_FLOAT32).kn();
+  kn_tensor dx = HostTensor({1, 0, 1, 1}, KN_FLOAT32).kn();
+  EXPECT_EQ(kn_conv2d_backward(&q, &dy, nullptr, &w4, &dx, nullptr, nullptr, nullptr),
+            KN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kn_last_error()).find("p->groups: 4611686018427387904 * C/groups 4 from w overflows"),
+            std::string::npos)
+      << kn_last_error();
+}
+
 }  // namespace
 }  // namespace kntest

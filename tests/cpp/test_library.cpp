@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstdint>
 #include <regex>
 #include <string>
 #include <thread>
@@ -180,6 +182,73 @@ TEST(Library, CudaTensors) {
   if (expected == KN_ERR_NOT_BUILT) {
     EXPECT_NE(std::string(kn_last_error()).find("CUDA"), std::string::npos) << kn_last_error();
   }
+}
+
+// ---- descriptor rules every entry point shares (capi/validate.cpp), issue 10 F6
+
+// A float32 CPU descriptor over `data` with the given shape and strides.
+kn_tensor view_of(void* data, std::vector<int64_t> shape, std::vector<int64_t> strides) {
+  kn_tensor t = HostTensor({1}, KN_FLOAT32).kn();
+  t.data = data, t.ndim = static_cast<int32_t>(shape.size());
+  for (int d = 0; d < t.ndim; ++d) t.shape[d] = shape[d], t.strides[d] = strides[d];
+  return t;
+}
+
+// Strides whose element extent fits int64 but whose byte extent does not
+// (2^61 elements of 4 bytes) are refused before any access.
+TEST(Validation, ByteExtentBeyondInt64Refused) {
+  float y[4];
+  const kn_tensor x = view_of(y, {2, 2}, {int64_t{1} << 61, 1}), yk = view_of(y, {2, 2}, {2, 1});
+  EXPECT_EQ(kn_relu_forward(&x, &yk, nullptr), KN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kn_last_error()).find("kn_relu_forward: x: byte extent of shape (2, 2) with "
+                                              "strides (2305843009213693952, 1) overflows int64"),
+            std::string::npos)
+      << kn_last_error();
+}
+
+// Size-1 dims address nothing: any stride there is legal (2^62 twice, or
+// INT64_MIN, which llabs could not take), and the call computes as usual.
+TEST(Validation, SizeOneDimsIgnoreTheirStrides) {
+  float x = -2.5f, y = 7.f;
+  for (int64_t s : {int64_t{1} << 62, INT64_MIN, INT64_MAX, int64_t{-3}}) {
+    SCOPED_TRACE("stride " + std::to_string(s));
+    const kn_tensor xk = view_of(&x, {1, 1}, {s, s}), yk = view_of(&y, {1, 1}, {s, s});
+    KN_EXPECT_OK(kn_relu_forward(&xk, &yk, nullptr));
+    EXPECT_EQ(y, 0.f);
+    x = 1.5f;
+    KN_EXPECT_OK(kn_sigmoid_forward(&xk, &yk, nullptr));
+    EXPECT_FLOAT_EQ(y, 1.f / (1.f + std::exp(-1.5f)));
+    x = -2.5f, y = 7.f;
+  }
+}
+
+// An empty tensor addresses nothing either: NULL data and any strides.
+TEST(Validation, EmptyTensorsIgnoreTheirStrides) {
+  const kn_tensor x = view_of(nullptr, {0, 3}, {INT64_MIN, INT64_MAX}),
+                  y = view_of(nullptr, {0, 3}, {INT64_MAX, -7});
+  KN_EXPECT_OK(kn_relu_forward(&x, &y, nullptr));
+}
+
+// A view must not wrap around the address space (data near 0 with negative strides).
+TEST(Validation, ViewWrappingTheAddressSpaceRefused) {
+  float y[3];
+  const kn_tensor x = view_of(reinterpret_cast<void*>(uintptr_t{4}), {3}, {-1}), yk = view_of(y, {3}, {1});
+  EXPECT_EQ(kn_relu_forward(&x, &yk, nullptr), KN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kn_last_error()).find("wraps around the address space"), std::string::npos)
+      << kn_last_error();
+}
+
+// The header says a CPU tensor's device_id is 0.
+TEST(Validation, CpuDeviceIdMustBeZero) {
+  float x[2] = {1, -1}, y[2];
+  kn_tensor xk = view_of(x, {2}, {1}), yk = view_of(y, {2}, {1});
+  xk.device_id = 1;
+  EXPECT_EQ(kn_relu_forward(&xk, &yk, nullptr), KN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kn_last_error()).find("kn_relu_forward: x: CPU device_id must be 0, got 1"),
+            std::string::npos)
+      << kn_last_error();
+  xk.device_id = 0, yk.device_id = -1;
+  EXPECT_EQ(kn_relu_forward(&xk, &yk, nullptr), KN_ERR_INVALID_ARGUMENT);
 }
 
 }  // namespace

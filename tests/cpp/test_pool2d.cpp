@@ -447,6 +447,76 @@ TEST(MaxPool2d, BackwardRejectsOutOfRangeIndex) {
   }
 }
 
+// Issue 10, F1: the 2x2 / stride-2 backward path wrote whole 2x2 blocks even
+// when ceil_mode adds a last, partial window (dx 3x3 from dy 2x2): a heap
+// overflow past dx and wrong values in its last row and column. The tester
+// compares with the reference and checks dx's guard elements.
+TEST(AvgPool2d, CeilModeTwoByTwoPartialWindows) {
+  for (int32_t dtype : {KN_FLOAT32, KN_FLOAT64})
+    for (bool cip : {false, true})
+      for (const Shape& shape : {Shape{1, 1, 3, 3}, Shape{2, 3, 5, 4}, Shape{1, 2, 4, 7}}) {
+        Pool2dTester t;
+        t.avg().shape(shape).kernel(2, 2).stride(2, 2).ceil_mode().count_include_pad(cip).dtype(dtype);
+        t.test_forward();
+        t.test_backward();
+      }
+}
+
+// The exact case of the report, on a bare buffer: nothing past dx's 9 floats changes.
+TEST(AvgPool2d, CeilModeBackwardWritesOnlyDx) {
+  std::vector<float> dy{1, 2, 3, 4}, dx(9 + 16, -7.f);
+  const kn_avg_pool2d_params p{{2, 2}, {2, 2}, {0, 0}, 1, 1, 0};
+  HostTensor ref({1}, KN_FLOAT32);  // for its descriptor defaults
+  kn_tensor DY = ref.kn(), DX = ref.kn();
+  DY.ndim = DX.ndim = 4;
+  for (int d = 0; d < 4; ++d) DY.shape[d] = DX.shape[d] = 1;
+  DY.shape[2] = DY.shape[3] = 2, DX.shape[2] = DX.shape[3] = 3;
+  DY.strides[0] = DY.strides[1] = 4, DY.strides[2] = 2, DY.strides[3] = 1;
+  DX.strides[0] = DX.strides[1] = 9, DX.strides[2] = 3, DX.strides[3] = 1;
+  DY.data = dy.data(), DX.data = dx.data();
+  KN_ASSERT_OK(kn_avg_pool2d_backward(&p, &DY, &DX, nullptr));
+  // count_include_pad: windows clipped to the input (no padding) -> divisors 4, 2, 2, 1.
+  const std::vector<float> want{0.25f, 0.25f, 1.f, 0.25f, 0.25f, 1.f, 1.5f, 1.5f, 4.f};
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(dx[i], want[i]) << "dx[" << i << "]";
+  for (size_t i = 9; i < dx.size(); ++i) EXPECT_EQ(dx[i], -7.f) << "written past dx at " << i;
+}
+
+// Issue 10, F3: int32 indices cannot hold h * W + w of a plane with more than
+// INT32_MAX elements: refused (as gspmm refuses a too-narrow int32 arg), not wrapped.
+TEST(MaxPool2d, Int32IndicesRefusedOnPlanesBeyondInt32) {
+  float x = 1, y[4], dy[4] = {};
+  int32_t ix32[4];
+  int64_t ix64[4];
+  const kn_max_pool2d_params p{{32768, 32768}, {32768, 32768}, {0, 0}, {1, 1}, 0};
+  HostTensor base({1}, KN_FLOAT32);
+  kn_tensor X = base.kn(), Y = base.kn(), I = base.kn();
+  X.ndim = Y.ndim = I.ndim = 4;
+  const int64_t big[4] = {1, 1, 65536, 65536}, small[4] = {1, 1, 2, 2}, ss[4] = {4, 4, 2, 1};
+  for (int d = 0; d < 4; ++d) {
+    X.shape[d] = big[d], X.strides[d] = 0;  // a broadcast view: one float in memory
+    Y.shape[d] = I.shape[d] = small[d], Y.strides[d] = I.strides[d] = ss[d];
+  }
+  X.data = &x, Y.data = y, I.data = ix32, I.dtype = KN_INT32;
+  EXPECT_EQ(kn_max_pool2d_forward(&p, &X, &Y, &I, nullptr), KN_ERR_UNSUPPORTED);
+  EXPECT_NE(std::string(kn_last_error()).find("kn_max_pool2d_forward: indices: int32 cannot index a plane of x "
+                                              "with H * W = 65536 * 65536 > INT32_MAX elements"),
+            std::string::npos)
+      << kn_last_error();
+  // Backward: the same rule against dx's plane (dx is never touched when refused).
+  kn_tensor DY = Y, DX = X;
+  DY.data = dy;
+  DX.strides[3] = 1, DX.strides[2] = 65536, DX.strides[1] = DX.strides[0] = int64_t{65536} * 65536;
+  DX.data = reinterpret_cast<void*>(uintptr_t{1} << 20);  // refused before any access
+  EXPECT_EQ(kn_max_pool2d_backward(&p, &DY, &I, &DX, nullptr), KN_ERR_UNSUPPORTED);
+  EXPECT_NE(std::string(kn_last_error()).find("int32 cannot index a plane of dx"), std::string::npos)
+      << kn_last_error();
+  // int64 indices are fine for the same plane (1x1 windows keep the test fast).
+  I.data = ix64, I.dtype = KN_INT64;
+  const kn_max_pool2d_params q{{1, 1}, {32768, 32768}, {0, 0}, {1, 1}, 0};
+  KN_ASSERT_OK(kn_max_pool2d_forward(&q, &X, &Y, &I, nullptr));
+  EXPECT_EQ(ix64[3], int64_t{32768} * 65536 + 32768);  // beyond INT32_MAX, exact
+}
+
 TEST(AvgPool2d, Options) {
   for (int32_t dtype : {KN_FLOAT32, KN_FLOAT64})
     for (bool cip : {false, true})
