@@ -33,7 +33,7 @@ void check_row(int64_t n, int64_t offset, bool stream, bool in_place) {
   for (int64_t i = 0; i < n; ++i) input[size_t(i)] = T(i % 1000) * T(0.5);
   const T* in = input.data();
   if (in_place) {
-    std::memcpy(out, input.data(), sizeof(T) * size_t(n));
+    if (n > 0) std::memcpy(out, input.data(), sizeof(T) * size_t(n));  // data() may be NULL for n = 0
     in = out;
   }
   kn::streamed_row(n, out, stream, [in](int64_t i0, int64_t m, T* dst) {
