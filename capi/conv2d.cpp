@@ -14,8 +14,12 @@ using kn::capi::Dim;
 
 namespace {
 
-// p itself: not NULL, stride >= 1, padding >= 0, dilation >= 1, groups >= 1,
-// each small enough that index arithmetic in int64 cannot overflow.
+// p itself: not NULL, stride >= 1, padding >= 0, dilation >= 1, groups >= 1.
+// The 2^40 bounds keep the output-size formula exact in 128-bit arithmetic
+// (out_size); they do not make every product in int64 safe (stride 2^40 times
+// a tensor stride can overflow), so the kernels form offsets only of
+// positions inside the tensors (whose byte extents validation bounds), never
+// conv stride x tensor stride on its own.
 const kn_conv2d_params& check_params(kn::capi::OpValidator& v, const kn_conv2d_params* p) {
   v.require(p != nullptr, KN_ERR_INVALID_ARGUMENT, "p: must not be NULL");
   constexpr int64_t kMax = int64_t(1) << 40;

@@ -114,10 +114,14 @@ KN_NO_MEMCPY_CALLS void im2col(const Geometry& g, const T* xn, const int64_t* xs
         T* row = cols + ((c * g.kH + i) * g.kW + j) * ld;
         zero_row(row, oh_lo * g.Wo);
         if (g.sw == 1 && xs[3] == 1 && ow_lo == 0 && ow_hi == g.Wo) {  // whole rows: no zeros
-          const T* src = xc + (oh_lo * g.sh + ah) * xs[2] + aw;
+          // Offsets from oh inside the loop, not a running `src += sh * xs[2]`:
+          // with a conv stride larger than the input that product (formed once
+          // more after the last row) can overflow int64.
           T* dst = row + oh_lo * g.Wo;
-          for (int64_t oh = oh_lo; oh < oh_hi; ++oh, src += g.sh * xs[2], dst += g.Wo)
+          for (int64_t oh = oh_lo; oh < oh_hi; ++oh, dst += g.Wo) {
+            const T* src = xc + (oh * g.sh + ah) * xs[2] + aw;
             for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow] = src[ow];
+          }
           zero_row(row + oh_hi * g.Wo, g.P - oh_hi * g.Wo);
           continue;
         }
@@ -129,9 +133,8 @@ KN_NO_MEMCPY_CALLS void im2col(const Geometry& g, const T* xn, const int64_t* xs
             const T* src = xr + aw;
             for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = src[ow];
           } else {
-            const int64_t step = g.sw * xs[3];
-            const T* src = xr + aw * xs[3];
-            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = src[ow * step];
+            // (ow sw + aw) < W for every valid ow: the index fits, sw * xs[3] may not.
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = xr[(ow * g.sw + aw) * xs[3]];
           }
           zero_row(r + ow_hi, g.Wo - ow_hi);
         }
@@ -159,9 +162,10 @@ void col2im(const Geometry& g, const T* cols, int64_t ld, T* out) {
         const T* row = cols + ((c * g.kH + i) * g.kW + j) * ld;
         if (g.sw == 1 && ow_lo == 0 && ow_hi == g.Wo) {  // whole rows
           const T* src = row + oh_lo * g.Wo;
-          T* dst = oc + (oh_lo * g.sh + ah) * g.W + aw;
-          for (int64_t oh = oh_lo; oh < oh_hi; ++oh, src += g.Wo, dst += g.sh * g.W)
+          for (int64_t oh = oh_lo; oh < oh_hi; ++oh, src += g.Wo) {
+            T* dst = oc + (oh * g.sh + ah) * g.W + aw;  // as in im2col: no sh * W step
             for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow] += src[ow];
+          }
           continue;
         }
         for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
