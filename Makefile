@@ -115,12 +115,14 @@ test: test-cpp test-c test-python
 # A second build tree with -fsanitize=address,undefined everywhere (KN_SANITIZE
 # in CMakeLists.txt); CPU only, no Python module, no benchmarks. A UBSan or
 # ASan report aborts the process, so ctest counts it as a failed test.
+# Warnings are not errors here: GCC 12 with -fsanitize reports false
+# -Wmaybe-uninitialized in libstdc++'s <regex> (the Release build keeps -Werror).
 SAN_BUILD := $(ROOT)/build/sanitize
 export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 $(SAN_BUILD)/CMakeCache.txt: | setup
 	$(CMAKE) -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKN_SANITIZE=ON \
-	  -DKN_ENABLE_CUDA=OFF -DKN_BUILD_PYTHON=OFF -DKN_BUILD_BENCHMARKS=OFF -DKN_WERROR=ON
+	  -DKN_ENABLE_CUDA=OFF -DKN_BUILD_PYTHON=OFF -DKN_BUILD_BENCHMARKS=OFF -DKN_WERROR=OFF
 
 build-sanitize: setup $(SAN_BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(SAN_BUILD) -j $(JOBS)
