@@ -617,6 +617,7 @@ TEST(ThreadStress, MixedOpsThreadCountsAndDefaultFlips) {
   Inputs in;
   std::vector<Job> jobs = make_mix(in);
   ASSERT_TRUE(compute_baselines(jobs));
+  std::printf("[ stress   ] mixed: %zu jobs (op calls x per-call thread counts)\n", jobs.size());
   // The expected message of each worker's own error, from a serial call.
   constexpr int kWorkers = 8;
   std::vector<std::string> own_message(kWorkers);
