@@ -543,7 +543,7 @@ for step in "${ALL_STEPS[@]}"; do
   case $rc in
     0) status=PASS ;;
     "$SKIP") status=SKIP ;;
-    124 | 137) status=TIMEOUT; echo "-- timed out after ${limit}s (TIMEOUT_${step^^} to change)" >> "$DETAILS_FILE" ;;
+    124 | 137) status=TIMEOUT; echo "timed out after ${limit}s ($key, DEADLINE_S)" >> "$DETAILS_FILE" ;;
     *) status=FAIL ;;
   esac
   [[ $status == PASS || $status == SKIP ]] || ANY_BAD=1
