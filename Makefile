@@ -8,6 +8,13 @@
 #   make test            every test: GoogleTest (ctest), the C install test, pytest
 #   make test-sanitize   the GoogleTest suites and the C program built with ASan + UBSan
 #                        (build/sanitize; any report fails the run)
+#   make test-stress     the thread-stress suite alone (build/cmake), longer with SCALE=N
+#                        (KN_STRESS_SCALE: 1 = the CI size, ~10 s; SCALE=50 for a campaign)
+#   make test-gpu        on a GPU machine, offline: CUDA build (sm_90), every GoogleTest
+#                        suite, pytest with the CUDA cases, compute-sanitizer, bench.py
+#                        --device cuda (tests/gpu/run.sh; logs in $OUT/test-gpu or
+#                        build/gpu/logs; STEPS=ctest-cuda,sanitize for a subset,
+#                        ARGS=--dry-run to print the plan). Needs no apt and no .venv.
 #   make bench           benchmarks (~10 min): Google Benchmark kernels (short runs), then
 #                        benchmarks/bench.py: pykernels vs torch, % of the measured machine
 #                        limits; writes runs/bench/bench.{json,png} (ARGS="--filter conv --quick",
@@ -43,7 +50,7 @@ CMAKE     := $(VENV)/bin/cmake
 CMAKE_ARGS ?=
 
 .PHONY: build-sanitize demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
-        test-cpp test-c test-python test-sanitize
+        test-cpp test-c test-python test-sanitize test-stress test-gpu
 
 # ---------------------------------------------------------------- set-up
 apt:
@@ -135,6 +142,19 @@ test-sanitize: build-sanitize
 	$(CMAKE) --install $(SAN_BUILD) --prefix $(ROOT)/build/sanitize-prefix > /dev/null
 	PATH=$(VENV)/bin:$$PATH CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" bash tests/c/run.sh $(ROOT)/build/sanitize-prefix
+
+# ---------------------------------------------------------------- thread stress
+# 8 threads x mixed ops and thread counts vs serial bits (tests/cpp/test_thread_stress.cpp;
+# it also runs in `make test`). SCALE multiplies the number of calls.
+SCALE ?= 1
+test-stress: build
+	KN_STRESS_SCALE=$(SCALE) $(BUILD)/tests/cpp/test_thread_stress
+
+# ---------------------------------------------------------------- GPU machine
+# No dependency on setup/apt/venv: the GPU machine has no network. It uses the
+# machine's own python3 (with torch), cmake, nvcc; everything in build/gpu.
+test-gpu:
+	STEPS="$(STEPS)" OUT="$(OUT)" bash tests/gpu/run.sh $(ARGS)
 
 bench: build pyinstall
 	@echo "==> Google Benchmark: kernels through the C ABI (short runs)"
