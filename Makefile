@@ -47,6 +47,11 @@ PIP_PKGS  := $(TORCH_PIN) "numpy>=1.22" "pybind11>=2.12" "scikit-build-core>=0.1
 APT_PKGS  := g++ make ccache pkg-config libopenblas-dev libopenblas0-openmp libgtest-dev libbenchmark-dev \
              dataset-fashion-mnist python3-venv
 CMAKE     := $(VENV)/bin/cmake
+# ccache (when installed; CMakeLists.txt picks it up) shares compiled objects
+# between clones and worktrees of the project: paths under the root are
+# hashed relative to it, and the build directory does not enter the hash.
+export CCACHE_BASEDIR   ?= $(ROOT)
+export CCACHE_NOHASHDIR ?= 1
 CMAKE_ARGS ?=
 
 .PHONY: build-sanitize demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
