@@ -149,6 +149,7 @@ KN_NO_MEMCPY_CALLS void im2col(const Geometry& g, const T* xn, const int64_t* xs
 // same memory.
 template <typename T>
 void col2im(const Geometry& g, const T* cols, int64_t ld, T* out) {
+  if (g.H == 0 || g.W == 0) return;  // no input pixel receives anything (out may be NULL)
   for (int64_t c = 0; c < g.Cg; ++c) {
     T* oc = out + c * g.H * g.W;
     for (int64_t i = 0; i < g.kH; ++i) {
