@@ -126,7 +126,7 @@ void mutate_reduction(Call& c, int32_t& r) {
   if (c.src->coin(1, 2) && !c.avoid(kAvoidBadEnum)) {
     r = bad_enum(c, 2);
   } else {
-    r = (r + 1 + static_cast<int32_t>(c.src->below(2))) % 3;
+    r = r >= 0 && r <= 2 ? (r + 1 + static_cast<int32_t>(c.src->below(2))) % 3 : 0;
     c.either("param-changed", "reduction");
   }
 }
@@ -297,7 +297,22 @@ void mut_conv(Call& c) {
   c.mutations.push_back("p mutated");
 }
 
+// --avoid null-empty also covers an empty (H, W) plane of x / dx: col2im and
+// im2col then do arithmetic on the NULL data of an empty scratch vector (F5).
+void avoid_empty_plane(Call& c, int slot) {
+  Arg& x = c.a[static_cast<size_t>(slot)];
+  if (!c.avoid(kAvoidNullEmpty) || !x.present || x.t.ndim != 4) return;
+  for (int d = 2; d < 4; ++d)
+    if (x.t.shape[d] == 0) {
+      x.t.shape[d] = 1, x.t.strides[d] = 1;
+      c.either("avoid-null-empty", c.e->slots[static_cast<size_t>(slot)].name);
+      c.mutations.push_back(std::string("avoid:") + c.e->slots[static_cast<size_t>(slot)].name + ":shape[" + std::to_string(d) + "]=1");
+    }
+}
+
 void fin_conv(Call& c) {
+  avoid_empty_plane(c, c.g[6] ? 3 : 0);  // dx (backward) or x (forward)
+  if (c.g[6]) avoid_empty_plane(c, 1);
   if (c.p_null) return c.must_fail("params-null");
   const kn_conv2d_params& p = c.conv;
   for (int d = 0; d < 2; ++d) {
@@ -473,7 +488,7 @@ void fin_maxpool_fwd(Call& c) {
 }
 // indices: positions in [-1, H*W); a bad one (CPU: KN_ERR_INVALID_ARGUMENT, dx unspecified).
 void fill_maxpool_bwd(Call& c) {
-  const int64_t n = numel_of(c, 1), plane = c.g[0] * c.g[1];
+  const int64_t n = fill_count(c, 1), plane = c.g[0] * c.g[1];
   if (n <= 0) return;
   // The plane the library checks against: dx's, after the mutations.
   const kn_tensor& dx = c.a[2].t;
@@ -694,7 +709,7 @@ void gen_class_shapes(Call& c, Shape& input, Shape& target) {
 
 // Targets in [0, C) or ignore_index; with C = 0 every target must be ignored.
 void fill_targets(Call& c, int slot) {
-  const int64_t n = numel_of(c, slot), C = c.g[0];
+  const int64_t n = fill_count(c, slot), C = c.g[0];
   if (n <= 0) return;
   const Arg& t = c.a[static_cast<size_t>(slot)];
   const int64_t ign = c.ce.ignore_index;
@@ -978,7 +993,7 @@ std::string desc_gs(const Call& c) {
 // memory-safe: the backward only compares it).
 void fill_arg(Call& c, int slot, int64_t F) {
   const int64_t V = c.g[0];
-  if (numel_of(c, slot) <= 0) return;
+  if (fill_count(c, slot) <= 0) return;
   uint64_t rs = c.data_seed ^ 0x1234567;
   for (int64_t v = 0; v < V; ++v) {
     const int64_t b = c.v[0][static_cast<size_t>(v)], e = c.v[0][static_cast<size_t>(v + 1)];

@@ -4,6 +4,7 @@
 //   fuzz_capi --entry kn_conv2d_forward --seconds 10 [--seed 1]
 //   fuzz_capi --entry kn_conv2d_forward --iterations 100000 --seed 1
 //   fuzz_capi --all --seconds 5 [--seed 1]          every entry, 5 s each
+//   fuzz_capi --all --budget 600 --keep-going       10 minutes over all entries
 //   fuzz_capi --entry X --seed S --replay ITER [--verbose]
 //
 // Iteration i of entry X with seed S draws from a PRNG seeded with
@@ -94,11 +95,26 @@ void set_death_callbacks() {
       nullptr);
 }
 
+// The handlers that were there before ours (ASan's SEGV handler prints the
+// report): ours prints the replay command, puts theirs back and lets the
+// signal happen again.
+struct sigaction g_previous[32];
+
 void on_signal(int sig) {
   if (g_in_call.load())
     write_replay(sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE" : "SIGABRT");
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
+  sigaction(sig, &g_previous[sig], nullptr);
+  if (sig == SIGABRT) raise(sig);  // a fault re-executes the faulting instruction by itself
+}
+
+void install_signal_handlers() {
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGABRT}) {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NODEFER;
+    sigaction(sig, &sa, &g_previous[sig]);
+  }
 }
 
 // Watchdog: a call that runs too long is a finding too (a hang, or work that
@@ -150,10 +166,10 @@ struct Recorded {
 void usage() {
   std::printf(
       "usage: fuzz_capi --list\n"
-      "       fuzz_capi (--entry NAME | --all) [--seconds S | --iterations N] [--seed S]\n"
+      "       fuzz_capi (--entry NAME | --all) [--seconds S | --budget S | --iterations N] [--seed S]\n"
       "                 [--start ITER] [--keep-going] [--avoid NAME,...|known] [--call-timeout S]\n"
       "       fuzz_capi --entry NAME --seed S --replay ITER [--avoid ...] [--verbose]\n"
-      "--seconds and --iterations are per entry.\n");
+      "--seconds and --iterations are per entry; --budget S is S seconds in all, split over the entries.\n");
 }
 
 struct Run {
@@ -254,8 +270,8 @@ std::string crash_key(const std::string& err, std::string& line_out) {
     const size_t e = err.find('\n', p);
     line_out = err.substr(b, e - b);
     const std::string where = base(err.substr(b, p - b));
-    std::string what = err.substr(p + 17, e - p - 17);
-    what = digits_out(what.substr(0, 48));
+    std::string what = digits_out(err.substr(p + 17, e - p - 17));
+    what = what.substr(0, 48);
     return "UBSan " + where + " " + what;
   }
   p = err.find("ERROR: AddressSanitizer: ");
@@ -289,6 +305,11 @@ std::string crash_key(const std::string& err, std::string& line_out) {
 // restart after the crashing iteration until the time or iterations are used.
 void supervise(Run r, std::map<std::string, Recorded>& recorded, std::map<std::string, Recorded>& crashes) {
   const auto t0 = Clock::now();
+  struct Timer {  // the entry's wall time, crashed children included
+    Clock::time_point t0;
+    int index;
+    ~Timer() { g_counts[index].seconds = std::chrono::duration<double>(Clock::now() - t0).count(); }
+  } timer{t0, r.index};
   const double seconds = r.seconds;
   const uint64_t first = r.first, count = r.count;
   for (;;) {
@@ -312,7 +333,7 @@ void supervise(Run r, std::map<std::string, Recorded>& recorded, std::map<std::s
       close(err_pipe[1]);
       g_record_fd = rec_pipe[1];
       set_death_callbacks();
-      std::map<std::string, Recorded> mine;
+      std::map<std::string, Recorded> mine = recorded;  // known keys: not printed again
       {
         Watchdog wd(r.call_timeout);
         run_entry(r, mine);
@@ -337,9 +358,7 @@ void supervise(Run r, std::map<std::string, Recorded>& recorded, std::map<std::s
           --open_fds;
           continue;
         }
-        if (f.fd == err_pipe[0]) {
-          const ssize_t w = ::write(2, buf, static_cast<size_t>(n));
-          (void)w;
+        if (f.fd == err_pipe[0]) {  // kept, printed below for a new kind of crash
           err.append(buf, static_cast<size_t>(n));
           if (err.size() > (1u << 20)) err.erase(0, err.size() - (1u << 19));
         } else {
@@ -361,7 +380,10 @@ void supervise(Run r, std::map<std::string, Recorded>& recorded, std::map<std::s
       Recorded& x = recorded[line.substr(0, t1)];
       if (x.count++ == 0) x.replay = line.substr(t1 + 1, t2 - t1 - 1), x.detail = line.substr(t2 + 1);
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) break;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      if (!err.empty()) std::fprintf(stderr, "%s", err.c_str());
+      break;
+    }
     // A crash: the child counted the call and printed its replay command
     // (==fuzz_capi== replay: ... --replay ITER); restart after it.
     uint64_t crashed = r.first;
@@ -370,12 +392,17 @@ void supervise(Run r, std::map<std::string, Recorded>& recorded, std::map<std::s
     std::string line;
     const std::string key = std::string(r.e->name) + " " + crash_key(err, line);
     Recorded& x = crashes[key];
-    if (x.count++ == 0) x.replay = replay_cmd(r, crashed), x.detail = line;
     ++g_counts[r.index].crashes;
-    std::printf("\nCRASH in %s (seed %llu, iteration %llu): %s\n  replay: %s\n", r.e->name,
-                static_cast<unsigned long long>(r.seed), static_cast<unsigned long long>(crashed), line.c_str(),
-                replay_cmd(r, crashed).c_str());
-    std::fflush(stdout);
+    if (x.count++ == 0) {  // a new kind: the whole report (its last 16 KiB)
+      x.replay = replay_cmd(r, crashed), x.detail = line;
+      std::fflush(stdout);
+      std::fprintf(stderr, "%s", err.size() > 16384 ? err.c_str() + err.size() - 16384 : err.c_str());
+      std::fflush(stderr);
+      std::printf("\nCRASH in %s (seed %llu, iteration %llu): %s\n  replay: %s\n", r.e->name,
+                  static_cast<unsigned long long>(r.seed), static_cast<unsigned long long>(crashed), line.c_str(),
+                  replay_cmd(r, crashed).c_str());
+      std::fflush(stdout);
+    }
     r.first = crashed + 1;
   }
 }
@@ -385,7 +412,7 @@ void supervise(Run r, std::map<std::string, Recorded>& recorded, std::map<std::s
 int main(int argc, char** argv) {
   const char* entry_name = nullptr;
   bool all = false, list = false, keep_going = false, verbose = false, have_seed = false;
-  double seconds = -1;
+  double seconds = -1, budget = -1;
   int64_t iterations = -1, replay = -1;
   uint64_t seed = 0, start = 0;
   double call_timeout = 30;
@@ -403,6 +430,7 @@ int main(int argc, char** argv) {
     else if (a == "--all") all = true;
     else if (a == "--entry") entry_name = next();
     else if (a == "--seconds") seconds = std::atof(next());
+    else if (a == "--budget") budget = std::atof(next());
     else if (a == "--iterations") iterations = std::atoll(next());
     else if (a == "--seed") seed = std::strtoull(next(), nullptr, 0), have_seed = true;
     else if (a == "--start") start = std::strtoull(next(), nullptr, 0);
@@ -454,6 +482,7 @@ int main(int argc, char** argv) {
     }
     seed = static_cast<uint64_t>(Clock::now().time_since_epoch().count()) % 1000000007ull;
   }
+  if (budget > 0) seconds = budget / static_cast<double>(todo.size());
   if (replay >= 0) keep_going = false, iterations = 1, seconds = -1, start = static_cast<uint64_t>(replay);
   if (seconds < 0 && iterations < 0) seconds = 5;
   opt.verbose = verbose;
@@ -468,7 +497,7 @@ int main(int argc, char** argv) {
   const std::string avoid_arg = opt.avoid ? " --avoid " + fz::avoid_string(opt.avoid) : "";
   replay_suffix = avoid_arg + " --verbose";
   g_replay_suffix = replay_suffix.c_str();
-  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGABRT}) std::signal(sig, on_signal);
+  install_signal_handlers();
 
   std::map<std::string, Recorded> recorded, crashes;
   std::printf("fuzz_capi: seed %llu%s%s%s\n", static_cast<unsigned long long>(seed),

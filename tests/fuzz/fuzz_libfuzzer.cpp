@@ -34,14 +34,16 @@ void print_counts() {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* name = std::getenv("KN_FUZZ_ENTRY")) {
+  const char* name = std::getenv("KN_FUZZ_ENTRY");
+  if (name && name[0]) {
     g_entry = fz::find_entry(name);
     if (!g_entry) {
       std::fprintf(stderr, "fuzz_capi_libfuzzer: no entry '%s'\n", name);
       std::exit(2);
     }
   }
-  if (const char* avoid = std::getenv("KN_FUZZ_AVOID")) {
+  const char* avoid = std::getenv("KN_FUZZ_AVOID");
+  if (avoid && avoid[0]) {
     std::string err;
     if (!fz::parse_avoid(avoid, g_opt.avoid, err)) {
       std::fprintf(stderr, "fuzz_capi_libfuzzer: KN_FUZZ_AVOID: %s\n", err.c_str());

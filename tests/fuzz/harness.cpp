@@ -26,7 +26,8 @@ const QuirkInfo kQuirks[] = {
     {kAvoidCpuDeviceId, "cpu-device-id", "CPU tensors with device_id != 0 (F6: accepted)"},
     {kAvoidBadEnum, "bad-enum",
      "out-of-range values of enum-typed parameters: kn_reduction, kn_gelu_approximate (F5)"},
-    {kAvoidNullEmpty, "null-empty", "NULL data on empty tensors (F5: NULL pointer arithmetic)"},
+    {kAvoidNullEmpty, "null-empty",
+     "NULL data on empty tensors, and conv2d x/dx with an empty (H, W) plane (F5: NULL pointer arithmetic)"},
     {kAvoidHugeParams, "huge-params", "conv2d/pool parameters and groups beyond 2^20 (F4, F5)"},
     {kAvoidHugeSizes, "huge-sizes", "sizes beyond 2^20 on empty or broadcast tensors (F3, F4)"},
     {kAvoidAvgPoolCeil2x2, "avgpool-ceil-2x2",
@@ -353,6 +354,13 @@ int64_t numel_of(const Call& c, int slot) {
   return n > INT64_MAX ? -1 : static_cast<int64_t>(n);
 }
 
+int64_t fill_count(const Call& c, int slot) {
+  const Arg& x = c.a[static_cast<size_t>(slot)];
+  if (!x.present || x.decoy || x.group < 0 || !x.t.data) return 0;
+  const int64_t n = numel_of(c, slot);
+  return n > 0 && n <= (int64_t(1) << 22) ? n : 0;
+}
+
 // Byte address of logical element i, or nullptr where the slot has no such
 // element in a buffer of ours.
 static uint8_t* elem_ptr(Call& c, int slot, int64_t i) {
@@ -656,6 +664,13 @@ void place(Call& c) {
     const i128 ne = numel128(x.t);
     if (ne == 0) continue;
     if (ne > INT64_MAX || span_bytes(x.t) > kCapBytes) {
+      // Only an invalid descriptor (extent beyond int64) may point at memory
+      // we did not allocate; a valid one was shrunk by avoid_and_shrink.
+      if (ne <= INT64_MAX && span_bytes(x.t) <= INT64_MAX) {
+        std::fprintf(stderr, "fuzz harness bug: %s: %s: a valid view of %lld bytes was not shrunk\n", c.e->name,
+                     c.e->slots[i].name, static_cast<long long>(span_bytes(x.t)));
+        std::abort();
+      }
       x.decoy = true;  // invalid (extent overflow): the call must fail
       continue;
     }
@@ -937,7 +952,21 @@ std::string skeleton(const std::string& m) {
       s += ch;
     }
   }
-  return s.size() > 160 ? s.substr(0, 160) : s;
+  // "(#, #, #)" -> "(..)": one class for every shape.
+  std::string o;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '(') {
+      size_t j = i + 1;
+      while (j < s.size() && (s[j] == '#' || s[j] == ',' || s[j] == ' ' || s[j] == '-')) ++j;
+      if (j < s.size() && s[j] == ')' && j > i + 1) {
+        o += "(..)";
+        i = j;
+        continue;
+      }
+    }
+    o += s[i];
+  }
+  return o.size() > 160 ? o.substr(0, 160) : o;
 }
 
 }  // namespace
@@ -964,7 +993,10 @@ Result run_one(const Entry& e, Source& src, const Options& opt) {
     else mutate_tensor(c);
   }
   avoid_and_shrink(c);
-  if (e.finish) e.finish(c);
+  if (e.finish) {
+    e.finish(c);
+    avoid_and_shrink(c);  // again for what finish rewrote (no valid view may leave its buffer)
+  }
   place(c);
   classify(c);
   fill(c);

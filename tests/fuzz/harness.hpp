@@ -297,6 +297,8 @@ bool huge_ok(Call& c, unsigned num, unsigned den);
 void set_index(Call& c, int slot, int64_t i, int64_t v);
 void set_mask(Call& c, int slot, int64_t i, int v);
 int64_t numel_of(const Call& c, int slot);  // -1 when absent/invalid
+// Elements fill() can write: numel where the slot has a buffer of ours, else 0.
+int64_t fill_count(const Call& c, int slot);
 std::string fmt_i64(int64_t v);            // "2^62", "INT64_MIN", "17"
 
 // ---- running one call
