@@ -178,7 +178,8 @@ ifeq ($(FUZZ_ENGINE),libfuzzer)
 	mkdir -p $$corpus $(ROOT)/build/fuzz-artifacts
 	@echo "==> libFuzzer $(SECONDS) s, $(or $(ENTRY),every entry), corpus $$corpus"
 	echo "    replay a crash: $(FUZZ_BUILD)/tests/fuzz/fuzz_capi_libfuzzer build/fuzz-artifacts/crash-... (KN_FUZZ_VERBOSE=1)"
-	ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) KN_FUZZ_ENTRY=$(ENTRY) $(FUZZ_BUILD)/tests/fuzz/fuzz_capi_libfuzzer $$corpus -max_total_time=$(SECONDS) \
+	ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) LSAN_OPTIONS=suppressions=$(ROOT)/tests/fuzz/lsan.supp \
+	  KN_FUZZ_ENTRY=$(ENTRY) $(FUZZ_BUILD)/tests/fuzz/fuzz_capi_libfuzzer $$corpus -max_total_time=$(SECONDS) \
 	  -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=$(ROOT)/build/fuzz-artifacts/ $(FUZZ_ARGS)
 else
 	$(MAKE) --no-print-directory $(SAN_BUILD)/CMakeCache.txt

@@ -179,7 +179,9 @@ ConvSizes gen_conv(Call& c, bool backward) {
   const int64_t G = s.coin(7, 10) ? 1 : s.range(2, 3);
   p.groups = G;
   z.N = small_size(c, 0, 3);
-  z.C = G * small_size(c, 0, 3);
+  // --avoid null-empty: C >= groups (C = 0 leaves im2col/col2im an empty,
+  // NULL scratch vector that the kernels still offset: F5).
+  z.C = G * small_size(c, c.avoid(kAvoidNullEmpty) ? 1 : 0, 3);
   z.O = G * small_size(c, 0, 3);
   z.kH = small_size(c, 1, 4), z.kW = small_size(c, 1, 4);
   for (int d = 0; d < 2; ++d) {
@@ -210,7 +212,7 @@ ConvSizes gen_conv(Call& c, bool backward) {
       while (k > 1 && i128(p.dilation[d]) * (k - 1) > room) --k;
     }
     c.mutations.push_back("gen:huge-params");
-  } else if (mode == 1 && huge_params) {
+  } else if (mode == 1 && huge_params && !c.avoid(kAvoidNullEmpty)) {
     // groups beyond any channel count: legal when C = O = 0.
     static const int64_t big[] = {P40, int64_t(1) << 62, INT64_MAX};
     p.groups = s.pick(big);

@@ -27,7 +27,8 @@ const QuirkInfo kQuirks[] = {
     {kAvoidBadEnum, "bad-enum",
      "out-of-range values of enum-typed parameters: kn_reduction, kn_gelu_approximate (F5)"},
     {kAvoidNullEmpty, "null-empty",
-     "NULL data on empty tensors, and conv2d x/dx with an empty (H, W) plane (F5: NULL pointer arithmetic)"},
+     "NULL data on empty tensors; conv2d with C = 0 or an empty x/dx (H, W) plane (F5: NULL pointer "
+     "arithmetic on empty scratch buffers)"},
     {kAvoidHugeParams, "huge-params", "conv2d/pool parameters and groups beyond 2^20 (F4, F5)"},
     {kAvoidHugeSizes, "huge-sizes", "sizes beyond 2^20 on empty or broadcast tensors (F3, F4)"},
     {kAvoidAvgPoolCeil2x2, "avgpool-ceil-2x2",
