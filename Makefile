@@ -15,6 +15,12 @@
 #                        --device cuda (tests/gpu/run.sh; logs in $OUT/test-gpu or
 #                        build/gpu/logs; STEPS=ctest-cuda,sanitize for a subset,
 #                        ARGS=--dry-run to print the plan). Needs no apt and no .venv.
+#   make fuzz-smoke      every C entry point fuzzed FUZZ_SMOKE_SECONDS (5) s under ASan + UBSan
+#                        (tests/fuzz, build/sanitize); any contract violation or report fails it
+#   make fuzz SECONDS=600 [ENTRY=kn_conv2d_forward]   a long fuzz campaign: libFuzzer
+#                        (build/libfuzzer, corpus build/fuzz-corpus/) when clang++ is installed,
+#                        else the loop driver under ASan + UBSan (FUZZ_ENGINE=loop|libfuzzer,
+#                        FUZZ_ARGS="--avoid known" etc.; replay lines in the output)
 #   make bench           benchmarks (~10 min): Google Benchmark kernels (short runs), then
 #                        benchmarks/bench.py: pykernels vs torch, % of the measured machine
 #                        limits; writes runs/bench/bench.{json,png} (ARGS="--filter conv --quick",
@@ -55,7 +61,7 @@ export CCACHE_NOHASHDIR ?= 1
 CMAKE_ARGS ?=
 
 .PHONY: build-sanitize demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
-        test-cpp test-c test-python test-sanitize test-stress test-gpu
+        test-cpp test-c test-python test-sanitize test-stress test-gpu fuzz fuzz-smoke
 
 # ---------------------------------------------------------------- set-up
 apt:
@@ -163,6 +169,54 @@ test-stress: build
 # machine's own python3 (with torch), cmake, nvcc; everything in build/gpu.
 test-gpu:
 	STEPS="$(STEPS)" OUT="$(OUT)" bash tests/gpu/run.sh $(ARGS)
+# ---------------------------------------------------------------- fuzzing
+# tests/fuzz: one harness over every kn_* entry point (tests/fuzz/README.md).
+# fuzz_capi is the seeded loop driver (any compiler), fuzz_capi_libfuzzer the
+# libFuzzer target (clang). Every failure prints a one-line replay command.
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SEED   ?= 1
+FUZZ_ARGS   ?=
+SECONDS     ?= 600
+ENTRY       ?=
+FUZZ_ENGINE ?= $(if $(shell command -v clang++ 2>/dev/null),libfuzzer,loop)
+FUZZ_BUILD  := $(ROOT)/build/libfuzzer
+FUZZ_DRIVER := $(SAN_BUILD)/tests/fuzz/fuzz_capi
+# As ASAN_OPTIONS above, less detect_stack_use_after_return: gcc's fake stack
+# frames are not 64-byte aligned, and the AVX-512 clones of the element-wise
+# kernels store their aligned local blocks with vmovdqa64: a false SEGV
+# (kernels/cpu/activations.cpp unary_block) on AVX-512 machines.
+FUZZ_ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1
+
+fuzz-smoke: setup $(SAN_BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(SAN_BUILD) -j $(JOBS) --target fuzz_capi
+	@echo "==> fuzz smoke: every C entry point $(FUZZ_SMOKE_SECONDS) s under ASan + UBSan (seed $(FUZZ_SEED))"
+	ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) $(FUZZ_DRIVER) --all --seconds $(FUZZ_SMOKE_SECONDS) --seed $(FUZZ_SEED) \
+	  --keep-going $(FUZZ_ARGS)
+
+# clang with libFuzzer: the library gets coverage instrumentation too.
+$(FUZZ_BUILD)/CMakeCache.txt: | setup
+	CC=clang CXX=clang++ $(CMAKE) -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DKN_SANITIZE=ON -DKN_ENABLE_CUDA=OFF -DKN_BUILD_PYTHON=OFF -DKN_BUILD_BENCHMARKS=OFF \
+	  -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link
+
+fuzz: setup
+ifeq ($(FUZZ_ENGINE),libfuzzer)
+	$(MAKE) --no-print-directory $(FUZZ_BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_capi_libfuzzer
+	corpus=$(ROOT)/build/fuzz-corpus/$(or $(ENTRY),all)
+	mkdir -p $$corpus $(ROOT)/build/fuzz-artifacts
+	@echo "==> libFuzzer $(SECONDS) s, $(or $(ENTRY),every entry), corpus $$corpus"
+	echo "    replay a crash: $(FUZZ_BUILD)/tests/fuzz/fuzz_capi_libfuzzer build/fuzz-artifacts/crash-... (KN_FUZZ_VERBOSE=1)"
+	ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) LSAN_OPTIONS=suppressions=$(ROOT)/tests/fuzz/lsan.supp \
+	  KN_FUZZ_ENTRY=$(ENTRY) $(FUZZ_BUILD)/tests/fuzz/fuzz_capi_libfuzzer $$corpus -max_total_time=$(SECONDS) \
+	  -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=$(ROOT)/build/fuzz-artifacts/ $(FUZZ_ARGS)
+else
+	$(MAKE) --no-print-directory $(SAN_BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(SAN_BUILD) -j $(JOBS) --target fuzz_capi
+	@echo "==> fuzz_capi $(SECONDS) s under ASan + UBSan, $(or $(ENTRY),every entry)"
+	ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) $(FUZZ_DRIVER) $(if $(ENTRY),--entry $(ENTRY),--all) --budget $(SECONDS) \
+	  --keep-going $(FUZZ_ARGS)
+endif
 
 bench: build pyinstall
 	@echo "==> Google Benchmark: kernels through the C ABI (short runs)"
