@@ -79,7 +79,8 @@ int64_t first_bad(int64_t n, int threads, Bad&& bad) {
   std::vector<int64_t> first(static_cast<size_t>(nt), n);
   kn::parallel_for(nt, 1, nt, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b)
-      for (int64_t i = n * b / nt, e = n * (b + 1) / nt; i < e; i += kScanBlock) {
+      for (int64_t i = int64_t(__int128(n) * b / nt), e = int64_t(__int128(n) * (b + 1) / nt); i < e;
+           i += kScanBlock) {
         const int64_t end = std::min(e, i + kScanBlock);
         int any = 0;
         for (int64_t j = i; j < end; ++j) any |= bad(j);
@@ -253,6 +254,10 @@ kn_status kn_gspmm_backward(const kn_gspmm_params* p, const kn_tensor* dy,
       v.require(TI != nullptr, KN_ERR_INVALID_ARGUMENT, "t_indices: ", need);
       v.require(TE != nullptr, KN_ERR_INVALID_ARGUMENT, "t_edge_ids: ", need);
     }
+    // U comes from a tensor's size and may be INT64_MAX (a broadcast x): then
+    // no t_indptr can have U + 1 entries.
+    v.require(!TP || U < INT64_MAX, KN_ERR_SHAPE_MISMATCH, "t_indptr: num_src + 1 overflows int64 (",
+              u_from ? u_from : "num_src", " = ", U, ")");
     if (TP) {
       same_index_dtype(v, *TP, "t_indptr", IP, "indptr");
       rows_of_indptr(v, *TP, "t_indptr", "num_src");

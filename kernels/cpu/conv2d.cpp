@@ -31,6 +31,7 @@
 // channel. So dw and db are bit-identical for any thread count.
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <type_traits>
 #include <vector>
 
@@ -38,11 +39,26 @@
 #include "kernels/internal/blas.hpp"
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/simd.hpp"
+#include "kernels/internal/strided.hpp"
 #include "kernels/internal/threading.hpp"
 #include "kernels/ops.hpp"
 
 namespace kn::cpu {
 namespace {
+
+// a * b for a, b >= 0, or INT64_MAX where that overflows.
+inline int64_t saturated_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+// Elements of a scratch buffer of a x b; a product past int64 could never be
+// allocated: std::bad_alloc, KN_ERR_OUT_OF_MEMORY at the C boundary.
+inline size_t buffer_elems(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw std::bad_alloc();
+  return static_cast<size_t>(r);
+}
 
 struct Geometry {
   int64_t N, C, H, W, O, kH, kW, Ho, Wo;
@@ -57,7 +73,11 @@ Geometry make_geometry(const kn_conv2d_params& p, int64_t N, int64_t C, int64_t 
   g.N = N, g.C = C, g.H = H, g.W = W, g.O = O, g.kH = kH, g.kW = kW, g.Ho = Ho, g.Wo = Wo;
   g.sh = p.stride[0], g.sw = p.stride[1], g.ph = p.padding[0], g.pw = p.padding[1];
   g.dh = p.dilation[0], g.dw = p.dilation[1];
-  g.G = p.groups, g.Cg = C / g.G, g.Og = O / g.G, g.K = g.Cg * kH * kW, g.P = Ho * Wo;
+  g.G = p.groups, g.Cg = C / g.G, g.Og = O / g.G;
+  // K and P fit in int64 whenever y (forward) or dy (backward) is non-empty,
+  // the only case the kernels use them in (they return earlier otherwise):
+  // w holds O*K elements and y or dy N*O*P. Saturated, never wrapped, anyway.
+  g.K = saturated_mul(saturated_mul(g.Cg, kH), kW), g.P = saturated_mul(Ho, Wo);
   g.direct = kH == 1 && kW == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
   return g;
 }
@@ -207,7 +227,7 @@ MatrixView<const T> weight_matrix(const kn_tensor& w, const Geometry& g, std::ve
 // Depends on the shapes only. A 1x1 direct conv uses x itself: one image per chunk.
 int64_t chunk_images(const Geometry& g) {
   if (g.direct) return 1;
-  const int64_t per_image = std::max<int64_t>(1, g.K * g.P);
+  const int64_t per_image = std::max<int64_t>(1, saturated_mul(g.K, g.P));
   return std::clamp<int64_t>((int64_t(1) << 17) / per_image, 1, 64);
 }
 
@@ -219,7 +239,7 @@ MatrixView<const T> columns(const Geometry& g, const kn_tensor& x, int64_t n0, i
   MatrixView<const T> v;
   if (g.direct && n1 - n0 == 1 && plane_view<const T>(x, n0, grp * g.Cg, g.Cg, v)) return v;
   const int64_t ld = (n1 - n0) * g.P;
-  buf.resize(static_cast<size_t>(g.K * ld));
+  buf.resize(buffer_elems(g.K, ld));
   for (int64_t n = n0; n < n1; ++n)
     im2col<T>(g, data_as<const T>(x) + n * x.strides[0] + grp * g.Cg * x.strides[1], x.strides,
               buf.data() + (n - n0) * g.P, ld);
@@ -235,7 +255,7 @@ MatrixView<const T> gather_planes(const kn_tensor& t, int64_t n0, int64_t n1, in
   if (n1 - n0 == 1 && plane_view<const T>(t, n0, grp * rows, rows, v)) return v;
   const int64_t h = t.shape[2], w = t.shape[3], P = h * w, ld = (n1 - n0) * P;
   const int64_t* s = t.strides;
-  buf.resize(static_cast<size_t>(rows * ld));
+  buf.resize(buffer_elems(rows, ld));
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t n = n0; n < n1; ++n) {
       const T* src = data_as<const T>(t) + n * s[0] + (grp * rows + r) * s[1];
@@ -388,6 +408,7 @@ void direct_weight_grad(const Geometry& g, const kn_tensor& dy, const kn_tensor&
 template <typename T>
 void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor& w,
                   const kn_tensor* b, const kn_tensor& y, const CpuContext& ctx) {
+  if (numel(y) == 0) return;  // N, O, Ho, Wo >= 1 from here on (so K and P fit)
   const Geometry g = make_geometry(p, x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0],
                                    w.shape[2], w.shape[3], y.shape[2], y.shape[3]);
   if (g.N == 0 || g.O == 0) return;
@@ -412,7 +433,7 @@ void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor
         MatrixView<T> yv;
         const bool in_place = n1 - n0 == 1 && plane_view<T>(y, n0, grp * g.Og, g.Og, yv);
         if (!in_place) {
-          tmp.resize(static_cast<size_t>(g.Og * ld));
+          tmp.resize(buffer_elems(g.Og, ld));
           yv = {tmp.data(), g.Og, ld, ld, 1};
         }
         blas::gemm<T>(wg, cv, yv, T(1), T(0), ctx.num_threads);
@@ -498,10 +519,25 @@ void bias_grad(const kn_tensor& dy, const kn_tensor& db, int threads) {
   });
 }
 
+// out = 0, any strides.
+template <typename T>
+void zero_fill(const kn_tensor& out, int threads) {
+  parallel_rows<T, 1>({&out}, threads,
+                      [](int64_t n, const std::array<T*, 1>& p, const std::array<int64_t, 1>& s) {
+                        for (int64_t i = 0; i < n; ++i) p[0][i * s[0]] = T(0);
+                      });
+}
+
 template <typename T>
 void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tensor* x,
                    const kn_tensor* w, const kn_tensor* dx, const kn_tensor* dw,
                    const kn_tensor* db, const CpuContext& ctx) {
+  if (numel(dy) == 0) {  // N == 0 or O == 0: every gradient is 0
+    for (const kn_tensor* out : {dx, dw, db})
+      if (out) zero_fill<T>(*out, ctx.num_threads);
+    return;
+  }
+  // From here on N, O, Ho, Wo >= 1, so K and P (and N * Ho * Wo) fit in int64.
   if (db) bias_grad<T>(dy, *db, ctx.num_threads);
   if (!dx && !dw) return;
   const kn_tensor& in = x ? *x : *dx;   // C, H, W
@@ -546,7 +582,7 @@ void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tens
             blas::gemm<T>(dyv, cv.t(), pv, T(1), n0 == first ? T(0) : T(1), ctx.num_threads);
           }
           if (!dx) continue;
-          dcols.resize(static_cast<size_t>(g.K * ld));
+          dcols.resize(buffer_elems(g.K, ld));
           const MatrixView<const T> wg{wm.data + grp * g.Og * wm.row_stride, g.Og, g.K,
                                        wm.row_stride, 1};
           blas::gemm<T>(wg.t(), dyv, MatrixView<T>{dcols.data(), g.K, ld, ld, 1}, T(1), T(0),

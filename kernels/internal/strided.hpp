@@ -38,6 +38,10 @@ StridedLayout<N> make_layout(const std::array<const kn_tensor*, N>& operands) {
   const kn_tensor& first = *operands[0];
   StridedLayout<N> L;
   L.numel = numel(first);
+  if (L.numel == 0) {  // nothing to visit; merging the other dims' sizes could overflow
+    L.ndim = 1;
+    return L;  // shape[0] = 0
+  }
   // Keep the dims longer than 1 (size-1 dims contribute no offsets).
   int order[KN_MAX_DIMS];
   int kept = 0;
