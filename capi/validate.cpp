@@ -79,15 +79,20 @@ const kn_tensor& OpValidator::check_tensor(const kn_tensor* t_in, const char* na
   if (ndim >= 0 && t->ndim != ndim)
     fail(KN_ERR_SHAPE_MISMATCH, op_, ": ", name, ": expected ", ndim, " dims, got ", t->ndim,
          " (shape ", shape_string(*t), ")");
-  int64_t count = 1;
+  // The element count: 0 when any size is 0, whatever the others (and in
+  // whatever order they come), else their product, which must fit in int64.
+  bool empty = false;
   for (int d = 0; d < t->ndim; ++d) {
     if (t->shape[d] < 0)
       fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": shape[", d, "] is negative (", t->shape[d],
            ")");
+    empty = empty || t->shape[d] == 0;
+  }
+  int64_t count = empty ? 0 : 1;
+  for (int d = 0; d < t->ndim && !empty; ++d)
     if (__builtin_mul_overflow(count, t->shape[d], &count))
       fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": element count of shape ", shape_string(*t),
            " overflows int64");
-  }
   if (dtype_size(t->dtype) == 0)
     fail(KN_ERR_INVALID_ARGUMENT, op_, ": ", name, ": unknown dtype code ", t->dtype);
   if (!dtype_allowed(t->dtype, kind))

@@ -60,7 +60,12 @@ T* plane(const kn_tensor& t, int64_t p, int64_t C) {
 }
 
 int64_t plane_grain(const kn_tensor& big, const kn_tensor& small) {
-  const int64_t work = big.shape[2] * big.shape[3] + small.shape[2] * small.shape[3];
+  // Saturated: one of the two may be a broadcast view whose plane has more
+  // than int64 elements in all.
+  int64_t a, b, work;
+  if (__builtin_mul_overflow(big.shape[2], big.shape[3], &a)) a = INT64_MAX;
+  if (__builtin_mul_overflow(small.shape[2], small.shape[3], &b)) b = INT64_MAX;
+  if (__builtin_add_overflow(a, b, &work)) work = INT64_MAX;
   return std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, work));
 }
 
@@ -199,7 +204,7 @@ void max_pool2d_forward(const kn_max_pool2d_params& p, const kn_tensor& x, const
                         const kn_tensor& indices, const CpuContext& ctx) {
   const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
   const int64_t Ho = y.shape[2], Wo = y.shape[3];
-  if (N * C == 0) return;
+  if (numel(y) == 0) return;  // nothing to write; N * C, Ho * Wo fit from here on
   const auto th = all_taps(Ho, H, p.kernel_size[0], p.stride[0], p.padding[0], p.dilation[0]);
   const auto tw = all_taps(Wo, W, p.kernel_size[1], p.stride[1], p.padding[1], p.dilation[1]);
   dispatch_float(x.dtype, "kn_max_pool2d_forward", [&](auto tag) {
@@ -220,8 +225,8 @@ void max_pool2d_forward(const kn_max_pool2d_params& p, const kn_tensor& x, const
 void max_pool2d_backward(const kn_max_pool2d_params&, const kn_tensor& dy, const kn_tensor& indices,
                          const kn_tensor& dx, const CpuContext& ctx) {
   const int64_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3];
+  if (numel(dx) == 0) return;  // nothing to write; N * C, H * W fit from here on
   const int64_t Ho = dy.shape[2], Wo = dy.shape[3], HW = H * W;
-  if (N * C == 0) return;
   dispatch_float(dx.dtype, "kn_max_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(indices.dtype, "kn_max_pool2d_backward", [&](auto itag) {
@@ -260,7 +265,7 @@ void avg_pool2d_forward(const kn_avg_pool2d_params& p, const kn_tensor& x, const
                         const CpuContext& ctx) {
   const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
   const int64_t Ho = y.shape[2], Wo = y.shape[3];
-  if (N * C == 0) return;
+  if (numel(y) == 0) return;  // nothing to write; N * C, Ho * Wo fit from here on
   const auto dh = avg_dims(Ho, H, p.kernel_size[0], p.stride[0], p.padding[0]);
   const auto dw = avg_dims(Wo, W, p.kernel_size[1], p.stride[1], p.padding[1]);
   const bool fast2x2 = p.kernel_size[0] == 2 && p.kernel_size[1] == 2 && p.stride[0] == 2 &&
@@ -303,7 +308,7 @@ void avg_pool2d_backward(const kn_avg_pool2d_params& p, const kn_tensor& dy, con
                          const CpuContext& ctx) {
   const int64_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3];
   const int64_t Ho = dy.shape[2], Wo = dy.shape[3];
-  if (N * C == 0) return;
+  if (numel(dx) == 0) return;  // nothing to write; N * C, H * W fit from here on
   const auto dh = avg_dims(Ho, H, p.kernel_size[0], p.stride[0], p.padding[0]);
   const auto dw = avg_dims(Wo, W, p.kernel_size[1], p.stride[1], p.padding[1]);
   const bool fast2x2 = p.kernel_size[0] == 2 && p.kernel_size[1] == 2 && p.stride[0] == 2 &&

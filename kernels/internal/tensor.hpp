@@ -11,7 +11,11 @@
 
 namespace kn {
 
+// 0 if any size is 0 (the other sizes may then be anything, even a product
+// past int64); else the product, which validation checked fits.
 inline int64_t numel(const kn_tensor& t) {
+  for (int d = 0; d < t.ndim; ++d)
+    if (t.shape[d] == 0) return 0;
   int64_t n = 1;
   for (int d = 0; d < t.ndim; ++d) n *= t.shape[d];
   return n;

@@ -589,6 +589,34 @@ TEST(Conv2d, EmptyBatchWithNullData) {
   EXPECT_TRUE(all_equal("db", db.values(), ref::Vec(4, 0.0)));
 }
 
+// Found by the fuzzer (tests/fuzz): an empty dy (N = 0 or O = 0) beside huge
+// H or W made the kernel form Ho * Wo and K * P past int64. Now: every
+// requested gradient is 0, nothing else is computed.
+TEST(Conv2d, EmptyGradOutputWithHugePlanes) {
+  HostTensor w({2, 2, 1, 4}, KN_FLOAT64), dw({2, 2, 1, 4}, KN_FLOAT64), db({2}, KN_FLOAT64);
+  dw.fill(std::nan("")), db.fill(std::nan(""));
+  kn_tensor dy = HostTensor({0, 2, 1, 1}, KN_FLOAT64).kn(), x = HostTensor({0, 2, 1, 5}, KN_FLOAT64).kn();
+  dy.shape[2] = int64_t{1} << 61, x.shape[2] = int64_t{3} << 61;
+  dy.data = x.data = nullptr;
+  kn_tensor dx = x;
+  kn_conv2d_params p = ConvShape{0, 2, 1, 5, 2, 1, 4}.params();
+  p.stride[0] = p.stride[1] = 3, p.padding[1] = 2;
+  dy.shape[2] = (x.shape[2] - 1) / 3 + 1, dy.shape[3] = (5 + 4 - 3 - 1) / 3 + 1;
+  const kn_tensor wk = w.kn(), dwk = dw.kn(), dbk = db.kn();
+  KN_EXPECT_OK(kn_conv2d_backward(&p, &dy, &x, &wk, &dx, &dwk, &dbk, nullptr));
+  EXPECT_TRUE(all_equal("dw", dw.values(), ref::Vec(16, 0.0)));
+  EXPECT_TRUE(all_equal("db", db.values(), ref::Vec(2, 0.0)));
+  // O = 0: dx (real memory) must be all zeros.
+  HostTensor dx2({1, 2, 3, 3}, KN_FLOAT64), w0({0, 2, 1, 1}, KN_FLOAT64);
+  dx2.fill(std::nan(""));
+  kn_tensor dy0 = HostTensor({1, 0, 3, 3}, KN_FLOAT64).kn();
+  dy0.data = nullptr;
+  const kn_tensor dx2k = dx2.kn(), w0k = w0.kn();
+  const kn_conv2d_params q = ConvShape{1, 2, 3, 3, 0, 1, 1}.params();
+  KN_EXPECT_OK(kn_conv2d_backward(&q, &dy0, nullptr, &w0k, &dx2k, nullptr, nullptr, nullptr));
+  EXPECT_TRUE(all_equal("dx", dx2.values(), ref::Vec(18, 0.0)));
+}
+
 // Issue 10, F4: an output size that overflows int64 (H = INT64_MAX - 1 on an
 // empty input, padding 2^40) is refused; it used to wrap negative and any y
 // height was accepted. Also groups * C/groups from w must not overflow.

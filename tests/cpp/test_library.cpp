@@ -227,6 +227,12 @@ TEST(Validation, EmptyTensorsIgnoreTheirStrides) {
   const kn_tensor x = view_of(nullptr, {0, 3}, {INT64_MIN, INT64_MAX}),
                   y = view_of(nullptr, {0, 3}, {INT64_MAX, -7});
   KN_EXPECT_OK(kn_relu_forward(&x, &y, nullptr));
+  // Huge sizes beside the 0: the strided walker must not multiply them out
+  // (UBSan found 5 * 2^62 in make_layout's dim merging).
+  const kn_tensor hx = view_of(nullptr, {5, int64_t{1} << 62, 0}, {1, 1, 1}),
+                  hy = view_of(nullptr, {5, int64_t{1} << 62, 0}, {1, 1, 1});
+  KN_EXPECT_OK(kn_relu_forward(&hx, &hy, nullptr));
+  KN_EXPECT_OK(kn_sigmoid_backward(&hx, &hx, &hy, nullptr));
 }
 
 // A view must not wrap around the address space (data near 0 with negative strides).
