@@ -247,11 +247,11 @@ ConvSizes gen_conv(Call& c, bool backward) {
 }
 
 void make4(Call& c, int slot, const Shape& s, int32_t dt) {
-  // Huge sizes (only on empty tensors here): strides 1, so that no stride
-  // times size leaves int64.
+  // Huge sizes (only on empty tensors here): strides 0, so that no stride
+  // times size leaves int64 (any stride is legal on an empty tensor).
   bool huge = false;
   for (int64_t v : s) huge = huge || v > (int64_t(1) << 24);
-  if (huge) make_const(c, slot, s, dt, 1);
+  if (huge) make_const(c, slot, s, dt, 0);
   else make(c, slot, s, dt);
 }
 
