@@ -393,10 +393,12 @@ void supervise(Run r, std::map<std::string, Recorded>& recorded, std::map<std::s
     const std::string key = std::string(r.e->name) + " " + crash_key(err, line);
     Recorded& x = crashes[key];
     ++g_counts[r.index].crashes;
-    if (x.count++ == 0) {  // a new kind: the whole report (its last 16 KiB)
+    if (x.count++ == 0) {  // a new kind: the head of the report (6 KB from its first line)
       x.replay = replay_cmd(r, crashed), x.detail = line;
       std::fflush(stdout);
-      std::fprintf(stderr, "%s", err.size() > 16384 ? err.c_str() + err.size() - 16384 : err.c_str());
+      size_t from = std::min(err.find("runtime error"), err.find("ERROR: "));
+      from = from == std::string::npos ? 0 : (err.rfind('\n', from) == std::string::npos ? 0 : err.rfind('\n', from) + 1);
+      std::fprintf(stderr, "%.6000s\n", err.c_str() + from);
       std::fflush(stderr);
       std::printf("\nCRASH in %s (seed %llu, iteration %llu): %s\n  replay: %s\n", r.e->name,
                   static_cast<unsigned long long>(r.seed), static_cast<unsigned long long>(crashed), line.c_str(),
