@@ -225,7 +225,10 @@ void max_pool2d_forward(const kn_max_pool2d_params& p, const kn_tensor& x, const
 void max_pool2d_backward(const kn_max_pool2d_params&, const kn_tensor& dy, const kn_tensor& indices,
                          const kn_tensor& dx, const CpuContext& ctx) {
   const int64_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3];
-  if (numel(dx) == 0) return;  // nothing to write; N * C, H * W fit from here on
+  // Nothing to write and nothing to check. With indices but an empty dx
+  // (H or W = 0, N*C >= 1) the loop below still runs, to refuse every index
+  // but -1; either way N * C and H * W fit from here on.
+  if (numel(dx) == 0 && numel(indices) == 0) return;
   const int64_t Ho = dy.shape[2], Wo = dy.shape[3], HW = H * W;
   dispatch_float(dx.dtype, "kn_max_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);

@@ -451,6 +451,25 @@ TEST(MaxPool2d, BackwardRejectsOutOfRangeIndex) {
 // when ceil_mode adds a last, partial window (dx 3x3 from dy 2x2): a heap
 // overflow past dx and wrong values in its last row and column. The tester
 // compares with the reference and checks dx's guard elements.
+// Found by the fuzzer: an empty dx (H = 0, the windows all in the padding)
+// still has indices to check, and only -1 is valid for a plane of 0 elements.
+TEST(MaxPool2d, BackwardChecksIndicesOfAnEmptyPlane) {
+  HostTensor dy({3, 1, 1, 2}, KN_FLOAT32);
+  IndexTensor ix({3, 1, 1, 2}, KN_INT64, {});
+  kn_tensor dx = HostTensor({3, 1, 0, 6}, KN_FLOAT32).kn();
+  dx.data = nullptr;
+  const kn_max_pool2d_params p{{4, 1}, {4, 3}, {2, 0}, {1, 1}, 0};
+  const kn_tensor dyk = dy.kn(), ik = ix.kn();
+  ix.fill(-1);
+  KN_EXPECT_OK(kn_max_pool2d_backward(&p, &dyk, &ik, &dx, nullptr));
+  ix.set(1, 0);
+  EXPECT_EQ(kn_max_pool2d_backward(&p, &dyk, &ik, &dx, nullptr), KN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kn_last_error()).find("kn_max_pool2d_backward: indices: value 0 at (n, c, oh, ow) = "
+                                              "(0, 0, 0, 1) is outside [0, H*W = 0)"),
+            std::string::npos)
+      << kn_last_error();
+}
+
 TEST(AvgPool2d, CeilModeTwoByTwoPartialWindows) {
   for (int32_t dtype : {KN_FLOAT32, KN_FLOAT64})
     for (bool cip : {false, true})
