@@ -58,27 +58,19 @@ inline const char* device_name(int32_t device_type) {
   }
 }
 
-// "(2, 3)" -- for error messages.
-inline std::string shape_string(const kn_tensor& t) {
+// "(2, 3)" (and "(3,)" for one entry): a shape or strides in error messages.
+inline std::string dims_string(const int64_t* v, int n) {
   std::string s = "(";
-  for (int d = 0; d < t.ndim; ++d) {
+  for (int d = 0; d < n; ++d) {
     if (d) s += ", ";
-    s += std::to_string(t.shape[d]);
+    s += std::to_string(v[d]);
   }
-  if (t.ndim == 1) s += ",";
+  if (n == 1) s += ",";
   return s + ")";
 }
 
-// "(3, 1)" -- the element strides, for error messages.
-inline std::string strides_string(const kn_tensor& t) {
-  std::string s = "(";
-  for (int d = 0; d < t.ndim; ++d) {
-    if (d) s += ", ";
-    s += std::to_string(t.strides[d]);
-  }
-  if (t.ndim == 1) s += ",";
-  return s + ")";
-}
+inline std::string shape_string(const kn_tensor& t) { return dims_string(t.shape, t.ndim); }
+inline std::string strides_string(const kn_tensor& t) { return dims_string(t.strides, t.ndim); }
 
 // A view of `t` with the shape of `like` and every stride 0: a scalar
 // broadcast to `like`'s shape (used to treat a reduced grad as element-wise).
