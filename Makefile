@@ -178,7 +178,9 @@ FUZZ_SEED   ?= 1
 FUZZ_ARGS   ?=
 SECONDS     ?= 600
 ENTRY       ?=
-FUZZ_ENGINE ?= $(if $(shell command -v clang++ 2>/dev/null),libfuzzer,loop)
+# libFuzzer needs clang++ with libFuzzer and an OpenMP runtime for clang (libomp-dev).
+FUZZ_ENGINE ?= $(if $(shell printf '\043include <omp.h>\nextern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return omp_get_max_threads() * 0; }\n' | \
+                 clang++ -fopenmp -fsanitize=fuzzer -x c++ - -o /dev/null 2>/dev/null && echo yes),libfuzzer,loop)
 FUZZ_BUILD  := $(ROOT)/build/libfuzzer
 FUZZ_DRIVER := $(SAN_BUILD)/tests/fuzz/fuzz_capi
 # As ASAN_OPTIONS above, less detect_stack_use_after_return: gcc's fake stack

@@ -251,8 +251,14 @@ void make4(Call& c, int slot, const Shape& s, int32_t dt) {
   // times size leaves int64 (any stride is legal on an empty tensor).
   bool huge = false;
   for (int64_t v : s) huge = huge || v > (int64_t(1) << 24);
-  if (huge) make_const(c, slot, s, dt, 0);
-  else make(c, slot, s, dt);
+  if (huge) {
+    make_const(c, slot, s, dt, 0);
+    // Empty, not a broadcast input: a size mutation that makes it non-empty
+    // must shrink it (a reduction over 2^40 broadcast elements takes hours).
+    c.a[static_cast<size_t>(slot)].keep_huge = false;
+  } else {
+    make(c, slot, s, dt);
+  }
 }
 
 void gen_conv_fwd(Call& c) {  // x w b y
