@@ -16,7 +16,9 @@
 namespace kn::capi {
 
 void clear_last_error() noexcept;
-kn_status set_last_error(kn_status status, const char* message) noexcept;
+// Records "<op>: <message>" (the message as is when it already starts with
+// the op's name, as validation messages do) and returns status.
+kn_status set_last_error(kn_status status, const char* op, const char* message) noexcept;
 
 template <typename Body>
 kn_status guard(const char* op, Body&& body) noexcept {
@@ -25,13 +27,13 @@ kn_status guard(const char* op, Body&& body) noexcept {
     body();
     return KN_OK;
   } catch (const kn::Error& e) {
-    return set_last_error(e.status(), e.what());
+    return set_last_error(e.status(), op, e.what());
   } catch (const std::bad_alloc&) {
-    return set_last_error(KN_ERR_OUT_OF_MEMORY, op);  // message: see set_last_error
+    return set_last_error(KN_ERR_OUT_OF_MEMORY, op, "out of memory");
   } catch (const std::exception& e) {
-    return set_last_error(KN_ERR_INTERNAL, e.what());
+    return set_last_error(KN_ERR_INTERNAL, op, e.what());
   } catch (...) {
-    return set_last_error(KN_ERR_INTERNAL, op);
+    return set_last_error(KN_ERR_INTERNAL, op, "unknown exception");
   }
 }
 

@@ -1,6 +1,7 @@
 // The library-wide entry points: status strings, the thread-local last
 // error, versions, build facts, threads, BLAS info.
 #include <string>
+#include <string_view>
 
 #include "capi/boundary.hpp"
 #include "kernels/internal/blas.hpp"
@@ -17,12 +18,13 @@ thread_local std::string t_last_error;
 
 void clear_last_error() noexcept { t_last_error.clear(); }
 
-kn_status set_last_error(kn_status status, const char* message) noexcept {
+kn_status set_last_error(kn_status status, const char* op, const char* message) noexcept {
   try {
-    if (status == KN_ERR_OUT_OF_MEMORY)
-      t_last_error = std::string(message) + ": out of memory";
-    else
+    const size_t n = std::char_traits<char>::length(op);
+    if (std::string_view(message).compare(0, n, op) == 0 && message[n] == ':')
       t_last_error = message;
+    else
+      t_last_error = std::string(op) + ": " + message;
   } catch (...) {
     // Could not even store the message; the status still tells the story.
   }

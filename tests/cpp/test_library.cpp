@@ -244,6 +244,18 @@ TEST(Validation, ViewWrappingTheAddressSpaceRefused) {
       << kn_last_error();
 }
 
+// A failure raised inside a kernel (here the 32-bit BLAS interface) still
+// names the entry point, as every message must (kn_last_error's contract).
+TEST(Validation, KernelErrorsNameTheEntryPoint) {
+  float one = 1, y = 0;
+  const int64_t K = int64_t{1} << 31;  // broadcast views: one float in memory
+  const kn_tensor x = view_of(&one, {1, K}, {0, 0}), w = view_of(&one, {1, K}, {0, 0}),
+                  yk = view_of(&y, {1, 1}, {1, 1});
+  EXPECT_EQ(kn_linear_forward(&x, &w, nullptr, &yk, nullptr), KN_ERR_UNSUPPORTED);
+  EXPECT_EQ(std::string(kn_last_error()).rfind("kn_linear_forward: BLAS: K = 2147483648 exceeds", 0), 0u)
+      << kn_last_error();
+}
+
 // The header says a CPU tensor's device_id is 0.
 TEST(Validation, CpuDeviceIdMustBeZero) {
   float x[2] = {1, -1}, y[2];
