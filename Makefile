@@ -169,6 +169,7 @@ test-stress: build
 # machine's own python3 (with torch), cmake, nvcc; everything in build/gpu.
 test-gpu:
 	STEPS="$(STEPS)" OUT="$(OUT)" bash tests/gpu/run.sh $(ARGS)
+
 # ---------------------------------------------------------------- fuzzing
 # tests/fuzz: one harness over every kn_* entry point (tests/fuzz/README.md).
 # fuzz_capi is the seeded loop driver (any compiler), fuzz_capi_libfuzzer the
@@ -183,11 +184,8 @@ FUZZ_ENGINE ?= $(if $(shell printf '\043include <omp.h>\nextern "C" int LLVMFuzz
                  clang++ -fopenmp -fsanitize=fuzzer -x c++ - -o /dev/null 2>/dev/null && echo yes),libfuzzer,loop)
 FUZZ_BUILD  := $(ROOT)/build/libfuzzer
 FUZZ_DRIVER := $(SAN_BUILD)/tests/fuzz/fuzz_capi
-# As ASAN_OPTIONS above, less detect_stack_use_after_return: gcc's fake stack
-# frames are not 64-byte aligned, and the AVX-512 clones of the element-wise
-# kernels store their aligned local blocks with vmovdqa64: a false SEGV
-# (kernels/cpu/activations.cpp unary_block) on AVX-512 machines.
-FUZZ_ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1
+# test-sanitize's options (see there why not detect_stack_use_after_return).
+FUZZ_ASAN_OPTIONS ?= $(ASAN_OPTIONS)
 
 fuzz-smoke: setup $(SAN_BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(SAN_BUILD) -j $(JOBS) --target fuzz_capi
