@@ -85,6 +85,9 @@ i128 sat_mul(i128 a, i128 b) {
 i128 sat_add(i128 a, i128 b) { return std::min(a + b, kSat); }
 i128 abs128(int64_t v) { return v < 0 ? -i128(v) : i128(v); }
 
+// The harness's own dtype facts and rules (esz, dt_name, kind_ok), written
+// from the header's documentation rather than taken from capi/ or
+// tests/cpp/: the oracle must not share code with what it checks.
 int esz(int32_t dt) {
   switch (dt) {
     case KN_FLOAT32: case KN_INT32: return 4;
