@@ -3,32 +3,13 @@
 #include <cmath>
 
 #include "capi/boundary.hpp"
-#include "capi/validate.hpp"
+#include "capi/elementwise.hpp"
+#include "kernels/ops/activations.hpp"
 
 namespace {
 
-// y = f(x): x, y of one shape; y may be x exactly.
-template <typename Run>
-void unary_forward(const kn_tensor* x, const kn_tensor* y, kn::capi::OpValidator& v, Run&& run) {
-  const kn_tensor& X = v.input(x, "x");
-  v.allow_in_place();
-  const kn_tensor& Y = v.output(y, "y");
-  v.same_shape(X, "x", Y, "y");
-  run(X, Y);
-}
-
-// dx = g(dy, a): dy, a, dx of one shape; dx may be dy (or a) exactly.
-template <typename Run>
-void unary_backward(const kn_tensor* dy, const kn_tensor* a, const char* a_name,
-                    const kn_tensor* dx, kn::capi::OpValidator& v, Run&& run) {
-  const kn_tensor& DY = v.input(dy, "dy");
-  const kn_tensor& A = v.input(a, a_name);
-  v.same_shape(DY, "dy", A, a_name);
-  v.allow_in_place();
-  const kn_tensor& DX = v.output(dx, "dx");
-  v.same_shape(DY, "dy", DX, "dx");
-  run(DY, A, DX);
-}
+using kn::capi::unary_backward;
+using kn::capi::unary_forward;
 
 void check_slope(kn::capi::OpValidator& v, double slope) {
   v.require(std::isfinite(slope), KN_ERR_INVALID_ARGUMENT,
@@ -43,7 +24,7 @@ kn_status kn_sigmoid_forward(const kn_tensor* x, const kn_tensor* y, const kn_ex
   const char* op = "kn_sigmoid_forward";
   return kn::capi::guard(op, [&] {
     kn::capi::OpValidator v(op);
-    unary_forward(x, y, v, [&](const kn_tensor& X, const kn_tensor& Y) {
+    unary_forward(v, x, y, [&](const kn_tensor& X, const kn_tensor& Y) {
       v.run(
           ex, [&](const kn::CpuContext& ctx) { kn::cpu::sigmoid_forward(X, Y, ctx); },
           [&](const auto& ctx) { kn::cuda::sigmoid_forward(X, Y, ctx); });
@@ -56,7 +37,7 @@ kn_status kn_sigmoid_backward(const kn_tensor* dy, const kn_tensor* y, const kn_
   const char* op = "kn_sigmoid_backward";
   return kn::capi::guard(op, [&] {
     kn::capi::OpValidator v(op);
-    unary_backward(dy, y, "y", dx, v, [&](const kn_tensor& DY, const kn_tensor& Y, const kn_tensor& DX) {
+    unary_backward(v, dy, y, "y", dx, [&](const kn_tensor& DY, const kn_tensor& Y, const kn_tensor& DX) {
       v.run(
           ex, [&](const kn::CpuContext& ctx) { kn::cpu::sigmoid_backward(DY, Y, DX, ctx); },
           [&](const auto& ctx) { kn::cuda::sigmoid_backward(DY, Y, DX, ctx); });
@@ -68,7 +49,7 @@ kn_status kn_tanh_forward(const kn_tensor* x, const kn_tensor* y, const kn_exec*
   const char* op = "kn_tanh_forward";
   return kn::capi::guard(op, [&] {
     kn::capi::OpValidator v(op);
-    unary_forward(x, y, v, [&](const kn_tensor& X, const kn_tensor& Y) {
+    unary_forward(v, x, y, [&](const kn_tensor& X, const kn_tensor& Y) {
       v.run(
           ex, [&](const kn::CpuContext& ctx) { kn::cpu::tanh_forward(X, Y, ctx); },
           [&](const auto& ctx) { kn::cuda::tanh_forward(X, Y, ctx); });
@@ -81,7 +62,7 @@ kn_status kn_tanh_backward(const kn_tensor* dy, const kn_tensor* y, const kn_ten
   const char* op = "kn_tanh_backward";
   return kn::capi::guard(op, [&] {
     kn::capi::OpValidator v(op);
-    unary_backward(dy, y, "y", dx, v, [&](const kn_tensor& DY, const kn_tensor& Y, const kn_tensor& DX) {
+    unary_backward(v, dy, y, "y", dx, [&](const kn_tensor& DY, const kn_tensor& Y, const kn_tensor& DX) {
       v.run(
           ex, [&](const kn::CpuContext& ctx) { kn::cpu::tanh_backward(DY, Y, DX, ctx); },
           [&](const auto& ctx) { kn::cuda::tanh_backward(DY, Y, DX, ctx); });
@@ -95,7 +76,7 @@ kn_status kn_leaky_relu_forward(double negative_slope, const kn_tensor* x, const
   return kn::capi::guard(op, [&] {
     kn::capi::OpValidator v(op);
     check_slope(v, negative_slope);
-    unary_forward(x, y, v, [&](const kn_tensor& X, const kn_tensor& Y) {
+    unary_forward(v, x, y, [&](const kn_tensor& X, const kn_tensor& Y) {
       v.run(
           ex, [&](const kn::CpuContext& ctx) { kn::cpu::leaky_relu_forward(negative_slope, X, Y, ctx); },
           [&](const auto& ctx) { kn::cuda::leaky_relu_forward(negative_slope, X, Y, ctx); });
@@ -115,7 +96,7 @@ kn_status kn_leaky_relu_backward(double negative_slope, int32_t self_is_result,
               "self_is_result: the backward of an in-place leaky_relu needs negative_slope >= 0 "
               "(the sign of x cannot be recovered from the result), got negative slope ",
               negative_slope, "; use the out-of-place forward instead");
-    unary_backward(dy, self, "self", dx, v,
+    unary_backward(v, dy, self, "self", dx,
                    [&](const kn_tensor& DY, const kn_tensor& S, const kn_tensor& DX) {
       v.run(
           ex, [&](const kn::CpuContext& ctx) { kn::cpu::leaky_relu_backward(negative_slope, DY, S, DX, ctx); },
@@ -130,7 +111,7 @@ kn_status kn_gelu_forward(kn_gelu_approximate approximate, const kn_tensor* x, c
   return kn::capi::guard(op, [&] {
     kn::capi::OpValidator v(op);
     v.expect_range(kn::capi::enum_value(approximate), "approximate", KN_GELU_NONE, KN_GELU_TANH);
-    unary_forward(x, y, v, [&](const kn_tensor& X, const kn_tensor& Y) {
+    unary_forward(v, x, y, [&](const kn_tensor& X, const kn_tensor& Y) {
       v.run(
           ex, [&](const kn::CpuContext& ctx) { kn::cpu::gelu_forward(approximate, X, Y, ctx); },
           [&](const auto& ctx) { kn::cuda::gelu_forward(approximate, X, Y, ctx); });
@@ -144,7 +125,7 @@ kn_status kn_gelu_backward(kn_gelu_approximate approximate, const kn_tensor* dy,
   return kn::capi::guard(op, [&] {
     kn::capi::OpValidator v(op);
     v.expect_range(kn::capi::enum_value(approximate), "approximate", KN_GELU_NONE, KN_GELU_TANH);
-    unary_backward(dy, x, "x", dx, v, [&](const kn_tensor& DY, const kn_tensor& X, const kn_tensor& DX) {
+    unary_backward(v, dy, x, "x", dx, [&](const kn_tensor& DY, const kn_tensor& X, const kn_tensor& DX) {
       v.run(
           ex, [&](const kn::CpuContext& ctx) { kn::cpu::gelu_backward(approximate, DY, X, DX, ctx); },
           [&](const auto& ctx) { kn::cuda::gelu_backward(approximate, DY, X, DX, ctx); });

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "capi/validate.hpp"
+#include "kernels/nll_loss.h"
 
 namespace kn::capi {
 

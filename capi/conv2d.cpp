@@ -9,6 +9,7 @@
 
 #include "capi/boundary.hpp"
 #include "capi/validate.hpp"
+#include "kernels/ops/conv2d.hpp"
 
 using kn::capi::Dim;
 

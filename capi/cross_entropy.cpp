@@ -2,6 +2,7 @@
 // CUDA kernel.
 #include "capi/boundary.hpp"
 #include "capi/class_loss.hpp"
+#include "kernels/ops/cross_entropy.hpp"
 
 extern "C" {
 

@@ -2,6 +2,7 @@
 // (kernels/cpu/dropout.cpp, kernels/cuda/dropout.cu).
 #include "capi/boundary.hpp"
 #include "capi/validate.hpp"
+#include "kernels/ops/dropout.hpp"
 
 namespace {
 

@@ -11,6 +11,7 @@
 #include "capi/boundary.hpp"
 #include "capi/validate.hpp"
 #include "kernels/internal/dispatch.hpp"
+#include "kernels/ops/gspmm.hpp"
 
 namespace {
 

@@ -1,6 +1,7 @@
 // C entry points of Linear: validate, then run the CPU or CUDA kernel.
 #include "capi/boundary.hpp"
 #include "capi/validate.hpp"
+#include "kernels/ops/linear.hpp"
 
 using kn::capi::Dim;
 

@@ -1,6 +1,7 @@
 // C entry points of MSE loss: validate, then run the CPU or CUDA kernel.
 #include "capi/boundary.hpp"
 #include "capi/validate.hpp"
+#include "kernels/ops/mse_loss.hpp"
 
 namespace {
 

@@ -1,6 +1,7 @@
 // C entry points of the NLL loss: validate, then run the CPU or CUDA kernel.
 #include "capi/boundary.hpp"
 #include "capi/class_loss.hpp"
+#include "kernels/ops/nll_loss.hpp"
 
 extern "C" {
 

@@ -4,6 +4,7 @@
 
 #include "capi/boundary.hpp"
 #include "capi/validate.hpp"
+#include "kernels/ops/pool2d.hpp"
 
 namespace {
 

@@ -1,6 +1,7 @@
 // C entry points of ReLU: validate, then run the CPU or CUDA kernel.
 #include "capi/boundary.hpp"
 #include "capi/validate.hpp"
+#include "kernels/ops/relu.hpp"
 
 extern "C" {
 

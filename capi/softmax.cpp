@@ -2,6 +2,7 @@
 // CUDA kernel.
 #include "capi/boundary.hpp"
 #include "capi/validate.hpp"
+#include "kernels/ops/softmax.hpp"
 
 namespace {
 

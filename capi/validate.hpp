@@ -32,7 +32,7 @@
 #include "kernels/internal/error.hpp"
 #include "kernels/internal/tensor.hpp"
 #include "kernels/internal/threading.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/context.hpp"
 
 namespace kn::capi {
 

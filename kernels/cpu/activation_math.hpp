@@ -9,37 +9,13 @@
 
 #include <cmath>
 
-#if !defined(__CUDACC__)
-#include "kernels/internal/fast_math.hpp"
-#endif
+#include "kernels/internal/math.hpp"  // exp_t, tanh_t, erf_t (vectorisable float on the CPU)
 
-#if defined(__CUDACC__)
-#define KN_ACT_HD __host__ __device__ __forceinline__
-#else
-#define KN_ACT_HD inline
-#endif
+#define KN_ACT_HD KN_HD
 
 namespace kn::act {
 
 using std::fabs;
-
-// exp_t / tanh_t / erf_t: the math in T's precision.
-#if defined(__CUDACC__)
-// std:: overloads, so that float arguments stay float (expf, not exp).
-template <typename T>
-KN_ACT_HD T exp_t(T x) { return std::exp(x); }
-template <typename T>
-KN_ACT_HD T tanh_t(T x) { return std::tanh(x); }
-template <typename T>
-KN_ACT_HD T erf_t(T x) { return std::erf(x); }
-#else
-inline float exp_t(float x) { return fast_expf(x); }
-inline double exp_t(double x) { return std::exp(x); }
-inline float tanh_t(float x) { return fast_tanhf(x); }
-inline double tanh_t(double x) { return std::tanh(x); }
-inline float erf_t(float x) { return fast_erff(x); }
-inline double erf_t(double x) { return std::erf(x); }
-#endif
 
 // Constants of torch's GELU kernels.
 constexpr double kSqrt1_2 = 0.70710678118654752440;        // 1 / sqrt(2)

@@ -41,7 +41,7 @@
 #include "kernels/internal/simd.hpp"
 #include "kernels/internal/strided.hpp"
 #include "kernels/internal/threading.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/conv2d.hpp"
 
 namespace kn::cpu {
 namespace {

@@ -26,7 +26,7 @@
 #include "kernels/cpu/softmax_row.hpp"
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/simd.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/cross_entropy.hpp"
 
 namespace kn::cpu {
 namespace {

@@ -19,7 +19,7 @@
 #include "kernels/internal/philox.hpp"
 #include "kernels/internal/simd.hpp"
 #include "kernels/internal/threading.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/dropout.hpp"
 
 namespace kn::cpu {
 namespace {

@@ -36,7 +36,7 @@
 #include "kernels/internal/error.hpp"
 #include "kernels/internal/simd.hpp"
 #include "kernels/internal/threading.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/gspmm.hpp"
 
 namespace kn::cpu {
 namespace {

@@ -24,7 +24,7 @@
 #include "kernels/internal/blas.hpp"
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/threading.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/linear.hpp"
 
 namespace kn::cpu {
 namespace {

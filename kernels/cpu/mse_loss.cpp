@@ -10,7 +10,7 @@
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/stream_store.hpp"
 #include "kernels/internal/strided.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/mse_loss.hpp"
 
 namespace kn::cpu {
 

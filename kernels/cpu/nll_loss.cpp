@@ -11,7 +11,7 @@
 
 #include "kernels/cpu/class_loss.hpp"
 #include "kernels/internal/dispatch.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/nll_loss.hpp"
 
 namespace kn::cpu {
 

@@ -26,7 +26,7 @@
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/error.hpp"
 #include "kernels/internal/threading.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/pool2d.hpp"
 
 namespace kn::cpu {
 namespace {

@@ -5,7 +5,7 @@
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/stream_store.hpp"
 #include "kernels/internal/strided.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/relu.hpp"
 
 namespace kn::cpu {
 

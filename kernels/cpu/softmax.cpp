@@ -24,7 +24,7 @@
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/simd.hpp"
 #include "kernels/cpu/softmax_row.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/softmax.hpp"
 
 namespace kn::cpu {
 namespace {

@@ -10,6 +10,7 @@
 //   gelu        none: y = x Phi(x); tanh: y = x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))
 #include "kernels/cpu/activation_math.hpp"
 #include "kernels/cuda/common.cuh"
+#include "kernels/ops/activations.hpp"
 
 namespace kn::cuda {
 namespace {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "kernels/cuda/row_reduce.cuh"
+#include "kernels/nll_loss.h"
 #include "kernels/internal/class_loss.hpp"
 
 namespace kn::cuda {

@@ -29,7 +29,7 @@
 #include "kernels/internal/error.hpp"
 #include "kernels/internal/strided.hpp"
 #include "kernels/internal/tensor.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/context.hpp"
 
 namespace kn::cuda {
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/ops/conv2d.hpp"
 
 namespace kn::cuda {
 namespace {

@@ -9,6 +9,7 @@
 //             dinput[r, c] = A exp(x_c - m) - B w[c] - [c == t] a.
 // Out-of-range targets give NaN (see class_loss.cuh).
 #include "kernels/cuda/class_loss.cuh"
+#include "kernels/ops/cross_entropy.hpp"
 
 namespace kn::cuda {
 namespace {

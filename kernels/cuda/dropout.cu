@@ -8,6 +8,7 @@
 // thread reads and writes each element).
 #include "kernels/cuda/common.cuh"
 #include "kernels/internal/philox.hpp"
+#include "kernels/ops/dropout.hpp"
 
 namespace kn::cuda {
 namespace {

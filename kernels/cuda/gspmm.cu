@@ -20,6 +20,7 @@
 // of range is skipped (an edge whose source is out of range contributes
 // nothing; an indptr entry is clamped to [0, E]) instead of read out of bounds.
 #include "kernels/cuda/common.cuh"
+#include "kernels/ops/gspmm.hpp"
 
 namespace kn::cuda {
 namespace {

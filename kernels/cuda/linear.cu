@@ -26,6 +26,7 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/internal/blas.hpp"
+#include "kernels/ops/linear.hpp"
 
 namespace kn::cuda {
 namespace {

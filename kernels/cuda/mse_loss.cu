@@ -8,6 +8,7 @@
 // block_sum. No allocation, no atomics, bit-identical run to run; MEAN over
 // zero elements is 0/0 = NaN (as torch and the CPU kernel).
 #include "kernels/cuda/common.cuh"
+#include "kernels/ops/mse_loss.hpp"
 
 namespace kn::cuda {
 namespace {

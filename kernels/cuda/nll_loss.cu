@@ -6,6 +6,7 @@
 //   backward: one thread per element of dinput: -w[t] g_r at c == t, else 0.
 // Out-of-range targets give NaN (see class_loss.cuh).
 #include "kernels/cuda/class_loss.cuh"
+#include "kernels/ops/nll_loss.hpp"
 
 namespace kn::cuda {
 namespace {

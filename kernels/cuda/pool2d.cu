@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/ops/pool2d.hpp"
 
 namespace kn::cuda {
 namespace {

@@ -5,6 +5,7 @@
 // kernel. y may be x itself and dx may be dy itself (in-place): every element
 // is read and written by the same thread.
 #include "kernels/cuda/common.cuh"
+#include "kernels/ops/relu.hpp"
 
 namespace kn::cuda {
 namespace {

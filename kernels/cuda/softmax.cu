@@ -6,6 +6,7 @@
 // double. Each element is read and written by one thread after the row's
 // reductions, so y = x / dx = dy in place is safe. No allocation, no sync.
 #include "kernels/cuda/row_reduce.cuh"
+#include "kernels/ops/softmax.hpp"
 
 namespace kn::cuda {
 namespace {

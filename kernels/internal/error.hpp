@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace kn {
 

@@ -14,11 +14,21 @@
 //               |x| > 3.92). Max error 2.6 ulp for |x| < 1 and 8.5e-8
 //               absolute (about 1 ulp of the result) elsewhere; erf(-0) = -0;
 //               NaN propagates.
-// Errors measured against double std::tanh / std::erf on every 13th float
-// in [-12, 12] (tests/cpp/test_activations.cpp checks the kernels).
+//   fast_logf   Cephes logf: x = m 2^e, m in [sqrt(1/2), sqrt 2), log(m) by
+//               f - f^2/2 + f^3 P(f), f = m - 1. Subnormals are scaled by 2^23
+//               first. Max error 1 ulp on normal and subnormal x;
+//               log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, NaN propagates.
+//   fast_log1pf log(1 + x) without cancellation for small x (Goldberg: with
+//               w = 1 + x rounded, log(w) * x / (w - 1), exact when w == 1);
+//               max error about 2 ulp; log1p(-1) = -inf, x < -1 NaN.
+// Errors measured against double std::tanh / std::erf / std::log on every
+// 13th float in [-12, 12] (tests/cpp/test_internal.cpp checks fast_logf and
+// fast_log1pf over all float exponents).
 #pragma once
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "kernels/internal/fast_exp.hpp"
 
@@ -78,6 +88,52 @@ inline float fast_erff(float x) {
   const float poly = zc < 2.0f ? p : r;
   const float erfc = fast_expf(-zc * zc) * q * poly;
   return std::copysign(z < 1.0f ? small : 1.0f - erfc, x);
+}
+
+inline float fast_logf(float x) {
+  // Subnormal x: scale into the normal range (exact), and remember 23.
+  const bool tiny = x < 1.17549435e-38f;
+  const float xs = tiny ? x * 8388608.0f : x;
+  int32_t bits;
+  std::memcpy(&bits, &xs, 4);
+  int32_t e = ((bits >> 23) & 0xff) - 126;  // xs = m 2^e, m in [0.5, 1)
+  const int32_t mbits = (bits & 0x007fffff) | 0x3f000000;
+  float m;
+  std::memcpy(&m, &mbits, 4);
+  // m in [sqrt(1/2), sqrt(2)): f = m - 1 small, either sign.
+  const bool low = m < 0.707106781186547524f;
+  e = low ? e - 1 : e;
+  const float f = (low ? m + m : m) - 1.0f;
+  const float fe = static_cast<float>(e) - (tiny ? 23.0f : 0.0f);
+  const float z = f * f;
+  float y = 7.0376836292e-2f;
+  y = y * f - 1.1514610310e-1f;
+  y = y * f + 1.1676998740e-1f;
+  y = y * f - 1.2420140846e-1f;
+  y = y * f + 1.4249322787e-1f;
+  y = y * f - 1.6668057665e-1f;
+  y = y * f + 2.0000714765e-1f;
+  y = y * f - 2.4999993993e-1f;
+  y = y * f + 3.3333331174e-1f;
+  y = y * f * z;
+  y += -2.12194440e-4f * fe;
+  y += -0.5f * z;
+  float r = f + y;
+  r += 0.693359375f * fe;
+  // Special values, selected (branch-free): +inf -> +inf, 0 -> -inf, x < 0 or NaN -> NaN.
+  r = x == __builtin_inff() ? x : r;
+  r = x == 0.0f ? -__builtin_inff() : r;
+  r = x < 0.0f ? __builtin_nanf("") : r;
+  return x != x ? x : r;
+}
+
+inline float fast_log1pf(float x) {
+  const float w = 1.0f + x;
+  const float d = w - 1.0f;
+  // d == 0: w rounded to 1, log1p(x) = x to within rounding. Else the ratio
+  // x / d corrects log(w) for the rounding of 1 + x. w = inf: log(inf) = inf.
+  const float r = fast_logf(w) * (x / (d == 0.0f ? 1.0f : d));
+  return d == 0.0f ? x : (w == __builtin_inff() ? w : r);
 }
 
 }  // namespace kn

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace kn {
 

@@ -19,10 +19,19 @@ raises TypeError.
 """
 from __future__ import annotations
 
+import os as _os
+
 import numpy as np
+
+if _os.environ.get("PYKERNELS_BUILD_DIR"):
+    # The fast loop (make check): this source tree's Python with the _C of a CMake
+    # build tree, so a C++ change needs no pip install.
+    from ._dev import load_build_tree_module
+    load_build_tree_module(_os.environ["PYKERNELS_BUILD_DIR"])
 
 from . import _C
 from ._C import KernelError, ShapeError, UnsupportedError
+from ._arrays import _array, _output, _shape_error, _unary, _unary_backward  # noqa: F401
 
 __version__ = _C.version_string()
 
@@ -91,32 +100,6 @@ def _reduction_code(reduction: str, op: str) -> int:
     except (KeyError, TypeError):
         raise ValueError(
             f"{op}: reduction must be one of 'none', 'mean', 'sum', got {reduction!r}") from None
-
-
-def _array(a, op: str, name: str) -> np.ndarray:
-    """Check that ``a`` is an ndarray (never converted: that would hide a copy)."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{op}: {name}: expected a numpy.ndarray, got {type(a).__name__}")
-    return a
-
-
-def _shape_error(message: str) -> ShapeError:
-    """A ShapeError raised by the Python layer, with the attributes the library's have."""
-    e = ShapeError(message)
-    e.status, e.message = "KN_ERR_SHAPE_MISMATCH", message
-    return e
-
-
-def _output(out, shape: tuple, like: np.ndarray, op: str, name: str = "out") -> np.ndarray:
-    """The output array: ``out`` checked against ``shape``/dtype, or a new empty array."""
-    if out is None:
-        return np.empty(shape, dtype=like.dtype)
-    _array(out, op, name)
-    if out.shape != tuple(shape):
-        raise _shape_error(f"{op}: {name}: expected shape {tuple(shape)}, got {out.shape}")
-    if out.dtype != like.dtype:
-        raise TypeError(f"{op}: {name}: expected dtype {like.dtype}, got {out.dtype}")
-    return out
 
 
 def _rows(a: np.ndarray, op: str, name: str) -> np.ndarray:
@@ -474,22 +457,6 @@ def _gelu_code(approximate: str, op: str) -> int:
     except (KeyError, TypeError):
         raise ValueError(
             f"{op}: approximate must be 'none' or 'tanh', got {approximate!r}") from None
-
-
-def _unary(fn, op: str, x, out, num_threads: int, *leading) -> np.ndarray:
-    x = _array(x, op, "x")
-    y = _output(out, x.shape, x, op)
-    fn(*leading, x, y, num_threads=num_threads)
-    return y
-
-
-def _unary_backward(fn, op: str, grad_output, saved, saved_name: str, out, num_threads: int,
-                    *leading) -> np.ndarray:
-    grad_output = _array(grad_output, op, "grad_output")
-    saved = _array(saved, op, saved_name)
-    dx = _output(out, grad_output.shape, grad_output, op)
-    fn(*leading, grad_output, saved, dx, num_threads=num_threads)
-    return dx
 
 
 def sigmoid(x: np.ndarray, *, out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
@@ -879,3 +846,29 @@ def gspmm_backward(grad_output: np.ndarray, indptr: np.ndarray, indices: np.ndar
                       edge_values, x if need_edge_values else None, arg, dx, dedge,
                       num_threads=num_threads)
     return dx, dedge
+
+
+# ------------------------------------------------------- per-op modules
+# Operators added since the per-op layout live in pykernels/ops/<op>.py (one
+# module each, found here, not listed): each module's __all__ is exported as
+# pykernels.<name>.
+
+
+def _export_op_modules() -> None:
+    import importlib
+    import pkgutil
+
+    from . import ops
+    for info in sorted(pkgutil.iter_modules(ops.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{ops.__name__}.{info.name}")
+        for name in module.__all__:
+            if name in globals():
+                raise ImportError(f"pykernels.ops.{info.name} exports {name!r}, which pykernels "
+                                  "already defines")
+            globals()[name] = getattr(module, name)
+            __all__.append(name)
+
+
+_export_op_modules()

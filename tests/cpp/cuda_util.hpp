@@ -20,7 +20,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace kn_cuda_test {
 

@@ -34,7 +34,7 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace kntest {
 

@@ -5,6 +5,7 @@
 
 #include "reference.hpp"
 #include "tensor_util.hpp"
+#include "kernels/conv2d.h"
 
 namespace kntest {
 namespace {

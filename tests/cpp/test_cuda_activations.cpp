@@ -3,6 +3,8 @@
 // Dropout: the CUDA mask must equal the CPU mask bit for bit (the mask is a
 // function of (seed, shape) only), whatever the strides.
 #include "cuda_util.hpp"
+#include "kernels/activations.h"
+#include "kernels/dropout.h"
 
 namespace {
 

@@ -4,6 +4,7 @@
 // descriptors (on a created stream), and compares the whole storage of every output
 // (guard elements and the gaps of sliced views included). Skips without a GPU.
 #include "cuda_util.hpp"
+#include "kernels/conv2d.h"
 
 namespace {
 

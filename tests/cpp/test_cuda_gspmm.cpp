@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cuda_util.hpp"
+#include "kernels/gspmm.h"
 
 namespace {
 

@@ -13,6 +13,7 @@
 // when cudaGetDeviceCount reports none; the no-device behaviour (a clean
 // KN_ERR_BACKEND, no crash) is tested on machines without one.
 #include "cuda_util.hpp"
+#include "kernels/kernels.h"
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "cuda_util.hpp"
+#include "kernels/pool2d.h"
 
 namespace {
 

@@ -2,6 +2,7 @@
 // kernels, through the C ABI (conventions: test_cuda_kernels.cpp). Whole
 // output storages are compared, guards and gaps included. Skips without a GPU.
 #include "cuda_util.hpp"
+#include "kernels/kernels.h"  // softmax and the class losses
 
 namespace {
 

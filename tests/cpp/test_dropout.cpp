@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "tensor_util.hpp"
+#include "kernels/dropout.h"
 
 namespace kntest {
 namespace {

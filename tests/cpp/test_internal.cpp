@@ -13,6 +13,7 @@
 #include "kernels/internal/threading.hpp"
 #include "reference.hpp"
 #include "tensor_util.hpp"
+#include "kernels/kernels.h"
 
 namespace kntest {
 namespace {

@@ -16,6 +16,7 @@
 
 #include "kernels/internal/blas.hpp"
 #include "kernels/internal/gemm_ladder.hpp"
+#include "kernels/kernels.h"
 
 namespace {
 

@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "kernels/internal/stream_store.hpp"
-#include "kernels/ops.hpp"
+#include "kernels/ops/activations.hpp"
+#include "kernels/ops/mse_loss.hpp"
+#include "kernels/ops/relu.hpp"
+#include "kernels/kernels.h"
 
 namespace kntest {
 namespace {

@@ -16,6 +16,7 @@
 
 #ifdef KN_TEST_HAVE_CUDART
 #include <cuda_runtime_api.h>
+#include "kernels/kernels.h"
 #endif
 
 namespace kntest {

@@ -5,6 +5,7 @@
 
 #include "reference.hpp"
 #include "tensor_util.hpp"
+#include "kernels/linear.h"
 
 namespace kntest {
 namespace {

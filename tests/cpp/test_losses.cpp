@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "tensor_util.hpp"
+#include "kernels/kernels.h"
 
 namespace kntest {
 namespace {

@@ -5,6 +5,7 @@
 
 #include "reference.hpp"
 #include "tensor_util.hpp"
+#include "kernels/mse_loss.h"
 
 namespace kntest {
 namespace {

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "tensor_util.hpp"
+#include "kernels/pool2d.h"
 
 namespace kntest {
 namespace {

@@ -6,6 +6,7 @@
 
 #include "reference.hpp"
 #include "tensor_util.hpp"
+#include "kernels/relu.h"
 
 namespace kntest {
 namespace {

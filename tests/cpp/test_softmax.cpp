@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "tensor_util.hpp"
+#include "kernels/softmax.h"
 
 namespace kntest {
 namespace {

@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "tensor_util.hpp"
+#include "kernels/kernels.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define KN_STRESS_SANITIZED 1

@@ -278,3 +278,11 @@ class GSpMMFunction(torch.autograd.Function):
 
     setup_context = staticmethod(_gspmm.setup_context)
     backward = staticmethod(_gspmm.backward)
+
+
+# ------------------------------------------------------- per-op modules
+# The Function classes of operators in pykernels/torch/ops/<op>.py (registered there).
+from . import _registry  # noqa: E402
+from . import ops as _ops  # noqa: E402,F401  (imports every op module)
+
+_registry.export(globals(), __all__, "function")

@@ -408,3 +408,11 @@ def spmm(adj: Tensor, x: Tensor, reduce: str = "sum") -> Tensor:
         y, _ = _gspmm.gspmm_fast(indptr, indices, x, adj.values(), None, None, None, "u_mul_e", r,
                             False)
     return y
+
+
+# ------------------------------------------------------- per-op modules
+# The functions of operators in pykernels/torch/ops/<op>.py (registered there).
+from . import _registry  # noqa: E402
+from . import ops as _ops  # noqa: E402,F401  (imports every op module)
+
+_registry.export(globals(), __all__, "functional")

@@ -271,3 +271,11 @@ class GraphConv(torch.nn.Module):
         if "_activation" in self.__dict__ and self._activation is not None:
             summary += ", activation={_activation}"
         return summary.format(**self.__dict__)
+
+
+# ------------------------------------------------------- per-op modules
+# The module classes of operators in pykernels/torch/ops/<op>.py (registered there).
+from . import _registry  # noqa: E402
+from . import ops as _ops  # noqa: E402,F401  (imports every op module)
+
+_registry.export(globals(), __all__, "module")

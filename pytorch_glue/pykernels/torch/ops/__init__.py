@@ -33,3 +33,17 @@ from . import gspmm
 __all__ = ["linear", "relu", "mse_loss", "conv2d", "pool2d", "activations", "softmax",
            "nll_loss", "cross_entropy", "dropout"]
 __all__ += ["gspmm"]
+
+# Operators added since the per-op layout: every other module of this package,
+# imported here (not listed); each registers its public API in _registry.
+
+
+def _import_op_modules() -> None:
+    import importlib
+    import pkgutil
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_import_op_modules()
