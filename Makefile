@@ -5,7 +5,8 @@
 #   make demo-gcn        a two-layer GCN (graph convolutions) on Zachary's karate club
 #                        (ARGS="--synthetic 100000 --compare", "--dataset cora --root DIR")
 #   make profile         per-operator times of one LeNet-5 training step vs torch
-#   make test            every test: GoogleTest (ctest), the C install test, pytest
+#   make test            every test: GoogleTest (ctest), the C install test, pytest, and the
+#                        scaffold's self-test (make test-scaffold, ~1 min)
 #   make test-sanitize   the GoogleTest suites and the C program built with ASan + UBSan
 #                        (build/sanitize; any report fails the run)
 #   make test-stress     the thread-stress suite alone (build/cmake), longer with SCALE=N
@@ -25,6 +26,14 @@
 #                        benchmarks/bench.py: pykernels vs torch, % of the measured machine
 #                        limits; writes runs/bench/bench.{json,png} (ARGS="--filter conv --quick",
 #                        ARGS="--omp-wait-policy passive" on a loaded machine, etc.)
+#   make new-op NAME=softplus PARAMS="beta:float=1.0:nonzero,threshold:float=20.0" [BACKWARD_FROM=input|output]
+#                        scaffold a new element-wise op through every layer (tools/new_op.py;
+#                        docs/adding-an-operator.md)
+#   make check OP=softplus   the fast loop: rebuild what changed, run that op's GoogleTest and
+#                        pytest against the build tree (no reinstall); CUDA suite too where built
+#   make bench-op OP=softplus   that op vs torch, forward and backward, 4K..16M float32
+#   make test-scaffold   the scaffold's own test: generate an op in a copy of the tree, fill its
+#                        formulas from tests/scaffold/, build it and pass its tests
 #   make install PREFIX=DIR   headers, libkernels.so, CMake package, kernels.pc
 #   make clean
 #
@@ -59,8 +68,11 @@ CMAKE     := $(VENV)/bin/cmake
 export CCACHE_BASEDIR   ?= $(ROOT)
 export CCACHE_NOHASHDIR ?= 1
 CMAKE_ARGS ?=
+# One build at a time per tree: a second build (or pyinstall) started while one
+# runs is refused with a message (tools/locked), never mixed.
+LOCK      := $(ROOT)/tools/locked $(ROOT)/build/.build.lock
 
-.PHONY: build-sanitize demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
+.PHONY: new-op check bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
         test-cpp test-c test-python test-sanitize test-stress test-gpu fuzz fuzz-smoke
 
 # ---------------------------------------------------------------- set-up
@@ -92,11 +104,11 @@ $(BUILD)/CMakeCache.txt: | setup
 	  -DPython_EXECUTABLE=$(PY) -DKN_WERROR=ON $(CMAKE_ARGS)
 
 build: setup $(BUILD)/CMakeCache.txt
-	$(CMAKE) --build $(BUILD) -j $(JOBS)
+	$(LOCK) $(CMAKE) --build $(BUILD) -j $(JOBS)
 
 # pykernels into the venv (scikit-build-core; incremental in build/py).
 pyinstall: setup
-	$(PY) -m pip install -q --no-build-isolation --disable-pip-version-check .
+	$(LOCK) $(PY) -m pip install -q --no-build-isolation --disable-pip-version-check .
 
 # ---------------------------------------------------------------- tasks
 demo: setup pyinstall
@@ -127,7 +139,7 @@ test-python: pyinstall
 	@echo "==> pytest"
 	cd tests/python && $(PY) -m pytest -q -p no:cacheprovider .
 
-test: test-cpp test-c test-python
+test: test-cpp test-c test-python test-scaffold
 
 # ---------------------------------------------------------------- sanitizers
 # A second build tree with -fsanitize=address,undefined everywhere (KN_SANITIZE
@@ -146,7 +158,7 @@ $(SAN_BUILD)/CMakeCache.txt: | setup
 	  -DKN_ENABLE_CUDA=OFF -DKN_BUILD_PYTHON=OFF -DKN_BUILD_BENCHMARKS=OFF -DKN_WERROR=OFF
 
 build-sanitize: setup $(SAN_BUILD)/CMakeCache.txt
-	$(CMAKE) --build $(SAN_BUILD) -j $(JOBS)
+	$(LOCK) $(CMAKE) --build $(SAN_BUILD) -j $(JOBS)
 
 test-sanitize: build-sanitize
 	@echo "==> GoogleTest under ASan + UBSan ($(SAN_BUILD))"
@@ -232,6 +244,40 @@ bench: build pyinstall
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
+
+# ---------------------------------------------------------------- a new operator
+NAME          ?=
+PARAMS        ?=
+BACKWARD_FROM ?= input
+OP            ?=
+new-op: venv
+	@[ -n "$(NAME)" ] || { echo 'usage: make new-op NAME=softplus PARAMS="beta:float=1.0:nonzero" [BACKWARD_FROM=input|output]'; exit 2; }
+	$(PY) tools/new_op.py $(NAME) --params "$(PARAMS)" --backward-from $(BACKWARD_FROM) $(ARGS)
+
+# The fast loop: only OP's targets (its test binary, the Python module and
+# whatever they depend on) are rebuilt, and pytest imports the source tree's
+# pykernels with the build tree's _C (PYKERNELS_BUILD_DIR): no pip install.
+check: setup $(BUILD)/CMakeCache.txt
+	@[ -n "$(OP)" ] || { echo "usage: make check OP=<name>   (e.g. OP=softplus)"; exit 2; }
+	# A new op's files are globbed: reconfigure when the build does not know its test yet.
+	ninja -C $(BUILD) -t query test_$(OP) > /dev/null 2>&1 || $(CMAKE) $(BUILD) > /dev/null
+	cuda=$$(ninja -C $(BUILD) -t query test_cuda_$(OP) > /dev/null 2>&1 && echo test_cuda_$(OP) || true)
+	$(LOCK) $(CMAKE) --build $(BUILD) -j $(JOBS) --target test_$(OP) $$cuda _C
+	@echo "==> GoogleTest: test_$(OP)"
+	$(BUILD)/tests/cpp/test_$(OP) --gtest_brief=1
+	[ -z "$$cuda" ] || $(BUILD)/tests/cpp/test_cuda_$(OP) --gtest_brief=1
+	@echo "==> pytest: tests/python/test_$(OP).py (source tree + build tree's _C)"
+	cd tests/python && PYKERNELS_BUILD_DIR=$(BUILD) PYTHONPATH=$(ROOT)/pytorch_glue \
+	  $(PY) -m pytest -q -p no:cacheprovider test_$(OP).py $(ARGS)
+
+bench-op: setup $(BUILD)/CMakeCache.txt
+	@[ -n "$(OP)" ] || { echo "usage: make bench-op OP=<name>"; exit 2; }
+	$(LOCK) $(CMAKE) --build $(BUILD) -j $(JOBS) --target _C
+	PYKERNELS_BUILD_DIR=$(BUILD) PYTHONPATH=$(ROOT)/pytorch_glue \
+	  $(PY) benchmarks/elementwise_vs_torch.py --op $(OP) $(ARGS)
+
+test-scaffold: setup
+	PY=$(PY) VENV=$(VENV) bash tests/scaffold/run.sh
 
 clean:
 	rm -rf build dist *.egg-info

@@ -7,8 +7,10 @@
 
 #include <array>
 #include <cmath>
+#include <limits>
 
 #include "kernels/internal/blas.hpp"
+#include "kernels/internal/fast_math.hpp"
 #include "kernels/internal/strided.hpp"
 #include "kernels/internal/threading.hpp"
 #include "reference.hpp"
@@ -283,3 +285,57 @@ TEST(Gemm, EmptyExtents) {
 
 }  // namespace
 }  // namespace kntest
+
+// ------------------------------------------------------------ fast_math: log
+
+// ulps between a float result and the double truth.
+double ulps(float got, double want) {
+  const double ulp = std::ldexp(1.0, std::ilogb(static_cast<float>(want)) - 23);
+  return std::fabs(static_cast<double>(got) - want) / ulp;
+}
+
+TEST(FastMath, LogfWithinOneUlpOverEveryExponent) {
+  double worst = 0, at = 0;
+  // Every binade from the smallest subnormal to the largest finite float, 4096
+  // mantissas each (the polynomial's range is one binade, reduced by e).
+  for (int e = -149; e < 128; ++e)
+    for (int k = 0; k < 4096; ++k) {
+      const float x = std::ldexp(1.0f + k / 4096.0f, e);
+      if (!(x > 0) || std::isinf(x)) continue;
+      const double want = std::log(static_cast<double>(x));
+      if (want == 0) {
+        EXPECT_EQ(kn::fast_logf(x), 0.0f);
+        continue;
+      }
+      const double u = ulps(kn::fast_logf(x), want);
+      if (u > worst) worst = u, at = x;
+    }
+  EXPECT_LE(worst, 1.0) << "at x = " << at;
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(kn::fast_logf(inf), inf);
+  EXPECT_EQ(kn::fast_logf(0.0f), -inf);
+  EXPECT_EQ(kn::fast_logf(-0.0f), -inf);
+  EXPECT_TRUE(std::isnan(kn::fast_logf(-1.0f)));
+  EXPECT_TRUE(std::isnan(kn::fast_logf(-inf)));
+  EXPECT_TRUE(std::isnan(kn::fast_logf(std::nanf(""))));
+}
+
+TEST(FastMath, Log1pfWithinTwoAndAQuarterUlpsIncludingTinyArguments) {
+  double worst = 0, at = 0;
+  for (int e = -140; e < 100; ++e)
+    for (int k = 0; k < 1024; ++k)
+      for (float sign : {1.0f, -1.0f}) {
+        const float x = sign * std::ldexp(1.0f + k / 1024.0f, e);
+        if (!(x > -1.0f) || std::isinf(x)) continue;
+        const double want = std::log1p(static_cast<double>(x));
+        const double u = ulps(kn::fast_log1pf(x), want);
+        if (u > worst) worst = u, at = x;
+      }
+  EXPECT_LE(worst, 2.25) << "at x = " << at;  // measured 2.11
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(kn::fast_log1pf(inf), inf);
+  EXPECT_EQ(kn::fast_log1pf(-1.0f), -inf);
+  EXPECT_TRUE(std::isnan(kn::fast_log1pf(-2.0f)));
+  EXPECT_TRUE(std::isnan(kn::fast_log1pf(std::nanf(""))));
+  EXPECT_EQ(kn::fast_log1pf(0.0f), 0.0f);
+}

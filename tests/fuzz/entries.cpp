@@ -9,6 +9,7 @@
 // A new operator adds one entry here (and its signature to shims.c when it
 // takes an enum-typed parameter); the harness does the rest.
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -1238,8 +1239,31 @@ std::vector<Entry> make_table() {
 
 }  // namespace
 
+// For tests/fuzz/ops/<op>.cpp (harness.hpp).
+void gen_elementwise_forward(Call& c) { gen_unary_fwd(c); }
+void gen_elementwise_backward(Call& c) { gen_unary_bwd(c); }
+double bad_finite(Call& c) { return bad_double(c); }
+
+// Entries registered by tests/fuzz/ops/<op>.cpp (ops written with the
+// scaffold), appended to the table in name order on first use.
+std::vector<Entry>& registered() {
+  static std::vector<Entry> r;
+  return r;
+}
+
+int register_entry(Entry e) {
+  registered().push_back(std::move(e));
+  return 0;
+}
+
 const std::vector<Entry>& entries() {
-  static const std::vector<Entry> table = make_table();
+  static const std::vector<Entry> table = [] {
+    std::vector<Entry> t = make_table(), extra = registered();
+    std::sort(extra.begin(), extra.end(),
+              [](const Entry& a, const Entry& b) { return std::strcmp(a.name, b.name) < 0; });
+    t.insert(t.end(), extra.begin(), extra.end());
+    return t;
+  }();
   return table;
 }
 

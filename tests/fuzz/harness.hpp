@@ -188,6 +188,13 @@ enum EntryFlags : uint32_t {
 };
 
 const std::vector<Entry>& entries();
+// Adds an entry to the table (tests/fuzz/ops/<op>.cpp: KN_FUZZ_ELEMENTWISE).
+int register_entry(Entry e);
+// Valid element-wise calls: slots x, y (y is x a quarter of the time); and
+// dy, saved, dx (dx is dy a quarter of the time). A non-finite double.
+void gen_elementwise_forward(Call& c);
+void gen_elementwise_backward(Call& c);
+double bad_finite(Call& c);
 const Entry* find_entry(const char* name);
 
 // ------------------------------------------------------------ one call
@@ -237,6 +244,7 @@ struct Call {
   kn_gspmm_params gs{};
   int32_t i0 = 0, i1 = 0;  // reduction / approximate / dim / self_is_result / n
   double d0 = 0;           // negative_slope / p
+  double dp[4] = {};       // the scalar parameters of a scaffolded element-wise op
   uint64_t u0 = 0;         // dropout seed
   bool p_null = false;     // the params struct pointer is NULL
 

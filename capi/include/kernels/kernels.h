@@ -12,7 +12,7 @@
  *
  * A program may include a single operator's header instead (it includes
  * core.h); the library is the same. New operators add their line below
- * (`make new-op` does; tests/cpp/test_library.cpp checks that every header
+ * (`make new-op` does; tests/python/test_layout.py checks that every header
  * in this directory is listed).
  */
 #ifndef KERNELS_KERNELS_H_

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The scaffold's own test (make test-scaffold; a step of .ci/run): in a copy
+# of this tree, generate the fixture op (tests/scaffold/scaled_tanh.py) with
+# tools/new_op.py, check that it builds and that its tests run and fail
+# saying what to write, fill its formulas and references from the fixture,
+# and pass its tests through the fast loop (make check). Logs and timings in
+# build/scaffold-test/.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PY=${PY:-$ROOT/.venv/bin/python}
+VENV=${VENV:-$ROOT/.venv}
+FIXTURE=$ROOT/tests/scaffold/scaled_tanh.py
+WORK=$ROOT/build/scaffold-test
+SRC=$WORK/src
+OP=$($PY -c "import runpy; print(runpy.run_path('$FIXTURE')['NAME'])")
+PARAMS=$($PY -c "import runpy; print(runpy.run_path('$FIXTURE')['PARAMS'])")
+FROM=$($PY -c "import runpy; print(runpy.run_path('$FIXTURE')['BACKWARD_FROM'])")
+
+rm -rf "$WORK"
+mkdir -p "$SRC"
+# The tree as git sees it (tracked, and new files not ignored), mtimes kept.
+(cd "$ROOT" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -xf - -C "$SRC"
+ln -s "$VENV" "$SRC/.venv"
+step() { echo "==> scaffold test: $*"; }
+t0=$(date +%s)
+
+step "make new-op NAME=$OP"
+make -s -C "$SRC" new-op NAME="$OP" PARAMS="$PARAMS" BACKWARD_FROM="$FROM" | tee "$WORK/new-op.log"
+
+step "generated, not yet filled: builds, and the tests fail saying what to write"
+if make -s -C "$SRC" check OP="$OP" > "$WORK/check-unfilled.log" 2>&1; then
+  echo "FAIL: the unfilled op's tests passed (see $WORK/check-unfilled.log)"; exit 1
+fi
+for want in "the formulas are not written yet: write forward() and backward() in kernels/formulas/$OP.hpp" \
+            "write reference_forward() and reference_derivative() in tests/cpp/test_$OP.cpp"; do
+  grep -qF "$want" "$WORK/check-unfilled.log" || { echo "FAIL: no '$want' in $WORK/check-unfilled.log"; exit 1; }
+done
+t1=$(date +%s)
+
+step "fill the formulas and references from $(basename "$FIXTURE")"
+lines=$($PY "$ROOT/tests/scaffold/fill.py" "$FIXTURE" "$SRC")
+echo "    $lines lines written by hand"
+
+step "make check OP=$OP"
+make -s -C "$SRC" check OP="$OP" 2>&1 | tee "$WORK/check.log" | tail -5
+t2=$(date +%s)
+
+step "the layout test sees every layer"
+(cd "$SRC/tests/python" && PYKERNELS_BUILD_DIR="$SRC/build/cmake" PYTHONPATH="$SRC/pytorch_glue" \
+  "$PY" -m pytest -q -p no:cacheprovider test_layout.py | tail -1)
+echo "==> scaffold test passed: generate + first build + failing run $((t1 - t0)) s, fill + check $((t2 - t1)) s"
