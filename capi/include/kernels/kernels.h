@@ -32,5 +32,6 @@
 #include "kernels/pool2d.h"
 #include "kernels/relu.h"
 #include "kernels/softmax.h"
+#include "kernels/softplus.h"
 
 #endif /* KERNELS_KERNELS_H_ */
