@@ -6,9 +6,10 @@
 //
 // On the CPU, the float versions are the branch-free, vectorisable ones of
 // kernels/internal/fast_math.hpp (max errors there): a loop over std::exp or
-// std::log1p on floats is a libm call per element and does not vectorise,
-// which measured 10x slower than torch (softplus, 4M floats: 100 ms vs
-// 8.8 ms). Double uses std::. CUDA uses its own device math for both.
+// std::log1p on floats is a libm call per element and does not vectorise:
+// softplus forward, 4M float32, 2 threads, Intel Xeon: 43 ms with std::,
+// 3.1 ms with these, torch 4.4 ms. Double uses std::. CUDA uses its own
+// device math for both.
 //
 // KN_HD marks a formula for both compilers: __host__ __device__ under nvcc,
 // inline elsewhere.
