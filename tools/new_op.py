@@ -82,6 +82,15 @@ class Param:
         return str(int(self.default)) if self.type == "int" else repr(float(self.default))
 
 
+def rule_text(p: Param) -> str:
+    """The domain of a parameter, as the C header documents it."""
+    if p.type == "bool":
+        return "0 or 1"
+    if p.type == "int":
+        return RULE_TEXT[p.rule].replace("finite, ", "") if p.rule else "any"
+    return RULE_TEXT[p.rule]
+
+
 def fail(message: str) -> None:
     sys.exit(f"new-op: {message}")
 
@@ -153,14 +162,15 @@ def substitutions(op: str, params: list[Param], saves: str, functional, module) 
     pad = " " * (len(op) + 5)
     s = {
         "op": op, "Op": camel(op), "OP": op.upper(),
+        "fwd_pad": " " * len(f"KN_API kn_status kn_{op}_forward("),
+        "bwd_pad": " " * len(f"KN_API kn_status kn_{op}_backward("),
         "saved": saved,
         "saved_py": "x" if saved == "x" else "output",
         "saved_doc": "its input x" if saved == "x" else "its output y",
         "saved_doc_upper": "INPUT x" if saved == "x" else "OUTPUT y",
         "saved_expr": "x" if saved == "x" else "output",
         "doc_params": ("; " + ", ".join(names)) if names else "",
-        "doc_param_rules": ", ".join(f"{p.name} ({RULE_TEXT[p.rule] if p.type != 'bool' else '0 or 1'})"
-                                     for p in params) or "none",
+        "doc_param_rules": ", ".join(f"{p.name} ({rule_text(p)})" for p in params) or "none",
         "c_params": "".join(f"{t} {n}, " for t, n in zip(c_types, names)),
         "k_params": "".join(f"{t} {n}, " for t, n in zip(c_types, names)),
         "k_params_trailing": "".join(f", {t} {n}" for t, n in zip(c_types, names)),
@@ -230,7 +240,7 @@ def substitutions(op: str, params: list[Param], saves: str, functional, module) 
         body = "".join(f"        self.{n} = {n}\n" for n in names)
         s["module_init"] = (f"\n    def __init__(self{args}) -> None:\n        super().__init__()\n{body}\n"
                             f"    def extra_repr(self) -> str:\n"
-                            f"        return \"{', '.join(f'{n}={{self.{n}}}' for n in names)}\"\n")
+                            f"        return f\"{', '.join(f'{n}={{self.{n}}}' for n in names)}\"\n")
     return s
 
 

@@ -9,8 +9,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=${PY:-$ROOT/.venv/bin/python}
 VENV=${VENV:-$ROOT/.venv}
-FIXTURE=$ROOT/tests/scaffold/scaled_tanh.py
-WORK=$ROOT/build/scaffold-test
+FIXTURE=${1:-$ROOT/tests/scaffold/scaled_tanh.py}
+WORK=$ROOT/build/scaffold-test${2:+-$2}
 SRC=$WORK/src
 OP=$($PY -c "import runpy; print(runpy.run_path('$FIXTURE')['NAME'])")
 PARAMS=$($PY -c "import runpy; print(runpy.run_path('$FIXTURE')['PARAMS'])")

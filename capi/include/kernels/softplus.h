@@ -16,13 +16,13 @@ extern "C" {
  *   Scalar parameters: beta (finite, != 0), threshold (finite).
  * Invalid scalars are KN_ERR_INVALID_ARGUMENT, nothing written. */
 KN_API kn_status kn_softplus_forward(double beta, double threshold, const kn_tensor* x, const kn_tensor* y,
-                                   const kn_exec* ex);
+                                     const kn_exec* ex);
 
 /* softplus backward:  dx = dy * dsoftplus/dx, element-wise, from its input x.
  *   dy, x, dx: one shape; dx may be dy itself (in place).
  *   Scalar parameters as in the forward. */
 KN_API kn_status kn_softplus_backward(double beta, double threshold, const kn_tensor* dy, const kn_tensor* x,
-                                    const kn_tensor* dx, const kn_exec* ex);
+                                      const kn_tensor* dx, const kn_exec* ex);
 
 #ifdef __cplusplus
 } /* extern "C" */

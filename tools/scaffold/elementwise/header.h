@@ -16,13 +16,13 @@ extern "C" {
  *   Scalar parameters: @@doc_param_rules@@.
  * Invalid scalars are KN_ERR_INVALID_ARGUMENT, nothing written. */
 KN_API kn_status kn_@@op@@_forward(@@c_params@@const kn_tensor* x, const kn_tensor* y,
-                                   const kn_exec* ex);
+@@fwd_pad@@const kn_exec* ex);
 
 /* @@op@@ backward:  dx = dy * d@@op@@/dx, element-wise, from @@saved_doc@@.
  *   dy, @@saved@@, dx: one shape; dx may be dy itself (in place).
  *   Scalar parameters as in the forward. */
 KN_API kn_status kn_@@op@@_backward(@@c_params@@const kn_tensor* dy, const kn_tensor* @@saved@@,
-                                    const kn_tensor* dx, const kn_exec* ex);
+@@bwd_pad@@const kn_tensor* dx, const kn_exec* ex);
 
 #ifdef __cplusplus
 } /* extern "C" */
