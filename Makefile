@@ -27,6 +27,7 @@
 #                        limits; writes runs/bench/bench.{json,png} (ARGS="--filter conv --quick",
 #                        ARGS="--omp-wait-policy passive" on a loaded machine, etc.)
 #   make new-op NAME=softplus PARAMS="beta:float=1.0:nonzero,threshold:float=20.0" [BACKWARD_FROM=input|output]
+#                        [TORCH=torch.nn.functional.softplus: the torch function to test against]
 #                        scaffold a new element-wise op through every layer (tools/new_op.py;
 #                        docs/adding-an-operator.md)
 #   make check OP=softplus   the fast loop: rebuild what changed, run that op's GoogleTest and
@@ -241,6 +242,8 @@ bench: build pyinstall
 	@echo "==> pykernels vs torch (benchmarks/bench.py)"
 	$(PY) benchmarks/bench.py --machine-bin $(BUILD)/benchmarks/bench_machine \
 	  --json runs/bench/bench.json --png runs/bench/bench.png $(ARGS)
+	@echo "==> element-wise ops written with the scaffold vs torch (benchmarks/elementwise_vs_torch.py)"
+	$(PY) benchmarks/elementwise_vs_torch.py --sizes 4096,4194304
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
@@ -249,10 +252,12 @@ install: build
 NAME          ?=
 PARAMS        ?=
 BACKWARD_FROM ?= input
+TORCH         ?=
 OP            ?=
 new-op: venv
 	@[ -n "$(NAME)" ] || { echo 'usage: make new-op NAME=softplus PARAMS="beta:float=1.0:nonzero" [BACKWARD_FROM=input|output]'; exit 2; }
-	$(PY) tools/new_op.py $(NAME) --params "$(PARAMS)" --backward-from $(BACKWARD_FROM) $(ARGS)
+	$(PY) tools/new_op.py $(NAME) --params "$(PARAMS)" --backward-from $(BACKWARD_FROM) \
+	  $(if $(TORCH),--torch $(TORCH)) $(ARGS)
 
 # The fast loop: only OP's targets (its test binary, the Python module and
 # whatever they depend on) are rebuilt, and pytest imports the source tree's
