@@ -21,9 +21,15 @@
 //   fast_log1pf log(1 + x) without cancellation for small x (Goldberg: with
 //               w = 1 + x rounded, log(w) * x / (w - 1), exact when w == 1);
 //               max error 2.2 ulp; log1p(-1) = -inf, x < -1 NaN.
+//   fast_expm1f exp(x) - 1 without cancellation near 0: for |x| <= 1,
+//               x = n ln2 + r (n in -1..1, |r| <= ln2 / 2), expm1(r) by
+//               Cephes' expf polynomial without its leading 1, then
+//               2^n expm1(r) + (2^n - 1) (exact scalings); beyond, fast_expf - 1.
+//               Max error 2 ulp; expm1(-0) = -0, +inf -> inf, -inf -> -1,
+//               NaN propagates.
 // Errors measured against double std::tanh / std::erf / std::log on every
-// 13th float in [-12, 12] (tests/cpp/test_internal.cpp checks fast_logf and
-// fast_log1pf over all float exponents).
+// 13th float in [-12, 12] (tests/cpp/test_internal.cpp checks fast_logf,
+// fast_log1pf and fast_expm1f over all float exponents).
 #pragma once
 
 #include <cmath>
@@ -125,6 +131,26 @@ inline float fast_logf(float x) {
   r = x == 0.0f ? -__builtin_inff() : r;
   r = x < 0.0f ? __builtin_nanf("") : r;
   return x != x ? x : r;
+}
+
+inline float fast_expm1f(float x) {
+  constexpr float kLog2e = 1.44269504088896341f;
+  constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const float big = fast_expf(x) - 1.0f;  // |x| > 1: no cancellation (-inf -> -1, inf -> inf)
+  const float xs = std::fabs(x) > 1.0f ? 0.0f : x;  // the small path's argument (NaN stays NaN)
+  const float n = (xs * kLog2e + kRound) - kRound;   // round(x log2 e): -1, 0 or 1
+  const float r = (xs - n * kLn2Hi) - n * kLn2Lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float em1 = p * r * r + r;  // expm1(r)
+  const float s = n > 0.0f ? 2.0f : (n < 0.0f ? 0.5f : 1.0f);
+  const float small = n == 0.0f ? em1 : s * em1 + (s - 1.0f);
+  return std::fabs(x) > 1.0f ? big : (x == 0.0f ? x : small);  // x: keeps expm1(-0) = -0
 }
 
 inline float fast_log1pf(float x) {

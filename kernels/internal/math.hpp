@@ -2,7 +2,7 @@
 // (kernels/formulas/<op>.hpp, kernels/cpu/activation_math.hpp). T is float
 // or double; float is computed in float, as torch does.
 //
-//   exp_t, log_t, log1p_t, tanh_t, erf_t
+//   exp_t, expm1_t, log_t, log1p_t, tanh_t, erf_t
 //
 // On the CPU, the float versions are the branch-free, vectorisable ones of
 // kernels/internal/fast_math.hpp (max errors there): a loop over std::exp or
@@ -34,6 +34,8 @@ namespace kn {
 template <typename T>
 KN_HD T exp_t(T x) { return std::exp(x); }
 template <typename T>
+KN_HD T expm1_t(T x) { return std::expm1(x); }
+template <typename T>
 KN_HD T log_t(T x) { return std::log(x); }
 template <typename T>
 KN_HD T log1p_t(T x) { return std::log1p(x); }
@@ -44,6 +46,8 @@ KN_HD T erf_t(T x) { return std::erf(x); }
 #else
 inline float exp_t(float x) { return fast_expf(x); }
 inline double exp_t(double x) { return std::exp(x); }
+inline float expm1_t(float x) { return fast_expm1f(x); }
+inline double expm1_t(double x) { return std::expm1(x); }
 inline float log_t(float x) { return fast_logf(x); }
 inline double log_t(double x) { return std::log(x); }
 inline float log1p_t(float x) { return fast_log1pf(x); }

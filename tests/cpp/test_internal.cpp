@@ -339,3 +339,25 @@ TEST(FastMath, Log1pfWithinTwoAndAQuarterUlpsIncludingTinyArguments) {
   EXPECT_TRUE(std::isnan(kn::fast_log1pf(std::nanf(""))));
   EXPECT_EQ(kn::fast_log1pf(0.0f), 0.0f);
 }
+
+TEST(FastMath, Expm1fWithinTwoUlpsIncludingTinyArguments) {
+  double worst = 0, at = 0;
+  for (int e = -140; e < 7; ++e)
+    for (int k = 0; k < 1024; ++k)
+      for (float sign : {1.0f, -1.0f}) {
+        const float x = sign * std::ldexp(1.0f + k / 1024.0f, e);
+        if (x > 88.0f) continue;
+        const double want = std::expm1(static_cast<double>(x));
+        if (static_cast<float>(want) == -1.0f) continue;  // the result rounds to -1: exact below
+        const double u = ulps(kn::fast_expm1f(x), want);
+        if (u > worst) worst = u, at = x;
+      }
+  EXPECT_LE(worst, 2.0) << "at x = " << at;
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(kn::fast_expm1f(inf), inf);
+  EXPECT_EQ(kn::fast_expm1f(-inf), -1.0f);
+  EXPECT_EQ(kn::fast_expm1f(-100.0f), -1.0f);
+  EXPECT_EQ(kn::fast_expm1f(0.0f), 0.0f);
+  EXPECT_TRUE(std::signbit(kn::fast_expm1f(-0.0f)));
+  EXPECT_TRUE(std::isnan(kn::fast_expm1f(std::nanf(""))));
+}
