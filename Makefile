@@ -32,6 +32,8 @@
 #                        docs/adding-an-operator.md)
 #   make check OP=softplus   the fast loop: rebuild what changed, run that op's GoogleTest and
 #                        pytest against the build tree (no reinstall); CUDA suite too where built
+#                        (stops at the first failure), then whether its formulas vectorised
+#   make vec-report OP=softplus   whether GCC vectorised the op's element-wise loops
 #   make bench-op OP=softplus   that op vs torch, forward and backward, 4K..16M float32
 #   make test-scaffold   the scaffold's own test: generate an op in a copy of the tree, fill its
 #                        formulas from tests/scaffold/, build it and pass its tests
@@ -73,7 +75,7 @@ CMAKE_ARGS ?=
 # runs is refused with a message (tools/locked), never mixed.
 LOCK      := $(ROOT)/tools/locked $(ROOT)/build/.build.lock
 
-.PHONY: new-op check bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
+.PHONY: new-op check vec-report bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
         test-cpp test-c test-python test-sanitize test-stress test-gpu fuzz fuzz-smoke
 
 # ---------------------------------------------------------------- set-up
@@ -268,12 +270,19 @@ check: setup $(BUILD)/CMakeCache.txt
 	ninja -C $(BUILD) -t query test_$(OP) > /dev/null 2>&1 || $(CMAKE) $(BUILD) > /dev/null
 	cuda=$$(ninja -C $(BUILD) -t query test_cuda_$(OP) > /dev/null 2>&1 && echo test_cuda_$(OP) || true)
 	$(LOCK) $(CMAKE) --build $(BUILD) -j $(JOBS) --target test_$(OP) $$cuda _C
+	# Both stop at the first failure: one clear message, not hundreds.
 	@echo "==> GoogleTest: test_$(OP)"
-	$(BUILD)/tests/cpp/test_$(OP) --gtest_brief=1
-	[ -z "$$cuda" ] || $(BUILD)/tests/cpp/test_cuda_$(OP) --gtest_brief=1
+	$(BUILD)/tests/cpp/test_$(OP) --gtest_brief=1 --gtest_fail_fast
+	[ -z "$$cuda" ] || $(BUILD)/tests/cpp/test_cuda_$(OP) --gtest_brief=1 --gtest_fail_fast
 	@echo "==> pytest: tests/python/test_$(OP).py (source tree + build tree's _C)"
 	cd tests/python && PYKERNELS_BUILD_DIR=$(BUILD) PYTHONPATH=$(ROOT)/pytorch_glue \
-	  $(PY) -m pytest -q -p no:cacheprovider test_$(OP).py $(ARGS)
+	  $(PY) -m pytest -q -x -p no:cacheprovider test_$(OP).py $(ARGS)
+	@echo "==> did the compiler vectorise the formulas? (tools/vec_report.py)"
+	$(PY) $(ROOT)/tools/vec_report.py $(BUILD) $(OP)
+
+vec-report: setup $(BUILD)/CMakeCache.txt
+	@[ -n "$(OP)" ] || { echo "usage: make vec-report OP=<name>"; exit 2; }
+	$(PY) $(ROOT)/tools/vec_report.py $(BUILD) $(OP)
 
 bench-op: setup $(BUILD)/CMakeCache.txt
 	@[ -n "$(OP)" ] || { echo "usage: make bench-op OP=<name>"; exit 2; }

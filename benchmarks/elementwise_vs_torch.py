@@ -64,7 +64,13 @@ def main():
         if a.op not in ops:
             raise SystemExit(f"no element-wise op {a.op!r} (registered: {', '.join(sorted(ops)) or 'none'})")
         ops = {a.op: ops[a.op]}
-    print(f"{cpu_name()}, {a.threads} threads, float32 contiguous, median (min) of {a.reps} interleaved runs")
+    import os
+    load = os.getloadavg()[0]
+    print(f"{cpu_name()}, {a.threads} threads, float32 contiguous, median (min) of {a.reps} interleaved runs; "
+          f"load average {load:.2f} on {os.cpu_count()} CPUs")
+    if load > 0.5:
+        print(f"WARNING: the machine is busy (load {load:.2f}): other processes share the cores, so "
+              "these times are unreliable; rerun when it is idle")
     print(f"{'op':<22}{'n':>10}{'pykernels us':>22}{'torch us':>22}{'ratio':>14}")
     for name, entry in ops.items():
         spec = entry.elementwise

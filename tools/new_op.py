@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import keyword
 import pathlib
 import re
@@ -128,13 +129,14 @@ def camel(op: str) -> str:
     return "".join(w.capitalize() for w in op.split("_"))
 
 
-def torch_peer(op: str, spec: str | None):
-    """(functional qualname or None, nn class qualname or None) from torch."""
+def torch_peer(op: str, spec: str | None, params: list[Param]):
+    """(functional qualname or None, nn class qualname or None, whether the functional
+    takes inplace) from torch; warns where torch's parameters differ from PARAMS."""
     try:
         import torch  # noqa: F401
         import torch.nn.functional as F
     except ImportError:
-        return spec, None
+        return spec, None, False
     functional = spec
     if functional is None and hasattr(F, op):
         functional = f"torch.nn.functional.{op}"
@@ -145,16 +147,31 @@ def torch_peer(op: str, spec: str | None):
         cls = getattr(nn, name)
         if isinstance(cls, type) and issubclass(cls, nn.Module) and name.lower() == want:
             module = f"torch.nn.{name}"
+    inplace = False
     if functional:
         mod, _, attr = functional.rpartition(".")
         try:
-            getattr(importlib.import_module(mod), attr)
+            fn = getattr(importlib.import_module(mod), attr)
         except (ImportError, AttributeError):
             fail(f"--torch {functional}: no such function")
-    return functional, module
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):
+            sig = None
+        if sig is not None:
+            theirs = [(n, p.default) for n, p in list(sig.parameters.items())[1:] if n != "inplace"]
+            ours = [(p.name, p.py_default) for p in params]
+            inplace = "inplace" in sig.parameters
+            if [n for n, _ in theirs] != [n for n, _ in ours] or any(
+                    repr(d) != v for (_, d), (_, v) in zip(theirs, ours)):
+                print(f"new-op: note: {functional} takes "
+                      f"({', '.join(f'{n}={d!r}' for n, d in theirs)}), PARAMS say "
+                      f"({', '.join(f'{n}={v}' for n, v in ours)}): functional.{op} mirrors PARAMS, "
+                      "and the parity tests call both positionally")
+    return functional, module, inplace
 
 
-def substitutions(op: str, params: list[Param], saves: str, functional, module) -> dict:
+def substitutions(op: str, params: list[Param], saves: str, functional, module, inplace=False) -> dict:
     saved = "x" if saves == "input" else "y"
     names = [p.name for p in params]
     c_types = [C_TYPES[p.type] for p in params]
@@ -233,6 +250,16 @@ def substitutions(op: str, params: list[Param], saves: str, functional, module) 
             f'    """REFERENCE: y = {op}(x' + s["doc_params"] + ') in torch operations (autograd\n'
             f'    differentiates it for the backward parity)."""\n'
             f'    raise NotImplementedError("write reference() in tests/python/test_{op}.py")\n')
+    # torch's functional takes inplace=: so does ours (computed out of place, then
+    # copied into the input, as torch's own fallback does).
+    s["inplace_sig"] = ", inplace: bool = False" if inplace else ""
+    s["inplace_body"] = ("    result = @@op@@_fast(input@@py_convert_args@@)\n"
+                         "    return input.copy_(result) if inplace else result") if inplace else \
+        "    return @@op@@_fast(input@@py_convert_args@@)"
+    s["inplace_doc"] = ("\n\n    ``inplace=True`` computes out of place and copies the result into ``input``\n"
+                        "    (returned); autograd then raises if the backward needs the overwritten\n"
+                        "    input, as torch does for such ops.\n    ") if inplace else ""
+    s["module_inplace"] = ", self.inplace" if (inplace and module) else ""
     if module:
         s["module_init"] = ""
     else:
@@ -250,7 +277,9 @@ def render(template: str, subs: dict) -> str:
         if key not in subs:
             fail(f"template token @@{key}@@ has no value (a bug in tools/new_op.py)")
         return subs[key]
-    return re.sub(r"@@(\w+)@@", repl, template)
+    for _ in range(3):  # values may hold tokens themselves (inplace_body)
+        template = re.sub(r"@@(\w+)@@", repl, template)
+    return template
 
 
 def add_to_umbrella(root: pathlib.Path, op: str, dry_run: bool) -> str:
@@ -285,8 +314,8 @@ def main(argv=None) -> int:
         fail(f"name {op!r}: expected lower_snake_case (e.g. softplus, hard_shrink)")
     root = pathlib.Path(a.root).resolve()
     params = parse_params(a.params)
-    functional, module = torch_peer(op, a.torch)
-    subs = substitutions(op, params, a.backward_from, functional, module)
+    functional, module, inplace = torch_peer(op, a.torch, params)
+    subs = substitutions(op, params, a.backward_from, functional, module, inplace)
 
     taken = [FILES[t].format(op=op) for t in FILES if (root / FILES[t].format(op=op)).exists()]
     existing_api = (root / "pytorch_glue/pykernels/__init__.py").read_text()

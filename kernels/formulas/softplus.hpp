@@ -5,10 +5,11 @@
 //   backward: dx = dy * dy/dx, from its input x
 //
 // Write both in T (float math for float, as torch). Use the vectorisable
-// math of kernels/internal/math.hpp -- exp_t, log_t, log1p_t, tanh_t, erf_t --
-// never std::exp/std::log on floats (a libm call per element: ~10x slower).
-// Prefer selects (c ? a : b, both arms computed) to branches: the loops then
-// vectorise. NaN should propagate.
+// math of kernels/internal/math.hpp -- exp_t, expm1_t, log_t, log1p_t, tanh_t,
+// erf_t -- never std::exp/std::log on floats (a libm call per element: ~10x
+// slower). Prefer selects (c ? a : b, both arms computed) to branches: the
+// loops then vectorise (make check says whether they did). At NaN and +-inf,
+// do what torch does (the Python tests compare them).
 #pragma once
 
 #include "kernels/internal/math.hpp"

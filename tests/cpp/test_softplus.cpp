@@ -48,3 +48,19 @@ kntest::ElementwiseOp spec() {
 }  // namespace
 
 KN_ELEMENTWISE_OP_TESTS(Softplus, spec)
+
+// Tests of this op alone go here: an example. Above the threshold softplus is
+// the identity, bit for bit (torch's rule), however large x is: no overflow
+// of exp(beta x) leaks through.
+TEST(SoftplusAlone, IdentityAboveTheThreshold) {
+  kntest::HostTensor x({5}, KN_FLOAT32), y({5}, KN_FLOAT32);
+  x.set_values({20.5, 25.0, 1e3, 3e38, 21.0});
+  const kn_tensor xk = x.kn(), yk = y.kn();
+  KN_ASSERT_OK(kn_softplus_forward(1.0, 20.0, &xk, &yk, nullptr));
+  EXPECT_EQ(y.values(), x.values());
+  // beta = 2: the threshold applies to beta x, so x = 10.5 is linear, x = 1 is not.
+  x.set_values({10.5, 1, 0, -1, 40});
+  KN_ASSERT_OK(kn_softplus_forward(2.0, 20.0, &xk, &yk, nullptr));
+  EXPECT_EQ(y.values()[0], 10.5);
+  EXPECT_NEAR(y.values()[1], std::log1p(std::exp(2.0)) / 2, 1e-6);
+}

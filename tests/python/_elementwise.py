@@ -16,6 +16,8 @@ Checks, each a test of the op's file:
   no_grad           nothing saved under no_grad / inference_mode, what is needed otherwise
   numpy             pykernels.<op> / <op>_backward on arrays (out=, in place) vs torch
   bad_scalars       NaN, inf and out-of-domain parameters raise KernelError naming them
+  special_values    NaN, +-inf, +-0, tiny and large inputs: forward and backward as torch
+  inplace           where torch's function takes inplace=: the input is overwritten and returned
   bad_tensors       int64 / float16 tensors: TypeError; mismatched shapes: ValueError
   module            nn module: same constructor and repr as torch's where torch has one
   cuda              CUDA vs CPU (skips without a GPU and a CUDA build)
@@ -185,6 +187,41 @@ class ElementwiseSuite:
                     fn(x, *p)
                 with pytest.raises(pykernels.KernelError, match=f"kn_{self.name}_forward: {name}"):
                     getattr(pykernels, self.name)(x.numpy(), *p)
+
+    def test_special_values(self):
+        """NaN, +-inf, +-0, tiny and large |x|: forward and backward (from autograd) as the
+        reference gives them, in float32 and float64."""
+        values = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-30, -1e-30, 1e-6, -1e-6,
+                  30.0, -30.0, 100.0, -100.0]
+        fn = getattr(F, self.name)
+        for dtype in DTYPES:
+            x = torch.tensor(values, dtype=dtype, requires_grad=True)
+            y, want = fn(x, *self.params), self.reference(x, *self.params)
+            torch.testing.assert_close(y, want, equal_nan=True, **self.tol[dtype],
+                                       msg=lambda m: f"forward at {values}: {m}")
+            gy = torch.ones_like(y)
+            (g,) = torch.autograd.grad(y, x, gy)
+            (gwant,) = torch.autograd.grad(want, x, gy)
+            torch.testing.assert_close(g, gwant, equal_nan=True, **self.tol[dtype],
+                                       msg=lambda m: f"backward at {values}: {m}")
+
+    def test_inplace(self):
+        import inspect
+        fn = getattr(F, self.name)
+        if "inplace" not in inspect.signature(fn).parameters:
+            pytest.skip(f"functional.{self.name} has no inplace argument (torch's has none)")
+        x = self.x((4, 5), torch.float64, "transposed")
+        want = self.reference(x, *self.params)
+        out = fn(x, *self.params, inplace=True)
+        assert out is x
+        torch.testing.assert_close(x, want, **self.tol[torch.float64])
+        m = self.entry.module(*self.params, inplace=True) if "inplace" in inspect.signature(
+            self.entry.module).parameters else None
+        if m is not None:
+            x2 = self.x((3, 2), torch.float64, "contiguous")
+            want2 = self.reference(x2, *self.params)
+            assert m(x2) is x2
+            torch.testing.assert_close(x2, want2, **self.tol[torch.float64])
 
     def test_bad_tensors(self):
         fn = getattr(F, self.name)

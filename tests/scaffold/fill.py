@@ -4,7 +4,7 @@
 would: replace each TODO line, delete the TODO markers. Prints the number of
 lines written.
 
-    python tests/scaffold/fill.py FIXTURE.py SOURCE_TREE
+    python tests/scaffold/fill.py FIXTURE.py SOURCE_TREE [formulas|reference|all]
 """
 import importlib.util
 import pathlib
@@ -25,16 +25,8 @@ def replace_line(path: pathlib.Path, pattern: str, new: str | None) -> int:
     if len(hits) != 1:
         sys.exit(f"fill.py: {path}: expected one line matching {pattern!r}, found {len(hits)}")
     i = hits[0]
-    if new is None:
-        # the marker line and the comment block just above it
-        j = i
-        while j > 0 and lines[j - 1].lstrip().startswith(("//", "#")) and "Delete this line" in "\n".join(lines[j - 1:i]):
-            j -= 1
-            if "Delete this line" in lines[j]:
-                break
-        del lines[j:i + 1]
-        if j < len(lines) and lines[j] == "" and j > 0 and lines[j - 1] == "":
-            del lines[j]
+    if new is None:  # a TODO marker: one line
+        del lines[i]
         path.write_text("\n".join(lines))
         return 0
     lines[i:i + 1] = new.split("\n")
@@ -45,12 +37,17 @@ def replace_line(path: pathlib.Path, pattern: str, new: str | None) -> int:
 def main():
     f = load(sys.argv[1])
     root = pathlib.Path(sys.argv[2])
+    part = sys.argv[3] if len(sys.argv) > 3 else "all"  # formulas | reference | all
     op, OP = f.NAME, f.NAME.upper()
     written = 0
-    formulas = root / f"kernels/formulas/{op}.hpp"
-    written += replace_line(formulas, rf"return x;  // TODO\({op}\)", f.FORWARD)
-    written += replace_line(formulas, rf"return dy;  // TODO\({op}\)", f.BACKWARD)
-    replace_line(formulas, rf"#define KN_{OP}_FORMULAS_TODO", None)
+    if part in ("formulas", "all"):
+        formulas = root / f"kernels/formulas/{op}.hpp"
+        written += replace_line(formulas, rf"return x;  // TODO\({op}\)", f.FORWARD)
+        written += replace_line(formulas, rf"return dy;  // TODO\({op}\)", f.BACKWARD)
+        replace_line(formulas, rf"#define KN_{OP}_FORMULAS_TODO", None)
+    if part == "formulas":
+        print(written)
+        return
     test = root / f"tests/cpp/test_{op}.cpp"
     written += replace_line(test, rf"return x;  // TODO\({op}\)", f.REFERENCE_FORWARD)
     written += replace_line(test, rf"return 1;  // TODO\({op}\)", f.REFERENCE_DERIVATIVE)

@@ -5,18 +5,19 @@
 //   backward: dx = dy * dy/dx, from @@saved_doc@@
 //
 // Write both in T (float math for float, as torch). Use the vectorisable
-// math of kernels/internal/math.hpp -- exp_t, log_t, log1p_t, tanh_t, erf_t --
-// never std::exp/std::log on floats (a libm call per element: ~10x slower).
-// Prefer selects (c ? a : b, both arms computed) to branches: the loops then
-// vectorise. NaN should propagate.
+// math of kernels/internal/math.hpp -- exp_t, expm1_t, log_t, log1p_t, tanh_t,
+// erf_t -- never std::exp/std::log on floats (a libm call per element: ~10x
+// slower). Prefer selects (c ? a : b, both arms computed) to branches: the
+// loops then vectorise (make check says whether they did). At NaN and +-inf,
+// do what torch does (the Python tests compare them).
 #pragma once
 
 #include "kernels/internal/math.hpp"
 
-// Delete this line once forward() and backward() below are written: until
-// then the C entry points refuse to run (KN_ERR_UNSUPPORTED), so every test
-// says what is missing instead of failing on numbers.
-#define KN_@@OP@@_FORMULAS_TODO "write forward() and backward() in kernels/formulas/@@op@@.hpp"
+// Until the TODO line below is deleted the C entry points refuse to run
+// (KN_ERR_UNSUPPORTED), so every test says what is missing instead of failing
+// on numbers.
+#define KN_@@OP@@_FORMULAS_TODO "write forward() and backward() in kernels/formulas/@@op@@.hpp"  // TODO: delete
 
 namespace kn::formulas {
 

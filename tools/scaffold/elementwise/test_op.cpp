@@ -9,8 +9,7 @@ namespace {
 
 using kntest::Params;
 
-// Delete this line once the two functions below are written.
-#define @@OP@@_REFERENCE_TODO "write reference_forward() and reference_derivative() in tests/cpp/test_@@op@@.cpp"
+#define @@OP@@_REFERENCE_TODO "write reference_forward() and reference_derivative() in tests/cpp/test_@@op@@.cpp"  // TODO: delete
 
 // REFERENCE forward: y = @@op@@(x@@doc_params@@), in double, from the definition
 // (not from the kernel's formula). p: the parameters in C order.
@@ -46,3 +45,5 @@ kntest::ElementwiseOp spec() {
 }  // namespace
 
 KN_ELEMENTWISE_OP_TESTS(@@Op@@, spec)
+
+// Tests of this op alone go here (see tests/cpp/test_softplus.cpp).

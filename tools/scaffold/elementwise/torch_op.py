@@ -79,9 +79,9 @@ def backward(ctx, grad_output: Tensor):
 # ------------------------------------------------------------- public API
 
 
-def functional_@@op@@(input: Tensor@@py_sig_defaults@@) -> Tensor:
-    """@@op@@(input@@doc_params@@) element-wise, like @@torch_functional_doc@@ (any shape)."""
-    return @@op@@_fast(input@@py_convert_args@@)
+def functional_@@op@@(input: Tensor@@py_sig_defaults@@@@inplace_sig@@) -> Tensor:
+    """@@op@@(input@@doc_params@@) element-wise, like @@torch_functional_doc@@ (any shape).@@inplace_doc@@"""
+@@inplace_body@@
 
 
 functional_@@op@@.__name__ = functional_@@op@@.__qualname__ = "@@op@@"
@@ -91,7 +91,7 @@ class @@Module@@(@@module_base@@):
     """@@nn_doc@@ on libkernels. Any shape."""
 @@module_init@@
     def forward(self, input: Tensor) -> Tensor:
-        return functional_@@op@@(input@@module_args@@)
+        return functional_@@op@@(input@@module_args@@@@module_inplace@@)
 
 
 class @@Op@@Function(torch.autograd.Function):
