@@ -22,6 +22,7 @@
 
 /* Operators, alphabetical. */
 #include "kernels/activations.h"
+#include "kernels/celu.h"
 #include "kernels/conv2d.h"
 #include "kernels/cross_entropy.h"
 #include "kernels/dropout.h"
