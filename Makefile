@@ -153,7 +153,7 @@ test: test-cpp test-c test-python test-scaffold
 SAN_BUILD := $(ROOT)/build/sanitize
 # Not detect_stack_use_after_return: its fake stack frames do not keep the
 # 64-byte alignment of alignas(64) locals, and the AVX-512 kernels' aligned
-# stores into them (activations.cpp) then fault under ASan only.
+# stores into them (the element-wise kernels) then fault under ASan only.
 export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 $(SAN_BUILD)/CMakeCache.txt: | setup

@@ -2,7 +2,8 @@
 // compiler turns loops over them into SIMD code; std::tanh/std::erf(float)
 // are libm calls per element). Both are branch-free: every lane computes
 // both ranges and selects, so compile the caller with -fno-trapping-math
-// (see kernels/cpu/activations.cpp) for GCC to if-convert the selects.
+// (kernels/internal/elementwise.hpp's pragma, in the kernel files that include
+// it first) for GCC to if-convert the selects.
 //
 //   fast_tanhf  Cephes tanhf: x + x^3 P(x^2) for |x| < 0.625, else
 //               sign(x) (1 - 2 / (exp(2|x|) + 1)) with kn::fast_expf.

@@ -1,6 +1,6 @@
 // Math in T's precision for formulas shared by the CPU and CUDA kernels
-// (kernels/formulas/<op>.hpp, kernels/cpu/activation_math.hpp). T is float
-// or double; float is computed in float, as torch does.
+// (kernels/formulas/<op>.hpp). T is float or double; float is computed in
+// float, as torch does.
 //
 //   exp_t, expm1_t, log_t, log1p_t, tanh_t, erf_t
 //

@@ -45,10 +45,6 @@ __all__ = [
     # pooling
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
 
-    # activations
-    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "leaky_relu", "leaky_relu_backward",
-    "gelu", "gelu_backward",
-
     # softmax and losses
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     "nll_loss", "nll_loss_backward", "cross_entropy", "cross_entropy_backward",
@@ -443,78 +439,6 @@ def avg_pool2d_backward(grad_output: np.ndarray, input_shape, kernel_size, strid
                            dx, num_threads=num_threads)
     return dx
 
-
-
-# ----------------------------------------------------------------- activations
-
-_GELU_APPROXIMATE = {"none": _C.GELU_NONE, "tanh": _C.GELU_TANH}
-
-
-def _gelu_code(approximate: str, op: str) -> int:
-    """'none' | 'tanh' -> the kn_gelu_approximate code (shared with pykernels.torch)."""
-    try:
-        return _GELU_APPROXIMATE[approximate]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"{op}: approximate must be 'none' or 'tanh', got {approximate!r}") from None
-
-
-def sigmoid(x: np.ndarray, *, out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
-    """``y = 1 / (1 + exp(-x))`` element-wise (no overflow for any x); ``out=x`` allowed."""
-    return _unary(_C.sigmoid_forward, "pykernels.sigmoid", x, out, num_threads)
-
-
-def sigmoid_backward(grad_output: np.ndarray, output: np.ndarray, *,
-                     out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
-    """``grad_input = grad_output * (1 - output) * output`` from the forward's OUTPUT."""
-    return _unary_backward(_C.sigmoid_backward, "pykernels.sigmoid_backward", grad_output,
-                           output, "output", out, num_threads)
-
-
-def tanh(x: np.ndarray, *, out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
-    """``y = tanh(x)`` element-wise; ``out=x`` allowed."""
-    return _unary(_C.tanh_forward, "pykernels.tanh", x, out, num_threads)
-
-
-def tanh_backward(grad_output: np.ndarray, output: np.ndarray, *,
-                  out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
-    """``grad_input = grad_output * (1 - output**2)`` from the forward's OUTPUT."""
-    return _unary_backward(_C.tanh_backward, "pykernels.tanh_backward", grad_output, output,
-                           "output", out, num_threads)
-
-
-def leaky_relu(x: np.ndarray, negative_slope: float = 0.01, *, out: np.ndarray | None = None,
-               num_threads: int = 0) -> np.ndarray:
-    """``y = x if x > 0 else negative_slope * x`` element-wise; ``out=x`` allowed."""
-    return _unary(_C.leaky_relu_forward, "pykernels.leaky_relu", x, out, num_threads,
-                  float(negative_slope))
-
-
-def leaky_relu_backward(grad_output: np.ndarray, self: np.ndarray, negative_slope: float = 0.01,
-                        self_is_result: bool = False, *, out: np.ndarray | None = None,
-                        num_threads: int = 0) -> np.ndarray:
-    """``grad_input = grad_output if self > 0 else negative_slope * grad_output``.
-
-    ``self`` is the forward's input, or its output when ``self_is_result`` (an in-place
-    forward; then ``negative_slope`` must be >= 0, else KernelError)."""
-    return _unary_backward(_C.leaky_relu_backward, "pykernels.leaky_relu_backward", grad_output,
-                           self, "self", out, num_threads, float(negative_slope),
-                           bool(self_is_result))
-
-
-def gelu(x: np.ndarray, approximate: str = "none", *, out: np.ndarray | None = None,
-         num_threads: int = 0) -> np.ndarray:
-    """GELU: ``x * Phi(x)`` (``approximate='none'``) or its tanh form (``'tanh'``)."""
-    op = "pykernels.gelu"
-    return _unary(_C.gelu_forward, op, x, out, num_threads, _gelu_code(approximate, op))
-
-
-def gelu_backward(grad_output: np.ndarray, x: np.ndarray, approximate: str = "none", *,
-                  out: np.ndarray | None = None, num_threads: int = 0) -> np.ndarray:
-    """``grad_input = grad_output * gelu'(x)`` from the forward's INPUT."""
-    op = "pykernels.gelu_backward"
-    return _unary_backward(_C.gelu_backward, op, grad_output, x, "x", out, num_threads,
-                           _gelu_code(approximate, op))
 
 
 # ---------------------------------------------------------- softmax and losses

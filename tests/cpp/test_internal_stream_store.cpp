@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "kernels/internal/stream_store.hpp"
-#include "kernels/ops/activations.hpp"
+#include "kernels/ops/leaky_relu.hpp"
 #include "kernels/ops/mse_loss.hpp"
 #include "kernels/ops/relu.hpp"
 #include "kernels/kernels.h"

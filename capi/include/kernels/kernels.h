@@ -21,18 +21,21 @@
 #include "kernels/core.h"
 
 /* Operators, alphabetical. */
-#include "kernels/activations.h"
 #include "kernels/celu.h"
 #include "kernels/conv2d.h"
 #include "kernels/cross_entropy.h"
 #include "kernels/dropout.h"
+#include "kernels/gelu.h"
 #include "kernels/gspmm.h"
+#include "kernels/leaky_relu.h"
 #include "kernels/linear.h"
 #include "kernels/mse_loss.h"
 #include "kernels/nll_loss.h"
 #include "kernels/pool2d.h"
 #include "kernels/relu.h"
+#include "kernels/sigmoid.h"
 #include "kernels/softmax.h"
 #include "kernels/softplus.h"
+#include "kernels/tanh.h"
 
 #endif /* KERNELS_KERNELS_H_ */

@@ -28,11 +28,12 @@ from .ops import linear as _linear
 from .ops import mse_loss as _mse_loss
 from .ops import relu as _relu
 
-__all__ = ["LinearFunction", "ReLUFunction", "MSELossFunction", "SigmoidFunction",
-           "TanhFunction", "LeakyReLUFunction", "GELUFunction", "DropoutFunction",
+__all__ = ["LinearFunction", "ReLUFunction", "MSELossFunction", "DropoutFunction",
            "MaxPool2dFunction", "AvgPool2dFunction", "SoftmaxFunction",
            "LogSoftmaxFunction", "NLLLossFunction", "CrossEntropyFunction",
            "Conv2dFunction"]
+# SigmoidFunction, TanhFunction, LeakyReLUFunction, GELUFunction, SoftplusFunction...:
+# pykernels/torch/ops/<op>.py, added at the end
 
 
 class LinearFunction(torch.autograd.Function):
@@ -123,59 +124,6 @@ class AvgPool2dFunction(torch.autograd.Function):
     setup_context = staticmethod(_pool2d.avg_setup_context)
     backward = staticmethod(_pool2d.avg_backward)
 
-
-
-
-# ----------------------------------------------------------------- activations
-
-from .ops import activations as _activations  # noqa: E402
-
-
-class SigmoidFunction(torch.autograd.Function):
-    """y = 1 / (1 + exp(-input)), any shape; backward from y."""
-
-    @staticmethod
-    def forward(input: Tensor) -> Tensor:
-        return _activations.sigmoid(input)
-
-    setup_context = staticmethod(_activations.sigmoid_setup_context)
-    backward = staticmethod(_activations.sigmoid_grad)
-
-
-class TanhFunction(torch.autograd.Function):
-    """y = tanh(input), any shape; backward from y."""
-
-    @staticmethod
-    def forward(input: Tensor) -> Tensor:
-        return _activations.tanh(input)
-
-    setup_context = staticmethod(_activations.tanh_setup_context)
-    backward = staticmethod(_activations.tanh_grad)
-
-
-class LeakyReLUFunction(torch.autograd.Function):
-    """y = input > 0 ? input : negative_slope * input, any shape; backward from input."""
-
-    @staticmethod
-    def forward(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-        return _activations.leaky_relu(input, negative_slope)
-
-    setup_context = staticmethod(_activations.leaky_relu_setup_context)
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        return _activations.leaky_relu_grad(ctx, grad_output)[:2]
-
-
-class GELUFunction(torch.autograd.Function):
-    """GELU, approximate='none' | 'tanh', any shape; backward from input."""
-
-    @staticmethod
-    def forward(input: Tensor, approximate: str = "none") -> Tensor:
-        return _activations.gelu(input, approximate)
-
-    setup_context = staticmethod(_activations.gelu_setup_context)
-    backward = staticmethod(_activations.gelu_grad)
 
 
 

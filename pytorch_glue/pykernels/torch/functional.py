@@ -13,9 +13,9 @@ from .ops import linear as _linear
 from .ops import mse_loss as _mse_loss
 from .ops import relu as _relu
 
-__all__ = ["linear", "relu", "mse_loss", "sigmoid", "tanh", "leaky_relu", "gelu",
-           "dropout", "max_pool2d", "avg_pool2d", "softmax", "log_softmax", "nll_loss",
-           "cross_entropy", "conv2d"]
+__all__ = ["linear", "relu", "mse_loss", "dropout", "max_pool2d", "avg_pool2d", "softmax",
+           "log_softmax", "nll_loss", "cross_entropy", "conv2d"]
+# sigmoid, tanh, leaky_relu, gelu, softplus...: pykernels/torch/ops/<op>.py, added at the end
 
 
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -163,38 +163,6 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                                 None if divisor_override is None else int(divisor_override))
     return y.squeeze(0) if unbatched else y
 
-
-
-
-# ----------------------------------------------------------------- activations
-
-from .ops import activations as _activations  # noqa: E402
-
-
-def sigmoid(input: Tensor) -> Tensor:
-    """1 / (1 + exp(-input)) element-wise, like torch.nn.functional.sigmoid (any shape)."""
-    return _activations.sigmoid_fast(input)
-
-
-def tanh(input: Tensor) -> Tensor:
-    """tanh(input) element-wise, like torch.nn.functional.tanh (any shape)."""
-    return _activations.tanh_fast(input)
-
-
-def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """input > 0 ? input : negative_slope * input, like torch.nn.functional.leaky_relu.
-
-    ``inplace=True`` computes out of place, copies the result into ``input`` and returns
-    ``input`` (autograd differentiates from the result, as torch's leaky_relu_ does; with
-    a negative slope its backward raises, as torch's).
-    """
-    result = _activations.leaky_relu_fast(input, float(negative_slope), inplace)
-    return input.copy_(result) if inplace else result
-
-
-def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    """GELU like torch.nn.functional.gelu: approximate='none' (erf) or 'tanh'."""
-    return _activations.gelu_fast(input, approximate)
 
 
 

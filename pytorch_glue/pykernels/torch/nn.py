@@ -12,9 +12,9 @@ from torch import Tensor
 
 from . import functional as F
 
-__all__ = ["Linear", "ReLU", "MSELoss", "Flatten", "Sigmoid", "Tanh", "LeakyReLU", "GELU",
-           "Dropout", "MaxPool2d", "AvgPool2d", "Softmax", "LogSoftmax", "NLLLoss",
-           "CrossEntropyLoss", "Conv2d"]
+__all__ = ["Linear", "ReLU", "MSELoss", "Flatten", "Dropout", "MaxPool2d", "AvgPool2d", "Softmax",
+           "LogSoftmax", "NLLLoss", "CrossEntropyLoss", "Conv2d"]
+# Sigmoid, Tanh, LeakyReLU, GELU, Softplus...: pykernels/torch/ops/<op>.py, added at the end
 
 
 class Linear(torch.nn.Linear):
@@ -90,38 +90,6 @@ class AvgPool2d(torch.nn.AvgPool2d):
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
-
-
-
-# ----------------------------------------------------------------- activations
-
-
-class Sigmoid(torch.nn.Sigmoid):
-    """torch.nn.Sigmoid() on libkernels. Any shape."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.sigmoid(input)
-
-
-class Tanh(torch.nn.Tanh):
-    """torch.nn.Tanh() on libkernels. Any shape."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.tanh(input)
-
-
-class LeakyReLU(torch.nn.LeakyReLU):
-    """torch.nn.LeakyReLU(negative_slope=0.01, inplace=False) on libkernels. Any shape."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope, self.inplace)
-
-
-class GELU(torch.nn.GELU):
-    """torch.nn.GELU(approximate='none') on libkernels. Any shape."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.gelu(input, approximate=self.approximate)
 
 
 

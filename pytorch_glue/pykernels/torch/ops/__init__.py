@@ -3,8 +3,11 @@
     linear.py    pykernels::linear, pykernels::linear_backward
     relu.py      pykernels::relu, pykernels::relu_backward
     mse_loss.py  pykernels::mse_loss, pykernels::mse_loss_backward
-    activations.py  pykernels::sigmoid, pykernels::tanh, pykernels::leaky_relu,
-                    pykernels::gelu and their *_backward ops
+    sigmoid.py   pykernels::sigmoid, pykernels::sigmoid_backward
+    tanh.py      pykernels::tanh, pykernels::tanh_backward
+    leaky_relu.py  pykernels::leaky_relu, pykernels::leaky_relu_backward
+    gelu.py      pykernels::gelu, pykernels::gelu_backward
+    softplus.py  pykernels::softplus, pykernels::softplus_backward
     dropout.py   pykernels::dropout, pykernels::dropout_backward
     pool2d.py    pykernels::max_pool2d, pykernels::max_pool2d_backward,
                  pykernels::avg_pool2d, pykernels::avg_pool2d_backward
@@ -20,17 +23,19 @@ Each module defines the forward and backward custom ops (real kernel through
 ``pykernels._C`` and a ``register_fake`` sharing one output-allocation
 function), and the forward's autograd formula (``setup_context`` and
 ``backward``), registered with ``register_autograd`` and reused by the
-public ``pykernels.torch.autograd`` Function classes.
+public ``pykernels.torch.autograd`` Function classes. The modules of the per-op
+layout (sigmoid, tanh, leaky_relu, gelu, softplus, and every new op) also
+define their functional, nn module and autograd Function and register them
+with ``_registry.add``; they are imported below without being listed.
 """
 from . import linear, mse_loss, relu
 from . import conv2d
 from . import pool2d
-from . import activations
 from . import softmax, nll_loss, cross_entropy
 from . import dropout
 from . import gspmm
 
-__all__ = ["linear", "relu", "mse_loss", "conv2d", "pool2d", "activations", "softmax",
+__all__ = ["linear", "relu", "mse_loss", "conv2d", "pool2d", "softmax",
            "nll_loss", "cross_entropy", "dropout"]
 __all__ += ["gspmm"]
 

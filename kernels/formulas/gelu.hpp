@@ -1,21 +1,23 @@
-// The element-wise maths of sigmoid, tanh, leaky_relu and GELU, shared by
-// the CPU kernels (kernels/cpu/activations.cpp) and the CUDA kernels
-// (kernels/cuda/activations.cu), so both compute the same formulas in the
-// same order. T is float or double; float is computed in float, as torch
-// does. On the CPU, float exp/tanh/erf are the vectorisable kn::fast_expf,
-// fast_tanhf, fast_erff (kernels/internal/fast_math.hpp, max errors there)
-// and double uses std::; CUDA uses its own device math for both.
+// The formulas of GELU, shared by the CPU kernel (kernels/cpu/gelu.cpp) and
+// the CUDA kernel (kernels/cuda/gelu.cu), so both compute the same formulas
+// in the same order (except the float CPU erf form, below). T is float or
+// double; float is computed in float, as torch does. On the CPU, float exp,
+// tanh and erf are the vectorisable kn::fast_expf, fast_tanhf, fast_erff
+// (kernels/internal/fast_math.hpp, max errors there) and double uses std::;
+// CUDA uses its own device math for both.
+//
+//   none:  y = x Phi(x)                   dx = dy (Phi(x) + x phi(x))
+//   tanh:  y = x/2 (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
+//          dx = dy (1/2 (1 + t) + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2)),
+//          t = tanh(u)
+// Both from the forward's input x.
 #pragma once
 
 #include <cmath>
 
 #include "kernels/internal/math.hpp"  // exp_t, tanh_t, erf_t (vectorisable float on the CPU)
 
-#define KN_ACT_HD KN_HD
-
 namespace kn::act {
-
-using std::fabs;
 
 // Constants of torch's GELU kernels.
 constexpr double kSqrt1_2 = 0.70710678118654752440;        // 1 / sqrt(2)
@@ -23,38 +25,10 @@ constexpr double kInvSqrt2Pi = 0.39894228040143267794;     // 1 / sqrt(2 pi)
 constexpr double kSqrt2OverPi = 0.79788456080286535588;    // sqrt(2 / pi)
 constexpr double kKappa = 0.044715;
 
-// sigmoid(x) from e = exp(-|x|) only: no overflow, and for x < 0 the result
-// e / (1 + e) keeps its relative precision down to the denormals.
 template <typename T>
-KN_ACT_HD T sigmoid(T x) {
-  const T e = exp_t(-fabs(x));
-  const T s = T(1) / (T(1) + e);
-  return x >= T(0) ? s : e * s;
-}
+KN_HD T gelu_erf(T x) { return x * T(0.5) * (T(1) + erf_t(x * T(kSqrt1_2))); }
 template <typename T>
-KN_ACT_HD T sigmoid_grad(T dy, T y) { return dy * (T(1) - y) * y; }
-
-template <typename T>
-KN_ACT_HD T tanh(T x) { return tanh_t(x); }
-template <typename T>
-KN_ACT_HD T tanh_grad(T dy, T y) { return dy * (T(1) - y * y); }
-
-// Both arms computed, then selected: branch-free, so the loops vectorise.
-template <typename T>
-KN_ACT_HD T leaky_relu(T x, T slope) {
-  const T neg = x * slope;
-  return x > T(0) ? x : neg;
-}
-template <typename T>
-KN_ACT_HD T leaky_relu_grad(T dy, T self, T slope) {
-  const T neg = dy * slope;
-  return self > T(0) ? dy : neg;
-}
-
-template <typename T>
-KN_ACT_HD T gelu_erf(T x) { return x * T(0.5) * (T(1) + erf_t(x * T(kSqrt1_2))); }
-template <typename T>
-KN_ACT_HD T gelu_erf_grad(T dy, T x) {
+KN_HD T gelu_erf_grad(T dy, T x) {
   const T cdf = T(0.5) * (T(1) + erf_t(x * T(kSqrt1_2)));
   const T pdf = exp_t(T(-0.5) * x * x) * T(kInvSqrt2Pi);
   return dy * (cdf + x * pdf);
@@ -93,12 +67,12 @@ inline float gelu_erf_grad(float dy, float x) {
 #endif
 
 template <typename T>
-KN_ACT_HD T gelu_tanh(T x) {
+KN_HD T gelu_tanh(T x) {
   const T inner = T(kSqrt2OverPi) * (x + T(kKappa) * x * x * x);
   return T(0.5) * x * (T(1) + tanh_t(inner));
 }
 template <typename T>
-KN_ACT_HD T gelu_tanh_grad(T dy, T x) {
+KN_HD T gelu_tanh_grad(T dy, T x) {
   const T x_sq = x * x;
   const T inner = T(kSqrt2OverPi) * (x + T(kKappa) * x_sq * x);
   const T t = tanh_t(inner);
