@@ -21,8 +21,10 @@
 // or, for a hand-written functor, unary<T>(x, y, threads, streamable, fn) and
 // binary<T>(dy, a, dx, threads, streamable, fn). A formula that calls
 // std::exp/std::log per element runs ~10x slower than torch (libm calls do
-// not vectorise): use exp_t, log_t, log1p_t, tanh_t, erf_t
+// not vectorise): use exp_t, expm1_t, log_t, log1p_t, tanh_t, erf_t
 // (kernels/internal/math.hpp), which are vectorisable for float.
+// tools/vec_report.py (run by make check) reads GCC's verdict on the two
+// block loops below, found by their text: keep them one line each.
 #pragma once
 
 #if defined(__GNUC__) && !defined(__clang__)
