@@ -68,7 +68,7 @@ def main():
     load = os.getloadavg()[0]
     print(f"{cpu_name()}, {a.threads} threads, float32 contiguous, median (min) of {a.reps} interleaved runs; "
           f"load average {load:.2f} on {os.cpu_count()} CPUs")
-    if load > 0.5:
+    if load > 0.5 * (os.cpu_count() or 1):
         print(f"WARNING: the machine is busy (load {load:.2f}): other processes share the cores, so "
               "these times are unreliable; rerun when it is idle")
     print(f"{'op':<22}{'n':>10}{'pykernels us':>22}{'torch us':>22}{'ratio':>14}")
