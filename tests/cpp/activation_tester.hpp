@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "elementwise_tester.hpp"  // elementwise_cases
 #include "tensor_util.hpp"
 #include "kernels/gelu.h"
 #include "kernels/leaky_relu.h"
@@ -283,34 +284,7 @@ inline const Act kActs[] = {Act::Sigmoid, Act::Tanh, Act::LeakyRelu, Act::GeluNo
 
 using Case = TesterCase<ActTester>;
 
-inline std::vector<Case> act_cases() {
-  const Layout T = Layout::transpose(), S = Layout::sliced(2), R = Layout::reverse();
-  return {
-      {"contiguous_2d", [](ActTester&) {}},
-      {"scalar_0d", [](ActTester& t) { t.shape({}); }},
-      {"vector_1d", [](ActTester& t) { t.shape({17}); }},
-      {"max_dims_8d", [](ActTester& t) { t.shape({2, 1, 3, 2, 1, 2, 2, 3}); }},
-      {"size0_first", [](ActTester& t) { t.shape({0, 4}); }},
-      {"size0_last", [](ActTester& t) { t.shape({4, 3, 0}); }},
-      {"transposed_x", [T](ActTester& t) { t.shape({4, 3, 5}).layout("x", T).layout("saved", T); }},
-      {"transposed_outputs", [T](ActTester& t) { t.shape({4, 3, 5}).layout("y", T).layout("dx", T); }},
-      {"sliced_all", [S](ActTester& t) {
-         t.shape({4, 6}).layout("x", S).layout("y", S).layout("dy", S).layout("dx", S).layout("saved", S);
-       }},
-      {"reversed_inputs", [R](ActTester& t) { t.shape({3, 4, 2}).layout("x", R).layout("dy", R).layout("saved", R); }},
-      {"mixed_layouts", [T, S, R](ActTester& t) {
-         t.shape({3, 4, 5}).layout("x", T.s(2)).layout("y", R).layout("dy", S.r()).layout("dx", T).layout("saved", S);
-       }},
-      {"broadcast_x", [](ActTester& t) { t.shape({4, 5}).broadcast("x", 1u).broadcast("saved", 1u); }},
-      {"broadcast_dy", [](ActTester& t) { t.shape({4, 5}).broadcast("dy", 2u); }},
-      {"in_place", [](ActTester& t) { t.shape({5, 6}).in_place(); }},
-      {"in_place_transposed", [T](ActTester& t) { t.shape({5, 6}).layout("x", T).layout("dy", T).in_place(); }},
-      {"wide_range", [](ActTester& t) { t.shape({7, 9}).range(30); }},
-      {"threads_2_large", [](ActTester& t) { t.shape({300, 257}).threads(2); }},
-      {"threads_2_large_strided", [T](ActTester& t) { t.shape({300, 257}).threads(2).layout("x", T).layout("dx", T); }},
-      {"exec_null", [](ActTester& t) { t.null_exec(); }},
-  };
-}
+inline std::vector<Case> act_cases() { return elementwise_cases<ActTester>(); }
 
 class ActCases : public ::testing::TestWithParam<std::tuple<Act, Case, int32_t>> {
  protected:

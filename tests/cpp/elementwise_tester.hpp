@@ -257,8 +257,12 @@ class ElementwiseTester : public TesterBase<ElementwiseTester> {
 
 // ------------------------------------------------------------ the suites
 
-inline std::vector<TesterCase<ElementwiseTester>> elementwise_cases() {
-  using C = ElementwiseTester;
+// The layouts every element-wise suite runs; Tester: any fluent tester with
+// shape, layout, broadcast, in_place, range, threads and null_exec (the
+// activations' ActTester uses it too).
+template <typename Tester = ElementwiseTester>
+std::vector<TesterCase<Tester>> elementwise_cases() {
+  using C = Tester;
   const Layout T = Layout::transpose(), S = Layout::sliced(2), R = Layout::reverse();
   return {
       {"contiguous_2d", [](C&) {}},

@@ -102,4 +102,8 @@ class SigmoidFunction(torch.autograd.Function):
     backward = staticmethod(sigmoid_grad)
 
 
-_registry.add("sigmoid", functional=functional_sigmoid, module=Sigmoid, function=SigmoidFunction)
+_registry.add(
+    "sigmoid", functional=functional_sigmoid, module=Sigmoid, function=SigmoidFunction,
+    elementwise=_registry.Elementwise(forward=sigmoid, backward=sigmoid_backward, saves="output",
+                                      torch_functional=torch.sigmoid),
+)

@@ -102,4 +102,8 @@ class TanhFunction(torch.autograd.Function):
     backward = staticmethod(tanh_grad)
 
 
-_registry.add("tanh", functional=functional_tanh, module=Tanh, function=TanhFunction)
+_registry.add(
+    "tanh", functional=functional_tanh, module=Tanh, function=TanhFunction,
+    elementwise=_registry.Elementwise(forward=tanh, backward=tanh_backward, saves="output",
+                                      torch_functional=torch.tanh),
+)
