@@ -11,14 +11,18 @@
 extern "C" {
 #endif
 
-/* softplus forward:  y = softplus(x; beta, threshold), element-wise.
+/* softplus forward:  y = softplus(x; beta, threshold), element-wise (torch's):
+ *   y = x                          where beta x > threshold
+ *       log(1 + exp(beta x)) / beta  elsewhere
  *   x, y: one shape (any ndim, any strides); y may be x itself (in place).
- *   Scalar parameters: beta (finite, != 0), threshold (finite).
+ *   Scalar parameters: beta (finite, != 0: torch divides by it and returns
+ *   NaN or inf for 0; a negative beta is accepted), threshold (finite).
  * Invalid scalars are KN_ERR_INVALID_ARGUMENT, nothing written. */
 KN_API kn_status kn_softplus_forward(double beta, double threshold, const kn_tensor* x, const kn_tensor* y,
                                      const kn_exec* ex);
 
-/* softplus backward:  dx = dy * dsoftplus/dx, element-wise, from its input x.
+/* softplus backward:  dx = dy * dsoftplus/dx, element-wise, from its input x:
+ *   dsoftplus/dx = 1 where beta x > threshold, sigmoid(beta x) elsewhere.
  *   dy, x, dx: one shape; dx may be dy itself (in place).
  *   Scalar parameters as in the forward. */
 KN_API kn_status kn_softplus_backward(double beta, double threshold, const kn_tensor* dy, const kn_tensor* x,
