@@ -189,25 +189,20 @@ def substitutions(op: str, params: list[Param], saves: str, functional, module, 
         "doc_params": ("; " + ", ".join(names)) if names else "",
         "doc_param_rules": ", ".join(f"{p.name} ({rule_text(p)})" for p in params) or "none",
         "c_params": "".join(f"{t} {n}, " for t, n in zip(c_types, names)),
-        "k_params": "".join(f"{t} {n}, " for t, n in zip(c_types, names)),
         "k_params_trailing": "".join(f", {t} {n}" for t, n in zip(c_types, names)),
         "k_args": "".join(f"{n}, " for n in names),
         "call_params": "".join(f", {n}" for n in names),
         "formula_members": ("  T " + ", ".join(names) + ";  // the scalar parameters, in T\n") if names
                            else "",
-        "b_params": "".join(f"{t} {n}, " for t, n in zip(c_types, names)),
-        "b_args": "".join(f"{n}, " for n in names),
         "b_names": "".join(f'"{n}"_a, ' for n in names),
         "pad": pad,
         "py_params": "".join(f", {n}: {t} = {p.py_default}" for n, t, p in zip(names, py_types, params)),
         "py_typed": "".join(f", {n}: {t}" for n, t in zip(names, py_types)),
-        "py_sig_defaults": "".join(f", {n}: {t} = {p.py_default}" for n, t, p in zip(names, py_types, params)),
         "py_convert": "".join(f", {t}({n})" for n, t in zip(names, py_types)),
-        "py_convert_args": "".join(f", {t}({n})" for n, t in zip(names, py_types)),
         "py_args": "".join(f", {n}" for n in names),
         "py_unpack": "".join(f", {n}" for n in names),
         "py_args_tuple": "".join(f"{n}, " for n in names) if len(names) != 1 else f"{names[0]},",
-        "none_grads": " None" * 0 + "".join(" None," for _ in names),
+        "none_grads": "".join(" None," for _ in names),
         "py_params_dict": ", ".join(f'"{n}": {p.py_default}' for n, p in zip(names, params)),
         "torch_functional": functional or "None",
         "torch_functional_doc": functional or "(torch has no such function)",
@@ -253,9 +248,9 @@ def substitutions(op: str, params: list[Param], saves: str, functional, module, 
     # torch's functional takes inplace=: so does ours (computed out of place, then
     # copied into the input, as torch's own fallback does).
     s["inplace_sig"] = ", inplace: bool = False" if inplace else ""
-    s["inplace_body"] = ("    result = @@op@@_fast(input@@py_convert_args@@)\n"
+    s["inplace_body"] = ("    result = @@op@@_fast(input@@py_convert@@)\n"
                          "    return input.copy_(result) if inplace else result") if inplace else \
-        "    return @@op@@_fast(input@@py_convert_args@@)"
+        "    return @@op@@_fast(input@@py_convert@@)"
     s["inplace_doc"] = ("\n\n    ``inplace=True`` computes out of place and copies the result into ``input``\n"
                         "    (returned); autograd then raises if the backward needs the overwritten\n"
                         "    input, as torch does for such ops.\n    ") if inplace else ""

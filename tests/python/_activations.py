@@ -11,7 +11,7 @@ torch's, as functions of one tensor) and runs these on them.
 """
 import torch
 
-from _helpers import strided
+from _helpers import count_saved, strided
 
 DTYPES = [torch.float32, torch.float64]
 TF = torch.nn.functional
@@ -48,18 +48,6 @@ def check_gradcheck(ours, function):
     assert torch.autograd.gradcheck(ours, (x,))
     assert torch.autograd.gradcheck(function, (x,))
     # second order is not supported (the backward ops have no autograd): not checked
-
-
-def count_saved(fn):
-    packed = []
-
-    def pack(t):
-        packed.append(t)
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    return len(packed), out
 
 
 def check_nothing_saved(call, mode):

@@ -31,7 +31,7 @@ import pytest
 import torch
 
 import pykernels
-from _helpers import LAYOUTS, strided
+from _helpers import LAYOUTS, count_saved, strided
 from pykernels.torch import _registry
 from pykernels.torch import autograd as A
 from pykernels.torch import functional as F
@@ -39,13 +39,6 @@ from pykernels.torch import nn as knn
 
 DTYPES = [torch.float32, torch.float64]
 TOL = {torch.float32: dict(rtol=2e-6, atol=2e-6), torch.float64: dict(rtol=1e-12, atol=1e-12)}
-
-
-def count_saved(fn):
-    packed = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
-        out = fn()
-    return len(packed), out
 
 
 class ElementwiseSuite:

@@ -24,3 +24,11 @@ def strided(shape, dtype, layout, device="cpu", requires_grad=False):
 def tol(dtype):
     """assert_close tolerances: float32 GEMMs sum in a different order than torch's."""
     return dict(rtol=1e-4, atol=1e-4) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+
+
+def count_saved(fn):
+    """(number of tensors autograd saved while running fn(), fn's result)."""
+    packed = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda x: packed.append(x) or x, lambda x: x):
+        out = fn()
+    return len(packed), out

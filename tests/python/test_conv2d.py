@@ -7,7 +7,7 @@ import torch.nn.functional as TF
 
 import pykernels as pk
 import pykernels.torch.nn as knn
-from _helpers import tol
+from _helpers import count_saved, tol
 from pykernels.torch import autograd as A
 from pykernels.torch import functional as F
 from pykernels.torch.ops import conv2d as ops
@@ -169,13 +169,6 @@ def test_compile_fullgraph_matches_eager():
     torch.testing.assert_close(same(x, w), TF.conv2d(x, w, padding="same"), rtol=1e-4, atol=1e-4)
 
 
-def _count_saved(fn):
-    packed = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
-        out = fn()
-    return len(packed), out
-
-
 @pytest.mark.parametrize("call", ["functional", "Conv2dFunction", "module"])
 @pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
 def test_nothing_saved_without_grad(call, mode):
@@ -184,18 +177,18 @@ def test_nothing_saved_without_grad(call, mode):
     fn = {"functional": lambda: F.conv2d(x, m.weight, m.bias),
           "Conv2dFunction": lambda: A.Conv2dFunction.apply(x, m.weight, m.bias),
           "module": lambda: m(x)}[call]
-    n, out = _count_saved(fn)
+    n, out = count_saved(fn)
     assert n > 0 and out.grad_fn is not None  # the check below can fail
     with torch.no_grad() if mode == "no_grad" else torch.inference_mode():
-        n, out = _count_saved(fn)
+        n, out = count_saved(fn)
     assert n == 0 and out.grad_fn is None
 
 
 def test_saves_only_what_backward_needs():
     x, w = torch.randn(2, 3, 6, 6), torch.randn(4, 3, 3, 3)
-    assert _count_saved(lambda: F.conv2d(x, w.requires_grad_()))[0] == 1  # dW only: x
-    assert _count_saved(lambda: F.conv2d(x.requires_grad_(), w.detach()))[0] == 1  # dX only: w
-    assert _count_saved(lambda: F.conv2d(x, w.requires_grad_()))[0] == 2
+    assert count_saved(lambda: F.conv2d(x, w.requires_grad_()))[0] == 1  # dW only: x
+    assert count_saved(lambda: F.conv2d(x.requires_grad_(), w.detach()))[0] == 1  # dX only: w
+    assert count_saved(lambda: F.conv2d(x, w.requires_grad_()))[0] == 2
 
 
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])

@@ -7,7 +7,7 @@ import torch
 
 import pykernels as pk
 import pykernels.torch.nn as knn
-from _helpers import LAYOUTS, strided
+from _helpers import LAYOUTS, count_saved, strided
 from pykernels.torch import autograd as A
 from pykernels.torch import functional as F
 from pykernels.torch.ops import dropout as ops
@@ -142,13 +142,6 @@ def test_compile_fullgraph():
         torch.testing.assert_close(got, want)
     model.eval()
     torch.testing.assert_close(compiled(x), model(x))
-
-
-def count_saved(fn):
-    packed = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
-        out = fn()
-    return len(packed), out
 
 
 @pytest.mark.parametrize("call", ["functional", "module", "Function"])

@@ -4,6 +4,8 @@ nothing saved under no_grad."""
 import pytest
 import torch
 
+from _helpers import count_saved
+
 import pykernels.torch.nn as knn
 from pykernels.torch import Graph
 
@@ -126,23 +128,16 @@ def test_state_dict_round_trip_and_repr():
     assert repr(a).startswith("GraphConv(in=6, out=4, normalization=left, activation=")
 
 
-def _count_saved(fn):
-    packed = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
-        out = fn()
-    return len(packed), out
-
-
 def test_nothing_saved_under_no_grad():
     n = 9
     g = Graph.from_edges(*random_graph(n, 25, seed=5), n)
     conv = knn.GraphConv(5, 3)
     x = torch.randn(n, 5)
-    n_saved, out = _count_saved(lambda: conv(g, x))
+    n_saved, out = count_saved(lambda: conv(g, x))
     assert n_saved > 0 and out.grad_fn is not None
     for ctx in (torch.no_grad, torch.inference_mode):
         with ctx():
-            n_saved, out = _count_saved(lambda: conv(g, x))
+            n_saved, out = count_saved(lambda: conv(g, x))
         assert n_saved == 0 and out.grad_fn is None
 
 

@@ -5,22 +5,11 @@ import contextlib
 import pytest
 import torch
 
+from _helpers import count_saved
+
 import pykernels.torch.nn as knn
 from pykernels.torch import autograd as A
 from pykernels.torch import functional as F
-
-
-def count_saved(fn):
-    """(number of tensors saved for backward while running fn, fn's result)."""
-    packed = []
-
-    def pack(t):
-        packed.append(t)
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    return len(packed), out
 
 
 def test_same_init_and_signature_as_torch():

@@ -6,11 +6,11 @@
 
 namespace kn::cuda {
 
-void @@op@@_forward(@@k_params@@const kn_tensor& x, const kn_tensor& y, const CudaContext& ctx) {
+void @@op@@_forward(@@c_params@@const kn_tensor& x, const kn_tensor& y, const CudaContext& ctx) {
   map_forward<formulas::@@Op@@>("kn_@@op@@_forward", x, y, ctx@@call_params@@);
 }
 
-void @@op@@_backward(@@k_params@@const kn_tensor& dy, const kn_tensor& @@saved@@, const kn_tensor& dx,
+void @@op@@_backward(@@c_params@@const kn_tensor& dy, const kn_tensor& @@saved@@, const kn_tensor& dx,
                      const CudaContext& ctx) {
   map_backward<formulas::@@Op@@>("kn_@@op@@_backward", dy, @@saved@@, dx, ctx@@call_params@@);
 }

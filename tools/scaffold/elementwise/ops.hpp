@@ -7,10 +7,10 @@
 
 #define KN_@@OP@@_KERNELS(Context)                                                       \
   /* x, y: one shape (y may be x) */                                                    \
-  void @@op@@_forward(@@k_params@@const kn_tensor& x, const kn_tensor& y,               \
+  void @@op@@_forward(@@c_params@@const kn_tensor& x, const kn_tensor& y,               \
                       const Context& ctx);                                              \
   /* dy, @@saved@@, dx: one shape (dx may be dy) */                                      \
-  void @@op@@_backward(@@k_params@@const kn_tensor& dy, const kn_tensor& @@saved@@,      \
+  void @@op@@_backward(@@c_params@@const kn_tensor& dy, const kn_tensor& @@saved@@,      \
                        const kn_tensor& dx, const Context& ctx);
 
 KN_DECLARE_KERNELS(KN_@@OP@@_KERNELS)

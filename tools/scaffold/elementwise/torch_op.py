@@ -1,7 +1,7 @@
 """@@op@@: the custom ops ``pykernels::@@op@@`` and ``pykernels::@@op@@_backward``,
 and the public API built on them (exported by pykernels.torch through _registry):
 
-    functional.@@op@@(input@@py_sig_defaults@@)   like @@torch_functional_doc@@
+    functional.@@op@@(input@@py_params@@)   like @@torch_functional_doc@@
     nn.@@Module@@(@@nn_sig_doc@@)                 like @@torch_module_doc@@
     autograd.@@Op@@Function.apply(input@@py_args@@)
 
@@ -79,7 +79,7 @@ def backward(ctx, grad_output: Tensor):
 # ------------------------------------------------------------- public API
 
 
-def functional_@@op@@(input: Tensor@@py_sig_defaults@@@@inplace_sig@@) -> Tensor:
+def functional_@@op@@(input: Tensor@@py_params@@@@inplace_sig@@) -> Tensor:
     """@@op@@(input@@doc_params@@) element-wise, like @@torch_functional_doc@@ (any shape).@@inplace_doc@@"""
 @@inplace_body@@
 
@@ -98,8 +98,8 @@ class @@Op@@Function(torch.autograd.Function):
     """y = @@op@@(input@@doc_params@@), any shape; backward from @@saved_doc@@."""
 
     @staticmethod
-    def forward(input: Tensor@@py_sig_defaults@@) -> Tensor:
-        return @@op@@(input@@py_convert_args@@)
+    def forward(input: Tensor@@py_params@@) -> Tensor:
+        return @@op@@(input@@py_convert@@)
 
     setup_context = staticmethod(setup_context)
     backward = staticmethod(backward)
