@@ -6,7 +6,7 @@
 // [-103, 88]; below about -103.9 it returns 0 (as expf); NaN propagates;
 // x above about 88.3 gives +inf (softmax only evaluates it at x <= 0).
 //
-// (Written for softmax and losses; could be shared.)
+// Used by softmax, the losses and every float exp_t (kernels/internal/math.hpp).
 #pragma once
 
 #include <cstdint>
