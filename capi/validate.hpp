@@ -132,9 +132,9 @@ class OpValidator {
   const char* first_name_ = nullptr;        // the first tensor: sets the device
   const char* first_float_name_ = nullptr;  // the first Float tensor: sets dtype_
   bool in_place_ok_ = false;
-  std::array<Seen, 16> seen_{};  // no heap allocation per call
+  std::array<Seen, 24> seen_{};  // no heap allocation per call
   int num_seen_ = 0;
-  std::array<kn_tensor, 16> copies_;  // the checked, normalised descriptors handed out
+  std::array<kn_tensor, 24> copies_;  // the checked, normalised descriptors handed out
   int num_copies_ = 0;
 };
 
