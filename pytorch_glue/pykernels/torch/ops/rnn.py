@@ -38,11 +38,11 @@ from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence
 
 from ... import _C
+from ...ops.rnn import MODES
 from .. import _registry
 from .._glue import call, empty, expect_dim, fast_path, none_output
 from .dropout import draw_seed, dropout_fast
 
-MODES = {"RNN_TANH": _C.RNN_TANH, "RNN_RELU": _C.RNN_RELU, "LSTM": _C.LSTM, "GRU": _C.GRU}
 _OP = "pykernels::rnn_layer"
 
 # ------------------------------------------------------------------ forward
@@ -100,11 +100,10 @@ def _rnn_layer_backward_outputs(grad_y: Tensor, grad_h_n: Tensor, grad_c_n: Opti
     if need_weight and x is None:
         raise ValueError(f"{op}: x: must not be None when need_weight is True")
     expect_dim(grad_h_n, 2, op, "grad_h_n")
-    none = none_output(grad_y)
     n = grad_h_n.shape[0]
     lstm = mode == _C.LSTM
-    dx = empty((*grad_y.shape[:-1], w_ih.shape[1]), like=grad_y) if need_input else none
-    dh0 = empty(tuple(grad_h_n.shape), like=grad_y) if need_h0 else none
+    dx = empty((*grad_y.shape[:-1], w_ih.shape[1]), like=grad_y) if need_input else none_output(grad_y)
+    dh0 = empty(tuple(grad_h_n.shape), like=grad_y) if need_h0 else none_output(grad_y)
     dc0 = empty((n, hidden_size), like=grad_y) if need_c0 and lstm else none_output(grad_y)
     dw_ih = empty(tuple(w_ih.shape), like=grad_y) if need_weight else none_output(grad_y)
     dw_hh = empty(tuple(w_hh.shape), like=grad_y) if need_weight else none_output(grad_y)
