@@ -259,12 +259,37 @@ def all_cases(env: Env, quick: bool) -> Iterator[Case]:
     yield from layer_cases("nll_loss", head, lambda F, x, t: F.nll_loss(x, t), with_target(True),
                            nbytes=(12 * rows, 4 * rc + 8 * rows), bound="memory")
 
+    yield from recurrent_cases(env)
+
     # One element: the fixed cost of a call (glue, validation, dispatch).
     yield from layer_cases("relu", "1 (call overhead)", lambda F, x: F.relu(x), unary_inputs(1),
                            directions=("fwd", "fwd+bwd"))
 
     yield from gcn_cases(env, quick)
     yield from lenet_cases(env, quick)
+
+
+def recurrent_cases(env: Env) -> Iterator[Case]:
+    """LSTM and GRU layers as the sequence-model issue measures them: T=32, N=64,
+    input 128 -> hidden 256, 2 layers, float32, time-major. Our module shares the torch
+    module's Parameter objects, so both differentiate the same leaves.
+    FLOP per layer: forward 2 T N G H (I + H) (G = 4 LSTM, 3 GRU); backward twice that
+    (dx/dh and dw), the gate arithmetic not counted."""
+    T, N, I, H, L = 32, 64, 128, 256, 2
+    for cls, gates in (("LSTM", 4), ("GRU", 3)):
+        torch.manual_seed(0)
+        ref = getattr(torch.nn, cls)(I, H, num_layers=L).to(env.device)
+        ours = getattr(pk_nn, cls)(I, H, num_layers=L).to(env.device)
+        for name, p in ref.named_parameters():
+            setattr(ours, name, p)
+
+        def inputs(ref=ref):
+            x = env.rand(T, N, I, grad=True)
+            return (x,), [x] + list(ref.parameters())
+        f = sum(2.0 * T * N * gates * H * (i + H) for i in (I, H))
+        yield from layer_cases(cls.lower(), f"T{T} N{N} {I}->{H} x{L} layers",
+                               lambda F, x, ref=ref, ours=ours: (ours if F is KF else ref)(x)[0],
+                               inputs, flops=(f, 2 * f), bound="compute")
 
 
 def gcn_cases(env: Env, quick: bool) -> Iterator[Case]:

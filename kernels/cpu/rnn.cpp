@@ -50,16 +50,22 @@ int64_t row_grain(const RnnLayout& L) { return std::max<int64_t>(1, 8192 / std::
 // offsets 0, H, 2H, 3H, which it cannot prove apart), and the zero-padded last
 // block leaves no scalar remainder.
 template <unsigned Out, typename T, size_t K, typename F>
+inline __attribute__((always_inline)) void one_block(int64_t j0, size_t bytes,
+                                                     const std::array<T*, K>& rows, F& fn) {
+  T a[K][kBlock];
+  if (bytes < sizeof a[0]) std::memset(a, 0, sizeof a);  // the zero-padded last block
+  for (size_t k = 0; k < K; ++k) std::memcpy(a[k], rows[k] + j0, bytes);
+  for (int64_t j = 0; j < kBlock; ++j) fn(a, j);
+  for (size_t k = 0; k < K; ++k)
+    if (Out & (1u << k)) std::memcpy(rows[k] + j0, a[k], bytes);
+}
+// (Full blocks copy a constant size, which compiles to vector moves; a variable
+// size became `rep movs`, which cost more than the gate maths.)
+template <unsigned Out, typename T, size_t K, typename F>
 inline __attribute__((always_inline)) void blocked(int64_t H, const std::array<T*, K>& rows, F fn) {
-  for (int64_t j0 = 0; j0 < H; j0 += kBlock) {
-    const size_t bytes = static_cast<size_t>(std::min<int64_t>(kBlock, H - j0)) * sizeof(T);
-    T a[K][kBlock] = {};
-    for (size_t k = 0; k < K; ++k)
-      if (rows[k]) std::memcpy(a[k], rows[k] + j0, bytes);
-    for (int64_t j = 0; j < kBlock; ++j) fn(a, j);
-    for (size_t k = 0; k < K; ++k)
-      if (Out & (1u << k)) std::memcpy(rows[k] + j0, a[k], bytes);
-  }
+  int64_t j0 = 0;
+  for (; j0 + kBlock <= H; j0 += kBlock) one_block<Out>(j0, kBlock * sizeof(T), rows, fn);
+  if (j0 < H) one_block<Out>(j0, static_cast<size_t>(H - j0) * sizeof(T), rows, fn);
 }
 template <typename T>
 T* in(const T* p) { return const_cast<T*>(p); }  // read only: its bit of Out is 0
