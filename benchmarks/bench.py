@@ -259,6 +259,21 @@ def all_cases(env: Env, quick: bool) -> Iterator[Case]:
     yield from layer_cases("nll_loss", head, lambda F, x, t: F.nll_loss(x, t), with_target(True),
                            nbytes=(12 * rows, 4 * rc + 8 * rows), bound="memory")
 
+    # Embedding: a batch of 64x32 int64 token ids into a 50000x256 float32 table. The
+    # backward writes the whole dense (V, D) gradient (a fresh 51 MB: page faults for
+    # both libraries). benchmarks/embedding_vs_torch.py has more cases (padding_idx,
+    # scale_grad_by_freq, max_norm).
+    vocab, dim, ids = 50000, 256, (64, 32)
+    n_ids = ids[0] * ids[1]
+
+    def embedding_inputs():
+        w = R(vocab, dim, grad=True)
+        return (env.randint(vocab, *ids), w), [w]
+    yield from layer_cases("embedding", f"{ids[0]}x{ids[1]} -> {vocab}x{dim}",
+                           lambda F, i, w: F.embedding(i, w), embedding_inputs,
+                           nbytes=(8 * n_ids + 8 * n_ids * dim, 8 * n_ids * dim + 4 * vocab * dim),
+                           bound="memory")
+
     yield from recurrent_cases(env)
 
     # One element: the fixed cost of a call (glue, validation, dispatch).

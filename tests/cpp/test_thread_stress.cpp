@@ -452,6 +452,22 @@ void add_gspmm(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int64_t
            });
 }
 
+void add_embedding(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int64_t V, int64_t D,
+                   const Shape& ishape, int64_t distinct, Layout dyl = {}) {
+  std::vector<int64_t> iv(static_cast<size_t>(shape_numel(ishape)));
+  for (auto& v : iv) v = rng.integer(0, distinct - 1);  // many repeats
+  Shape rs = ishape;
+  rs.push_back(D);
+  const kn_tensor w = in.add(rng, {V, D}, dt), idx = in.add_index(ishape, iv), dy = in.add(rng, rs, dt, dyl);
+  const std::string name = std::string(dtype_str(dt)) + " " + shape_str(ishape) + " into " + std::to_string(V) +
+                           "x" + std::to_string(D) + (dyl.is_contiguous() ? "" : " dy=" + dyl.name());
+  const kn_embedding_params p{1, 1};
+  add_jobs(jobs, "embedding_forward " + name, {OutBuf(rs, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) { return kn_embedding_forward(&w, &idx, &o[0], ex); });
+  add_jobs(jobs, "embedding_backward " + name, {OutBuf({V, D}, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) { return kn_embedding_backward(&p, &dy, &idx, &o[0], ex); });
+}
+
 // The whole mix. Large GEMMs (>= 2^24 multiply-adds) run on OpenBLAS's
 // threads; 2^20..2^24 are split by the library; below 2^20 one thread.
 std::vector<Job> make_mix(Inputs& in) {
@@ -479,6 +495,7 @@ std::vector<Job> make_mix(Inputs& in) {
   add_dropout(jobs, in, rng, KN_FLOAT32, {256, 1024}, 0.3, 1234);
   add_dropout(jobs, in, rng, KN_FLOAT64, {33, 47}, 0.5, 99, Layout::sliced(2));
   add_gspmm(jobs, in, rng, KN_FLOAT32, 400, 300, 32);
+  add_embedding(jobs, in, rng, KN_FLOAT32, 5000, 64, {64, 32}, 300, Layout::transpose());
   return jobs;
 }
 
