@@ -27,10 +27,13 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/formulas/rnn.hpp"
 #include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/gemm_ladder.hpp"
 #include "kernels/internal/matmul.hpp"
 #include "kernels/internal/simd.hpp"
 #include "kernels/internal/threading.hpp"
@@ -138,6 +141,36 @@ KN_SIMD_CLONES void rnn_row_backward(int64_t H, const T* h, const T* dh, T* dg, 
     });
 }
 
+// A weight multiplied at every step (W_hh^T forward, W_hh backward, W_hr):
+// c = a w + beta c. float32 on an AVX-512 CPU packs w ONCE for the whole
+// sequence (gemm_ladder::PackedB) instead of once per step, as every GEMM
+// call does: for the T=32, N=64, H=256 LSTM step (64 x 256 x 1024) the
+// packing of w was about a quarter of the step. Otherwise gemm_parallel.
+template <typename T>
+class StepWeight {
+ public:
+  StepWeight(MatrixView<const T> w, int threads) : w_(w), threads_(threads) {
+    if constexpr (std::is_same_v<T, float>)
+      if (gemm_ladder::uses_avx512() && w.rows > 0 && w.cols > 0) packed_.emplace(w);
+  }
+  void apply(MatrixView<const T> a, MatrixView<T> c, T beta) const {
+    if constexpr (std::is_same_v<T, float>) {
+      if (packed_) {
+        // Threads as gemm_parallel decides them: below 2^20 multiply-adds one.
+        const int64_t work = c.rows * c.cols * std::max<int64_t>(1, a.cols);
+        gemm_ladder::packed_gemm(a, *packed_, c, 1.f, beta, work < (int64_t(1) << 20) ? 1 : threads_);
+        return;
+      }
+    }
+    gemm_parallel<T>(a, w_, c, T(1), beta, threads_);
+  }
+
+ private:
+  MatrixView<const T> w_;
+  int threads_;
+  std::optional<gemm_ladder::PackedB> packed_;
+};
+
 // dst[j] = src[j * stride] (src may be null: zeros), n elements.
 template <typename T>
 void load_row(T* dst, const T* src, int64_t stride, int64_t n) {
@@ -218,6 +251,9 @@ void forward(const RnnLayout& L, const kn_tensor& x, const kn_tensor* h0, const 
   }
 
   const MatrixView<T> Hn = matrix_or_empty<T>(h_n), Cn = matrix_or_empty<T>(c_n);
+  const StepWeight<T> whh_t(Whh.t(), threads);
+  std::optional<StepWeight<T>> whr_t;
+  if (proj) whr_t.emplace(as_matrix<const T>(*w_hr).t(), threads);
   for (int64_t k = 0; k < L.T; ++k) {
     const int64_t t = L.step(k), b = L.batch[t], r0 = L.offset[t];
     const int64_t before = L.batch_before(k), after = L.batch_after(k);
@@ -230,9 +266,8 @@ void forward(const RnnLayout& L, const kn_tensor& x, const kn_tensor* h0, const 
       if (lstm) load_row(row + L.res.c_prev, row_ptr<T>(c0, n), c0 ? c0->strides[1] : 0, H);
     }
     // The recurrent GEMM.
-    gemm_parallel<T>(RnnLayout::block<const T>(R, ld, r0, b, L.res.h_prev, Hout), Whh.t(),
-                     RnnLayout::block(R, ld, r0, b, gru ? L.res.gates_h : L.res.gates, GH), T(1),
-                     T(1), threads);
+    whh_t.apply(RnnLayout::block<const T>(R, ld, r0, b, L.res.h_prev, Hout),
+                RnnLayout::block(R, ld, r0, b, gru ? L.res.gates_h : L.res.gates, GH), T(1));
     // The fused gate kernel, rows split over threads.
     const MatrixView<T> Yt = L.step_rows<T>(y, t);
     parallel_for(b, row_grain(L), threads, [&](int64_t n0, int64_t n1) {
@@ -260,8 +295,7 @@ void forward(const RnnLayout& L, const kn_tensor& x, const kn_tensor* h0, const 
       }
     });
     if (proj) {  // h = m W_hr^T, into y; then into the next h' or h_n
-      gemm_parallel<T>(RnnLayout::block<const T>(R, ld, r0, b, L.res.m, H),
-                       as_matrix<const T>(*w_hr).t(), Yt, T(1), T(0), threads);
+      whr_t->apply(RnnLayout::block<const T>(R, ld, r0, b, L.res.m, H), Yt, T(0));
       std::vector<T> hrow(Hout);
       for (int64_t n = 0; n < b; ++n) {
         load_row(hrow.data(), Yt.data + n * Yt.row_stride, Yt.col_stride, Hout);
@@ -297,7 +331,9 @@ void backward(const RnnLayout& L, const kn_tensor* x, const kn_tensor* w_ih, con
     load_row(dH + n * Hout, row_ptr<T>(dh_n, n), dh_n ? dh_n->strides[1] : 0, Hout);
     if (lstm) load_row(dC + n * H, row_ptr<T>(dc_n, n), dc_n ? dc_n->strides[1] : 0, H);
   }
-  const MatrixView<const T> Whh = as_matrix<const T>(w_hh);
+  const StepWeight<T> whh(as_matrix<const T>(w_hh), threads);
+  std::optional<StepWeight<T>> whr;
+  if (proj) whr.emplace(as_matrix<const T>(*w_hr), threads);
   for (int64_t k = L.T - 1; k >= 0; --k) {
     const int64_t t = L.step(k), b = L.batch[t], r0 = L.offset[t];
     if (dy) {  // dh[:b] += dy[t]
@@ -307,8 +343,8 @@ void backward(const RnnLayout& L, const kn_tensor* x, const kn_tensor* w_ih, con
     }
     if (proj) {  // keep dh for dw_hr; dm = dh W_hr
       std::memcpy(dHall + r0 * P, dH, sizeof(T) * b * P);
-      gemm_parallel<T>(RnnLayout::block<const T>(dH, P, 0, b, 0, P), as_matrix<const T>(*w_hr),
-                       RnnLayout::block(dM, H, 0, b, 0, H), T(1), T(0), threads);
+      whr->apply(RnnLayout::block<const T>(dH, P, 0, b, 0, P), RnnLayout::block(dM, H, 0, b, 0, H),
+                 T(0));
     }
     parallel_for(b, row_grain(L), threads, [&](int64_t n0, int64_t n1) {
       for (int64_t n = n0; n < n1; ++n) {
@@ -326,8 +362,8 @@ void backward(const RnnLayout& L, const kn_tensor* x, const kn_tensor* w_ih, con
       }
     });
     // dh' = dgates_h W_hh (+ GRU's direct z dh, already in dh).
-    gemm_parallel<T>(RnnLayout::block<const T>(dGh, GH, r0, b, 0, GH), Whh,
-                     RnnLayout::block(dH, Hout, 0, b, 0, Hout), T(1), gru ? T(1) : T(0), threads);
+    whh.apply(RnnLayout::block<const T>(dGh, GH, r0, b, 0, GH),
+              RnnLayout::block(dH, Hout, 0, b, 0, Hout), gru ? T(1) : T(0));
   }
   // After the first step every row's dh, dc is that of its initial state.
   for (int64_t n = 0; n < L.N; ++n) {

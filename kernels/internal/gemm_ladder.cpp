@@ -437,21 +437,24 @@ thread_local std::vector<float> t_pack_a, t_pack_b;
 // barrier waits for a descheduled peer (2048^3 on 2 threads with 7 other
 // busy processes: the calling thread burnt 1.2-1.7x more CPU time with a
 // shared panel). Every split keeps the serial per-tile summation order.
+// `pre`: B already packed (PackedB, all of it): nothing of B is packed here.
 void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixView<float> c,
-                   float alpha, float beta, int threads, const MicroKernels& kernels) {
+                   float alpha, float beta, int threads, const MicroKernels& kernels,
+                   const PackedB* pre = nullptr) {
   constexpr int MR = kMR;
   const int64_t M = c.rows, N = c.cols, K = a.cols;
   const int64_t MC = std::min<int64_t>((kMC + MR - 1) / MR * MR, (M + MR - 1) / MR * MR);
   const int64_t KC = std::min<int64_t>(kKC, K);
   const int64_t NC = std::min<int64_t>(kNC, (N + kNR - 1) / kNR * kNR);
   const int64_t m_panels = (M + MR - 1) / MR;
-  const bool direct_b =
-      (b.col_stride == 1 || N == 1) && M <= kDirectBMaxRows && b.row_stride % 256 != 0;
+  const bool direct_b = !pre && (b.col_stride == 1 || N == 1) && M <= kDirectBMaxRows &&
+                        b.row_stride % 256 != 0;
   const bool split_rows = threads > 1 && M >= N && m_panels >= threads;
   const int64_t per_thread = MC * KC + KC * kNR;  // A block + an edge panel of B
   float* const pa_all = scratch(t_pack_a, threads * per_thread);
-  const bool private_b = split_rows && !direct_b;  // every thread packs the whole B panel
-  float* const pb_all = direct_b ? nullptr : scratch(t_pack_b, (private_b ? threads : 1) * KC * NC);
+  const bool private_b = split_rows && !direct_b && !pre;  // every thread packs the whole B panel
+  float* const pb_all =
+      direct_b || pre ? nullptr : scratch(t_pack_b, (private_b ? threads : 1) * KC * NC);
 
   // Thread t of nt (no OpenMP region at all for one thread).
   auto body = [&](const int t, const int nt) {
@@ -469,7 +472,9 @@ void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixV
         const int64_t kc = std::min(KC, K - pc);
         const float beta_k = pc == 0 ? beta : 1.f;
         BPanels panels{pb, kNR * kc, kNR, nullptr, -1};
-        if (direct_b) {
+        if (pre) {  // PackedB's block pc holds every panel of B (zero-padded columns)
+          panels.base = pre->data() + pre->panels() * kNR * pc + (jc / kNR) * kNR * kc;
+        } else if (direct_b) {
           panels = {b.data + pc * b.row_stride + jc, kNR, b.row_stride, nullptr, -1};
           if (nc % kNR != 0 && jp1 == np) {
             pack_b_panel(b, pc, kc, jc + (np - 1) * kNR, nc - (np - 1) * kNR, edge);
@@ -646,6 +651,37 @@ void packed_gemm(MatrixView<const float> a, MatrixView<const float> b, MatrixVie
     return;
   }
   packed_driver(a, b, c, alpha, beta, nt, pick_kernels());
+}
+
+PackedB::PackedB(MatrixView<const float> b) : K_(b.rows), N_(b.cols), panels_((b.cols + kNR - 1) / kNR) {
+  // Blocks of KC rows (the driver's K steps), each holding every NR-column panel.
+  // 64-byte aligned, as the packing kernels store whole zmm vectors (every panel
+  // is kNR * kc floats, a multiple of 64 bytes).
+  data_.resize(static_cast<size_t>(panels_ * kNR * std::max<int64_t>(K_, 1)) + 16);
+  const auto p = reinterpret_cast<uintptr_t>(data_.data());
+  base_ = reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
+  for (int64_t pc = 0; pc < K_; pc += kKC) {
+    const int64_t kc = std::min(kKC, K_ - pc);
+    for (int64_t jp = 0; jp < panels_; ++jp)
+      pack_b_panel(b, pc, kc, jp * kNR, std::min<int64_t>(kNR, N_ - jp * kNR),
+                   base_ + panels_ * kNR * pc + jp * kNR * kc);
+  }
+}
+
+void packed_gemm(MatrixView<const float> a, const PackedB& b, MatrixView<float> c, float alpha,
+                 float beta, int threads) {
+  const int64_t M = c.rows, N = c.cols, K = a.cols;
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == 0.f) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        float& out = c.at(i, j);
+        out = beta == 0.f ? 0.f : beta * out;
+      }
+    return;
+  }
+  packed_driver(a, MatrixView<const float>{nullptr, K, N, 0, 0}, c, alpha, beta,
+                useful_threads(threads, M, N, K), pick_kernels(), &b);
 }
 
 void packed(KN_GEMM_LADDER_ARGS) {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/internal/blas.hpp"
 
@@ -49,6 +50,30 @@ void openblas(KN_GEMM_LADDER_ARGS, int threads);
 // order).
 void packed_gemm(MatrixView<const float> a, MatrixView<const float> b, MatrixView<float> c,
                  float alpha, float beta, int threads);
+
+// B packed once for many products with different A and C (an RNN's recurrent
+// weight over all its time steps: repacking a 256 x 1024 B for every step of
+// 64 rows was about a quarter of the step's time). b:(K,N), any strides; the
+// PackedB keeps its own copy.
+class PackedB {
+ public:
+  explicit PackedB(MatrixView<const float> b);
+  int64_t rows() const { return K_; }
+  int64_t cols() const { return N_; }
+  const float* data() const { return base_; }
+  int64_t panels() const { return panels_; }  // NR-column panels
+
+ private:
+  int64_t K_, N_, panels_;
+  std::vector<float> data_;
+  float* base_;  // data_, 64-byte aligned
+};
+
+// packed_gemm with a prepacked B: c = alpha a b + beta c, a:(M,K) c:(M,N), any
+// strides (C with a unit column stride is written directly, any other through
+// a tile buffer), with the micro-kernels of packed_gemm.
+void packed_gemm(MatrixView<const float> a, const PackedB& b, MatrixView<float> c, float alpha,
+                 float beta, int threads);
 
 // Which micro-kernel packed_gemm runs on this CPU: "avx512" or "portable".
 const char* micro_kernel_name();

@@ -357,4 +357,49 @@ TEST(GemmLadder, BlasGemmRoutesByTheRule) {
   EXPECT_EQ(c1, c2);
 }
 
+// A B packed once (PackedB) gives the same bits as packed_gemm packing it on
+// every call, for several A and C (the time steps of an RNN), over K and N
+// that cross the KC / NR blocks, B transposed or not, C strided, 1 and 2
+// threads, beta 0 and 1, and K = 0.
+TEST(GemmLadder, PrepackedBIsPackedGemm) {
+  std::mt19937 rng(21);
+  struct Case {
+    int64_t M, N, K;
+    bool b_transposed, c_strided;
+  };
+  const Case cases[] = {{64, 1024, 256, true, false},  // the LSTM step: h W_hh^T
+                        {64, 256, 1024, false, false}, // its backward: dg W_hh (K > KC)
+                        {9, 45, 300, true, false},     // partial NR panel, K over two blocks
+                        // (M <= 8 with K >= 256 would take the dot-product kernel: other sums)
+                        {13, 70, 33, false, true},     // strided C: through the tile
+                        {3, 5, 0, false, false}};      // K = 0: beta c
+  for (const Case& t : cases)
+    for (int threads : {1, 2})
+      for (float beta : {0.f, 1.f}) {
+        const std::vector<float> B = random_floats(size_t(std::max<int64_t>(1, t.K * t.N)), rng);
+        const kn::MatrixView<const float> b =
+            t.b_transposed ? kn::MatrixView<const float>{B.data(), t.K, t.N, 1, t.K}
+                           : kn::MatrixView<const float>{B.data(), t.K, t.N, t.N, 1};
+        const gl::PackedB packed(b);
+        EXPECT_EQ(packed.rows(), t.K);
+        EXPECT_EQ(packed.cols(), t.N);
+        for (int step = 0; step < 3; ++step) {
+          const std::vector<float> A = random_floats(size_t(std::max<int64_t>(1, t.M * t.K)), rng);
+          const kn::MatrixView<const float> a{A.data(), t.M, t.K, t.K, 1};
+          const int64_t cs = t.c_strided ? 3 : 1, rs = t.N * cs + 1;
+          std::vector<float> c1 = random_floats(size_t(t.M * rs), rng), c2 = c1;
+          gl::packed_gemm(a, b, kn::MatrixView<float>{c1.data(), t.M, t.N, rs, cs}, 1.f, beta,
+                          threads);
+          gl::packed_gemm(a, packed, kn::MatrixView<float>{c2.data(), t.M, t.N, rs, cs}, 1.f,
+                          beta, threads);
+          if (t.K == 0 || !t.c_strided) {
+            EXPECT_EQ(c1, c2) << t.M << "x" << t.N << "x" << t.K << " threads " << threads;
+          } else {  // packed_gemm turns a strided C around (C^T = B^T A^T): other sums
+            for (size_t i = 0; i < c1.size(); ++i)
+              ASSERT_NEAR(c1[i], c2[i], 1e-4 * (std::fabs(c1[i]) + 1)) << i;
+          }
+        }
+      }
+}
+
 }  // namespace
