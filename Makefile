@@ -4,6 +4,8 @@
 #   make demo-mlp        the second example: the from-scratch MLP on Fashion-MNIST
 #   make demo-gcn        a two-layer GCN (graph convolutions) on Zachary's karate club
 #                        (ARGS="--synthetic 100000 --compare", "--dataset cora --root DIR")
+#   make demo-rnn        a word's language from its letters: Embedding -> LSTM -> Linear on
+#                        ten Debian word lists (ARGS="--compare", "--predict hund chien")
 #   make profile         per-operator times of one LeNet-5 training step vs torch
 #   make test            every test: GoogleTest (ctest), the C install test, pytest, and the
 #                        scaffold's self-test (make test-scaffold, ~1 min)
@@ -62,8 +64,13 @@ TORCH_PIN := torch==2.13.0
 PIP_PKGS  := $(TORCH_PIN) "numpy>=1.22" "pybind11>=2.12" "scikit-build-core>=0.10" \
              "pytest>=7" "cmake>=3.20" ninja matplotlib \
              networkx scipy
+# The word lists of examples/language_id.py (make demo-rnn; its test in make test):
+# Debian 12's packages, installing /usr/share/dict/{american-english,ngerman,french,...}
+# (examples/wordlists.py).
+WORDLIST_PKGS := wamerican wngerman wfrench witalian wspanish wportuguese wdutch wswedish \
+             wpolish wdanish
 APT_PKGS  := g++ make ccache pkg-config libopenblas-dev libopenblas0-openmp libgtest-dev libbenchmark-dev \
-             dataset-fashion-mnist python3-venv
+             dataset-fashion-mnist python3-venv $(WORDLIST_PKGS)
 CMAKE     := $(VENV)/bin/cmake
 # ccache (when installed; CMakeLists.txt picks it up) shares compiled objects
 # between clones and worktrees of the project: paths under the root are
@@ -75,7 +82,7 @@ CMAKE_ARGS ?=
 # runs is refused with a message (tools/locked), never mixed.
 LOCK      := $(ROOT)/tools/locked $(ROOT)/build/.build.lock
 
-.PHONY: new-op check vec-report bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn profile test bench install clean setup apt venv build pyinstall \
+.PHONY: new-op check vec-report bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn demo-rnn profile test bench install clean setup apt venv build pyinstall \
         test-cpp test-c test-python test-sanitize test-stress test-gpu fuzz fuzz-smoke
 
 # ---------------------------------------------------------------- set-up
@@ -122,6 +129,9 @@ demo-mlp: setup pyinstall
 
 demo-gcn: setup pyinstall
 	$(PY) examples/gcn.py $(ARGS)
+
+demo-rnn: setup pyinstall
+	$(PY) examples/language_id.py $(ARGS)
 
 profile: setup pyinstall
 	$(PY) -m pykernels.torch.profile $(ARGS)

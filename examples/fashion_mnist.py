@@ -51,10 +51,12 @@ def load(data_dir=DEFAULT_DIR, split="train"):
 
 
 class ProgressBar:
-    """`epoch 1/5 [########------------] 41% loss 0.0312  9120 img/s`, redrawn in place."""
+    """`epoch 1/5 [########------------] 41% loss 0.0312  9120 img/s`, redrawn in place
+    (`unit` names what is counted: 'img', 'words')."""
 
-    def __init__(self, total, prefix, width=24, stream=sys.stderr):
+    def __init__(self, total, prefix, width=24, stream=sys.stderr, unit="img"):
         self.total, self.prefix, self.width, self.stream = total, prefix, width, stream
+        self.unit = unit
         self.done, self.start, self.last_draw = 0, time.perf_counter(), 0.0
         self.interactive = stream.isatty()
 
@@ -71,7 +73,7 @@ class ProgressBar:
         rate = self.done / max(1e-9, now - self.start)
         text = " ".join(f"{k} {v:.4f}" for k, v in metrics.items())
         line = (f"{self.prefix} [{'#' * filled}{'-' * (self.width - filled)}] "
-                f"{100 * frac:3.0f}% {text} {rate:7.0f} img/s")
+                f"{100 * frac:3.0f}% {text} {rate:7.0f} {self.unit}/s")
         if self.interactive:
             self.stream.write("\r" + line)
             if self.done >= self.total:

@@ -122,32 +122,6 @@ def save_checkpoint(path, model, opt, order_gen, epoch, history, args):
                 "history": history, "args": vars(args)}, path)
 
 
-def plot(path, histories):
-    """Train/test loss and test accuracy per epoch, one line per run, to a PNG."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("(matplotlib is not installed: no plot)")
-        return
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for name, h in histories.items():
-        ax_loss.plot(h["epoch"], h["train_loss"], marker="o", label=f"{name} train")
-        ax_loss.plot(h["epoch"], h["test_loss"], marker="s", linestyle="--", label=f"{name} test")
-        ax_acc.plot(h["epoch"], h["test_accuracy"], marker="o", label=name)
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="LeNet-5 on Fashion-MNIST: loss")
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"training curves: {path}")
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=fashion_mnist.DEFAULT_DIR, help="directory of the IDX files")
@@ -174,7 +148,7 @@ def main(argv=None):
     if args.compare:
         histories["torch"] = train("torch", torch.nn, data, args)
     if args.plot:
-        plot(args.plot, histories)
+        runtime.plot_curves(args.plot, histories, "LeNet-5 on Fashion-MNIST")
     ours = histories["pykernels"]
     acc = ours["test_accuracy"][-1]
     if args.compare:

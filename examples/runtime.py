@@ -1,4 +1,6 @@
-"""What every training example does first: check the device and set the thread counts."""
+"""What every training example does: check the device, set the thread counts, draw curves."""
+import os
+
 import pykernels
 import torch
 
@@ -12,3 +14,44 @@ def setup(device: str, threads: int) -> None:
                          f"pykernels.has_cuda() = {pykernels.has_cuda()})")
     torch.set_num_threads(threads)
     pykernels.set_num_threads(threads)
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only), or None with a note when
+    matplotlib is not installed."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(matplotlib is not installed: no plot)")
+        return None
+    return plt
+
+
+def save_figure(plt, fig, path, what):
+    """Write ``fig`` to the PNG ``path`` (creating its directory) and say so."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"{what}: {path}")
+
+
+def plot_curves(path, histories, title):
+    """Train/test loss and test accuracy per epoch, one line per run, to a PNG.
+    ``histories``: {run name: {"epoch", "train_loss", "test_loss", "test_accuracy": lists}}."""
+    plt = pyplot()
+    if plt is None:
+        return
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, h in histories.items():
+        ax_loss.plot(h["epoch"], h["train_loss"], marker="o", label=f"{name} train")
+        ax_loss.plot(h["epoch"], h["test_loss"], marker="s", linestyle="--", label=f"{name} test")
+        ax_acc.plot(h["epoch"], h["test_accuracy"], marker="o", label=name)
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title=f"{title}: loss")
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    save_figure(plt, fig, path, "training curves")

@@ -102,3 +102,105 @@ def test_lenet_demo_trains_checkpoints_resumes_and_plots(tmp_path):
                          check=True, capture_output=True, text=True, timeout=600).stdout
     assert "resumed from" in out and "epoch 2:" in out and "epoch 1:" not in out, out
     assert re.fullmatch(r"test accuracy \d+\.\d\d%", out.strip().splitlines()[-1]), out
+
+
+# ---------------------------------------------------------------- the language-id demo
+
+import wordlists  # noqa: E402
+
+ENDINGS = {"en": "ness", "de": "ung", "fr": "eux", "it": "zione", "es": "ción", "pt": "ção",
+           "nl": "ijk", "sv": "ska", "pl": "ów", "da": "hed"}
+
+
+def write_word_lists(directory, per_language=260):
+    """Small lists under Debian's file names: words made of random syllables and a
+    language's own ending (learnable), plus entries the loader must drop or fix."""
+    import random
+    rng = random.Random(0)
+    for code, _, _, filename in wordlists.LANGUAGES:
+        words = set()
+        while len(words) < per_language:
+            stem = "".join(rng.choice("bdfgklmnprst") + rng.choice("aeiou")
+                           for _ in range(rng.randint(1, 3)))
+            words.add(stem + ENDINGS[code])
+        extra = ["taxi", "Hotel", "cat's", "x-ray", "a", "q2"]  # shared / dropped
+        encoding = "latin-1" if code == "sv" else "utf-8"       # as Debian's Swedish list
+        (directory / filename).write_bytes("\n".join(sorted(words) + extra).encode(encoding))
+
+
+def test_word_lists_are_cleaned_deduplicated_and_split_the_same_way(tmp_path):
+    write_word_lists(tmp_path)
+    with open(tmp_path / "swedish", "ab") as f:
+        f.write("\nSäng\n".encode("latin-1"))
+    assert {"säng", "hotel", "taxi"} <= wordlists.read_list(str(tmp_path / "swedish"))
+    data = wordlists.build(str(tmp_path), train_words=200, test_words=50)
+    train, test = dict(data.train), dict(data.test)
+    assert len(data.train) == 10 * 200 and len(data.test) == 10 * 50
+    assert [label for _, label in data.test].count(3) == 50          # balanced
+    assert not set(train) & set(test)                                # disjoint
+    # Shared by every list ("taxi", "hotel"), not letters only, or too short: dropped.
+    assert not {"taxi", "hotel", "cat's", "x-ray", "a", "q2"} & (set(train) | set(test))
+    assert all(w.endswith(ENDINGS[wordlists.LANGUAGES[label][0]]) or w == "säng"
+               for w, label in data.train + data.test)
+    assert set("abdefgiklmnoprstuzçãów") <= set(data.alphabet)
+    # The same split from a fresh read; a smaller training set is the start of the
+    # larger one and the test set does not change.
+    again = wordlists.build(str(tmp_path), train_words=100, test_words=50)
+    assert again.test == data.test
+    assert again.train == [p for label in range(10)
+                           for p in [q for q in data.train if q[1] == label][:100]]
+
+
+def test_word_lists_missing_name_their_package(tmp_path):
+    write_word_lists(tmp_path)
+    (tmp_path / "polish").unlink()
+    with pytest.raises(FileNotFoundError, match="wpolish"):
+        wordlists.build(str(tmp_path))
+
+
+def test_makefile_installs_the_word_lists():
+    makefile = (EXAMPLES.parent / "Makefile").read_text()
+    line = re.search(r"^WORDLIST_PKGS := ((?:.*\\\n)*.*)$", makefile, flags=re.M).group(1)
+    assert line.replace("\\\n", " ").split() == list(wordlists.PACKAGES)
+    assert "$(WORDLIST_PKGS)" in re.search(r"^APT_PKGS  :=(?:.*\\\n)*.*$", makefile, flags=re.M).group(0)
+
+
+def test_language_id_demo_trains_saves_plots_and_predicts(tmp_path):
+    """A tiny run of examples/language_id.py on generated lists, on pykernels' Embedding,
+    LSTM, Linear and cross_entropy (and the torch.nn twin with --compare)."""
+    torch = pytest.importorskip("torch")
+    write_word_lists(tmp_path)
+    script = str(EXAMPLES / "language_id.py")
+    ckpt, curves, confusion = tmp_path / "lid.pt", tmp_path / "curves.png", tmp_path / "cm.png"
+    common = ["--data", str(tmp_path), "--words", "200", "--test-words", "50", "--embed", "16",
+              "--hidden", "32", "--batch-size", "32", "--threads", "2"]
+    out = subprocess.run([sys.executable, script, *common, "--epochs", "2", "--packed",
+                          "--compare", "--save", str(ckpt), "--plot", str(curves),
+                          "--confusion", str(confusion), "--predict", "bamizione"],
+                         check=True, capture_output=True, text=True, timeout=300).stdout
+    match = re.fullmatch(r"test accuracy (\d+\.\d\d)%", out.strip().splitlines()[-1])
+    assert match, out
+    # 126 Adam steps on words that end in their language's suffix: far above chance (10%).
+    assert float(match.group(1)) > 50.0, out
+    assert re.search(r"epoch 2: train loss \d+\.\d+  test loss \d+\.\d+  test accuracy", out), out
+    assert re.search(r"torch.nn:  test accuracy \d+\.\d\d%, \d+\.\d\d s/epoch", out), out
+    assert re.search(r"time ratio \w+/torch: \d+\.\d\d", out), out
+    assert re.search(r"^bamizione: Italian \d+\.\d%, \w+ \d+\.\d%, \w+ \d+\.\d%$", out, re.M), out
+    assert curves.stat().st_size > 1000 and confusion.stat().st_size > 1000
+
+    # The checkpoint's weights load into the torch.nn model and predict the same.
+    sys.path.insert(0, str(EXAMPLES))
+    import language_id
+    state = torch.load(ckpt, weights_only=False)
+    assert state["epoch"] == 2 and len(state["languages"]) == 10
+    reference = language_id.build_model(torch.nn, state["config"])
+    reference.load_state_dict(state["model"])
+    letters = torch.randint(2, state["config"]["vocab"], (3, 7))
+    reference.eval()
+    assert reference(letters).shape == (3, 10)
+
+    # --resume --predict: the saved model, no training.
+    out = subprocess.run([sys.executable, script, "--resume", str(ckpt), "--predict", "lomabung",
+                          "xyz"], check=True, capture_output=True, text=True, timeout=120).stdout
+    assert "epoch 1:" not in out and re.search(r"^lomabung: German \d+\.\d%", out, re.M), out
+    assert re.fullmatch(r"test accuracy \d+\.\d\d%", out.strip().splitlines()[-1]), out
