@@ -1452,5 +1452,45 @@ TEST(Rnn, EmptySequenceWithNullData) {
   EXPECT_TRUE(all_equal("dw_hh = 0", dw_hh.values(), Vec(16, 0.0)));
 }
 
+// Fuzz findings (tests/fuzz/ops/rnn.cpp): an empty x with a huge T (N = 0,
+// or I = 0), or T = 0 with a huge N and every (N, .) tensor NULL, made the
+// validation build per-step arrays of 2^40 entries, or the CPU backward a
+// scratch of N rows: KN_ERR_OUT_OF_MEMORY, or 32 GB and minutes for 2^31.
+TEST(Rnn, EmptySequencesWithHugeSizes) {
+  const int64_t huge = int64_t(1) << 40;
+  const kn_rnn_params p{KN_LSTM, 1, 2, 0, nullptr, 0};
+  HostTensor w_ih({8, 3}, KN_FLOAT32), w_hh({8, 2}, KN_FLOAT32), dw_ih({8, 3}, KN_FLOAT32),
+      dw_hh({8, 2}, KN_FLOAT32), db({8}, KN_FLOAT32);
+  Rng rng(13);
+  w_ih.fill_random(rng), w_hh.fill_random(rng);
+  const kn_tensor wi = w_ih.kn(), wh = w_hh.kn(), dwi = dw_ih.kn(), dwh = dw_hh.kn(), dbk = db.kn();
+  auto empty = [](const Shape& s) {
+    kn_tensor t = HostTensor(Shape(s.size(), 1), KN_FLOAT32).kn();
+    for (size_t d = 0; d < s.size(); ++d) t.shape[d] = s[d], t.strides[d] = 0;
+    t.data = nullptr;
+    return t;
+  };
+  for (const Shape& xs : {Shape{huge, 0, 3}, Shape{0, huge, 3}}) {
+    SCOPED_TRACE(shape_str(xs));
+    const kn_tensor x = empty(xs), y = empty({xs[0], xs[1], 2}), res = empty({0, 12});
+    KN_EXPECT_OK(kn_rnn_forward(&p, &x, nullptr, nullptr, &wi, &wh, nullptr, nullptr, nullptr, &y, nullptr,
+                                nullptr, &res, nullptr));
+    dw_ih.fill(std::nan("")), dw_hh.fill(std::nan("")), db.fill(std::nan(""));
+    KN_EXPECT_OK(kn_rnn_backward(&p, &x, &wi, &wh, nullptr, &res, &y, nullptr, nullptr, &x, nullptr, nullptr, &dwi,
+                                 &dwh, &dbk, nullptr, nullptr, nullptr));
+    EXPECT_TRUE(all_equal("dw_ih", dw_ih.values(), Vec(24, 0.0)));
+    EXPECT_TRUE(all_equal("dw_hh", dw_hh.values(), Vec(16, 0.0)));
+    EXPECT_TRUE(all_equal("db_ih", db.values(), Vec(8, 0.0)));
+  }
+  // I = 0: x (2^40, 1, 0) is empty, but y would need 2^40 rows: a shape
+  // error, found before anything of the size of T is built.
+  HostTensor y3({3, 1, 2}, KN_FLOAT32), res3({3, 12}, KN_FLOAT32), wi0({8, 0}, KN_FLOAT32);
+  const kn_tensor x = empty({huge, 1, 0}), y = y3.kn(), res = res3.kn();
+  const kn_tensor w0 = wi0.kn();
+  EXPECT_EQ(kn_rnn_forward(&p, &x, nullptr, nullptr, &w0, &wh, nullptr, nullptr, nullptr, &y, nullptr, nullptr,
+                           &res, nullptr), KN_ERR_SHAPE_MISMATCH) << kn_last_error();
+  EXPECT_NE(std::string(kn_last_error()).find("kn_rnn_forward: y"), std::string::npos) << kn_last_error();
+}
+
 }  // namespace
 }  // namespace kntest
