@@ -92,7 +92,9 @@ RnnLayout make_layout(OpValidator& v, const kn_rnn_params* p, const kn_tensor& s
               " (a packed one needs p->batch_sizes)");
     L.T = seq.shape[0];
     L.N = seq.shape[1];
-    L.rows = L.T * L.N;  // the validator checked the element count fits
+    // The validator bounds T N I, not T N: x is empty when I = 0.
+    v.require(!__builtin_mul_overflow(L.T, L.N, &L.rows), KN_ERR_INVALID_ARGUMENT, seq_name,
+              ": T x N = ", L.T, " x ", L.N, " overflows int64");
     // The per-step arrays come in run_steps(), after every shape check: x
     // alone may be empty with a huge T (I = 0 or N = 0).
   }

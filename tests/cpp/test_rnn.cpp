@@ -1490,6 +1490,15 @@ TEST(Rnn, EmptySequencesWithHugeSizes) {
   EXPECT_EQ(kn_rnn_forward(&p, &x, nullptr, nullptr, &w0, &wh, nullptr, nullptr, nullptr, &y, nullptr, nullptr,
                            &res, nullptr), KN_ERR_SHAPE_MISMATCH) << kn_last_error();
   EXPECT_NE(std::string(kn_last_error()).find("kn_rnn_forward: y"), std::string::npos) << kn_last_error();
+  // I = 0 with T N beyond int64 (T N I = 0 fits): refused, no overflow (UBSan).
+  const kn_tensor xo = empty({INT64_MAX / 2, 3, 0});
+  EXPECT_EQ(kn_rnn_forward(&p, &xo, nullptr, nullptr, &w0, &wh, nullptr, nullptr, nullptr, &y, nullptr, nullptr,
+                           &res, nullptr), KN_ERR_INVALID_ARGUMENT) << kn_last_error();
+  EXPECT_NE(std::string(kn_last_error()).find("kn_rnn_forward: x: T x N"), std::string::npos) << kn_last_error();
+  EXPECT_EQ(kn_rnn_backward(&p, &xo, &w0, &wh, nullptr, &res, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                            nullptr, nullptr, nullptr, nullptr, nullptr, nullptr), KN_ERR_INVALID_ARGUMENT)
+      << kn_last_error();
+  EXPECT_NE(std::string(kn_last_error()).find("kn_rnn_backward: x: T x N"), std::string::npos) << kn_last_error();
 }
 
 }  // namespace
