@@ -115,7 +115,7 @@ RnnState reference_forward(const RnnConfig& s, const RnnParams& p) {
     const int64_t len = s.length(n);
     for (int64_t k = 0; k < len; ++k) {
       const int64_t t = s.reverse ? len - 1 - k : k;
-      const double* x = &p.x[static_cast<size_t>(s.row(t, n) * I)];
+      const double* x = p.x.data() + s.row(t, n) * I;  // (I may be 0)
       for (int64_t j = 0; j < GH; ++j) {
         double ax = p.b_ih[j], ah = p.b_hh[j];
         for (int64_t i = 0; i < I; ++i) ax += p.w_ih[j * I + i] * x[i];

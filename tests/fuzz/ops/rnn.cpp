@@ -184,7 +184,8 @@ kn_status inv_backward(Call& c) {
 
 void mutate_params(Call& c) {
   Source& s = *c.src;
-  const int64_t H = c.g[0];
+  // A sane H for new values (an earlier mutation may have left INT64_MIN/MAX).
+  const int64_t H = std::clamp<int64_t>(c.g[0], 0, int64_t(1) << 20);
   bool legal_same_shapes = false;  // the call stays exactly as valid as it was
   switch (s.below(10)) {
     case 0:
@@ -193,7 +194,7 @@ void mutate_params(Call& c) {
       return;
     case 1: {
       static const int32_t bad[] = {-1, 4, 5, INT32_MIN, INT32_MAX};
-      c.i0 = s.coin(1, 2) ? s.pick(bad) : static_cast<int32_t>((c.i0 + 1 + s.below(3)) % 4);
+      c.i0 = s.coin(1, 2) ? s.pick(bad) : static_cast<int32_t>((std::clamp<int32_t>(c.i0, 0, 3) + 1 + s.below(3)) % 4);
       break;
     }
     case 2: {
@@ -235,8 +236,9 @@ void mutate_params(Call& c) {
     case 7: {  // one batch size
       if (!packed(c) || c.g[2] < 1) return;
       const size_t t = static_cast<size_t>(s.below(static_cast<uint64_t>(c.g[2])));
-      const int64_t b = c.v[0][t];
-      const int64_t v[] = {0, -1, INT64_MIN, INT64_MAX, b + 1, b - 1, c.v[0][0] + 1, 1};
+      // (Clamped: an earlier mutation may have left INT64_MIN or INT64_MAX.)
+      const int64_t b = std::clamp<int64_t>(c.v[0][t], -64, 64), b0 = std::clamp<int64_t>(c.v[0][0], -64, 64);
+      const int64_t v[] = {0, -1, INT64_MIN, INT64_MAX, b + 1, b - 1, b0 + 1, 1};
       c.v[0][t] = s.pick(v);
       break;
     }
