@@ -92,12 +92,25 @@ RnnLayout make_layout(OpValidator& v, const kn_rnn_params* p, const kn_tensor& s
               " (a packed one needs p->batch_sizes)");
     L.T = seq.shape[0];
     L.N = seq.shape[1];
-    L.rows = L.T * L.N;  // the validator checked the element count fits
-    L.batch.assign(L.T, L.N);
-    L.offset.resize(L.T + 1);
-    for (int64_t t = 0; t <= L.T; ++t) L.offset[t] = t * L.N;
+    // The validator bounds T N I, not T N: x is empty when I = 0.
+    v.require(!__builtin_mul_overflow(L.T, L.N, &L.rows), KN_ERR_INVALID_ARGUMENT, seq_name,
+              ": T x N = ", L.T, " x ", L.N, " overflows int64");
+    // The per-step arrays come in run_steps(), after every shape check: x
+    // alone may be empty with a huge T (I = 0 or N = 0).
   }
   return L;
+}
+
+// After the shape checks: a padded call's per-step arrays, now that y and
+// the reserve (rows x cols elements) have shown real memory for its rows.
+// Without any (step, sequence) pair (T = 0 or N = 0) no step has work: the
+// kernels get T = 0 (the state, if any, passes through).
+void run_steps(RnnLayout& L) {
+  if (L.packed) return;
+  if (L.rows == 0) L.T = 0;
+  L.batch.assign(L.T, L.N);
+  L.offset.resize(L.T + 1);
+  for (int64_t t = 0; t <= L.T; ++t) L.offset[t] = t * L.N;
 }
 
 // The reserve: (rows, cols) with contiguous rows.
@@ -160,7 +173,7 @@ kn_status kn_rnn_forward(const kn_rnn_params* p, const kn_tensor* x, const kn_te
     OpValidator v("kn_rnn_forward");
     check_params(v, p);
     const kn_tensor& X = v.input(x, "x");
-    const RnnLayout L = make_layout(v, p, X, "x");
+    RnnLayout L = make_layout(v, p, X, "x");
     const bool lstm = L.mode == KN_LSTM;
     const int64_t I = X.shape[X.ndim - 1];
     v.require(lstm || (!c0 && !c_n), KN_ERR_INVALID_ARGUMENT,
@@ -189,6 +202,7 @@ kn_status kn_rnn_forward(const kn_rnn_params* p, const kn_tensor* x, const kn_te
     if (Cn) v.expect_shape(*Cn, "c_n", {{L.N, "N from x"}, {L.H, "hidden_size"}});
     const kn_tensor& R = v.output(reserve, "reserve", 2);
     check_reserve(v, R, L);
+    run_steps(L);
     v.run(
         ex,
         [&](const kn::CpuContext& ctx) {
@@ -217,7 +231,7 @@ kn_status kn_rnn_backward(const kn_rnn_params* p, const kn_tensor* x, const kn_t
     const kn_tensor* X = v.optional_input(x, "x");
     const kn_tensor* DY = v.optional_input(dy, "dy");
     const kn_tensor* W_ih = v.optional_input(w_ih, "w_ih", 2);
-    const RnnLayout L = make_layout(v, p, X ? *X : *DY, X ? "x" : "dy");
+    RnnLayout L = make_layout(v, p, X ? *X : *DY, X ? "x" : "dy");
     const bool lstm = L.mode == KN_LSTM;
     v.require(lstm || (!dc_n && !dc0), KN_ERR_INVALID_ARGUMENT,
               "dc_n, dc0: only KN_LSTM has a cell state, must be NULL for ", mode_name(L.mode));
@@ -258,6 +272,7 @@ kn_status kn_rnn_backward(const kn_rnn_params* p, const kn_tensor* x, const kn_t
     if (DBhh) v.expect_shape(*DBhh, "db_hh", {{L.GH(), "gates x hidden_size"}});
     const kn_tensor* DWhr = v.optional_output(dw_hr, "dw_hr", 2);
     if (DWhr) v.expect_shape(*DWhr, "dw_hr", {{L.P, "proj_size"}, {L.H, "hidden_size"}});
+    run_steps(L);
     v.run(
         ex,
         [&](const kn::CpuContext& ctx) {

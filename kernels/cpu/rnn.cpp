@@ -205,7 +205,8 @@ void forward(const RnnLayout& L, const kn_tensor& x, const kn_tensor* h0, const 
   const MatrixView<const T> Wih = as_matrix<const T>(w_ih), Whh = as_matrix<const T>(w_hh);
 
   if (L.T == 0) {  // no step: the state passes through
-    for (int64_t n = 0; n < L.N; ++n) {
+    // (N may be huge when h_n and c_n are NULL: then nothing to do.)
+    for (int64_t n = 0; (h_n || c_n) && n < L.N; ++n) {
       if (h_n) {
         std::vector<T> row(Hout);
         load_row(row.data(), row_ptr<T>(h0, n), h0 ? h0->strides[1] : 0, Hout);
@@ -318,6 +319,30 @@ void backward(const RnnLayout& L, const kn_tensor* x, const kn_tensor* w_ih, con
   const int64_t H = L.H, Hout = L.Hout, P = L.P, GH = L.GH(), ld = L.res.cols;
   const bool gru = L.mode == KN_GRU, lstm = L.mode == KN_LSTM, proj = P > 0;
   const T* R = data_as<const T>(reserve);
+  if (L.T == 0) {  // no step: dh0 = dh_n, dc0 = dc_n, the weight gradients 0 (no scratch:
+    // N may be huge when every (N, .) tensor is NULL)
+    std::vector<T> row(static_cast<size_t>(std::max(H, Hout)));
+    for (int64_t n = 0; (dh0 || dc0) && n < L.N; ++n) {
+      if (dh0) {
+        load_row(row.data(), row_ptr<T>(dh_n, n), dh_n ? dh_n->strides[1] : 0, Hout);
+        store_row(as_matrix<T>(*dh0), n, row.data());
+      }
+      if (dc0) {
+        load_row(row.data(), row_ptr<T>(dc_n, n), dc_n ? dc_n->strides[1] : 0, H);
+        store_row(as_matrix<T>(*dc0), n, row.data());
+      }
+    }
+    for (const kn_tensor* w : {dw_ih, dw_hh, dw_hr}) {
+      if (!w) continue;
+      const MatrixView<T> m = as_matrix<T>(*w);
+      for (int64_t r = 0; r < m.rows; ++r)
+        for (int64_t j = 0; j < m.cols; ++j) m.data[r * m.row_stride + j * m.col_stride] = T(0);
+    }
+    for (const kn_tensor* b : {db_ih, db_hh})
+      if (b)
+        for (int64_t j = 0; j < GH; ++j) data_as<T>(*b)[j * b->strides[0]] = T(0);
+    return;
+  }
   const RnnWorkspace W = rnn_workspace(L.mode, H, P, L.rows, L.N);
   std::vector<T> ws(static_cast<size_t>(W.elements));
   T* dG = ws.data() + W.dgates;

@@ -468,6 +468,78 @@ void add_embedding(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int
            [=](std::vector<kn_tensor>& o, const kn_exec* ex) { return kn_embedding_backward(&p, &dy, &idx, &o[0], ex); });
 }
 
+// One recurrent layer (kernels/rnn.h): padded (T, N, I) when batch_sizes is
+// empty, else packed. Outputs y, h_n, c_n (LSTM) and the reserve.
+void add_rnn(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int32_t mode, int64_t T, int64_t N,
+             int64_t I, int64_t H, const std::vector<int64_t>& batch_sizes) {
+  const bool packed = !batch_sizes.empty(), lstm = mode == KN_LSTM;
+  const auto bs = std::make_shared<std::vector<int64_t>>(batch_sizes);  // the host array, kept by the job
+  int64_t rows = T * N;
+  if (packed) {
+    T = static_cast<int64_t>(bs->size()), N = bs->front(), rows = 0;
+    for (int64_t b : *bs) rows += b;
+  }
+  const int64_t G = lstm ? 4 : mode == KN_GRU ? 3 : 1;
+  const kn_rnn_params p{mode, 0, H, 0, packed ? bs->data() : nullptr, packed ? T : 0};
+  int64_t cols = 0;
+  EXPECT_EQ(kn_rnn_reserve_cols(&p, &cols), KN_OK) << kn_last_error();
+  const Shape xs = packed ? Shape{rows, I} : Shape{T, N, I}, ys = packed ? Shape{rows, H} : Shape{T, N, H};
+  const double k = 1.0 / std::sqrt(static_cast<double>(H));
+  const kn_tensor x = in.add(rng, xs, dt), h0 = in.add(rng, {N, H}, dt), c0 = in.add(rng, {N, H}, dt),
+                  w_ih = in.add(rng, {G * H, I}, dt, {}, -k, k), w_hh = in.add(rng, {G * H, H}, dt, Layout::transpose(), -k, k),
+                  b_ih = in.add(rng, {G * H}, dt, {}, -k, k), b_hh = in.add(rng, {G * H}, dt, {}, -k, k);
+  std::ostringstream name;
+  name << "rnn_forward mode " << mode << " " << dtype_str(dt) << " " << shape_str(xs) << " H " << H;
+  std::vector<OutBuf> outs = {OutBuf(ys, dt), OutBuf({N, H}, dt), OutBuf({rows, cols}, dt)};
+  if (lstm) outs.push_back(OutBuf({N, H}, dt));
+  add_jobs(jobs, name.str(), outs, [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+    (void)bs;  // p.batch_sizes points into it
+    return kn_rnn_forward(&p, &x, &h0, lstm ? &c0 : nullptr, &w_ih, &w_hh, &b_ih, &b_hh, nullptr, &o[0], &o[1],
+                          lstm ? &o[3] : nullptr, &o[2], ex);
+  });
+}
+
+// Its backward from a reserve computed serially here: every gradient.
+void add_rnn_backward(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int32_t mode, int64_t T,
+                      int64_t N, int64_t I, int64_t H, const std::vector<int64_t>& batch_sizes) {
+  const bool packed = !batch_sizes.empty(), lstm = mode == KN_LSTM;
+  const auto bs = std::make_shared<std::vector<int64_t>>(batch_sizes);
+  int64_t rows = T * N;
+  if (packed) {
+    T = static_cast<int64_t>(bs->size()), N = bs->front(), rows = 0;
+    for (int64_t b : *bs) rows += b;
+  }
+  const int64_t G = lstm ? 4 : mode == KN_GRU ? 3 : 1;
+  const kn_rnn_params p{mode, 1, H, 0, packed ? bs->data() : nullptr, packed ? T : 0};  // the reverse direction
+  int64_t cols = 0;
+  EXPECT_EQ(kn_rnn_reserve_cols(&p, &cols), KN_OK) << kn_last_error();
+  const Shape xs = packed ? Shape{rows, I} : Shape{T, N, I}, ys = packed ? Shape{rows, H} : Shape{T, N, H};
+  const double k = 1.0 / std::sqrt(static_cast<double>(H));
+  const kn_tensor x = in.add(rng, xs, dt), h0 = in.add(rng, {N, H}, dt), c0 = in.add(rng, {N, H}, dt),
+                  w_ih = in.add(rng, {G * H, I}, dt, {}, -k, k), w_hh = in.add(rng, {G * H, H}, dt, {}, -k, k),
+                  b_ih = in.add(rng, {G * H}, dt, {}, -k, k), dy = in.add(rng, ys, dt, Layout::transpose()),
+                  dh_n = in.add(rng, {N, H}, dt), dc_n = in.add(rng, {N, H}, dt);
+  in.floats.push_back(std::make_shared<HostTensor>(Shape{rows, cols}, dt));  // contiguous
+  const kn_tensor reserve = in.floats.back()->kn();
+  {
+    OutBuf y(ys, dt);
+    kn_tensor yk = y.kn();
+    const kn_exec one = make_exec(1);
+    EXPECT_EQ(kn_rnn_forward(&p, &x, &h0, lstm ? &c0 : nullptr, &w_ih, &w_hh, &b_ih, nullptr, nullptr, &yk, nullptr,
+                             nullptr, &reserve, &one), KN_OK) << kn_last_error();
+  }
+  std::ostringstream name;
+  name << "rnn_backward mode " << mode << " " << dtype_str(dt) << " " << shape_str(xs) << " H " << H;
+  std::vector<OutBuf> outs = {OutBuf(xs, dt),         OutBuf({N, H}, dt), OutBuf({G * H, I}, dt),
+                              OutBuf({G * H, H}, dt), OutBuf({G * H}, dt), OutBuf({G * H}, dt)};
+  if (lstm) outs.push_back(OutBuf({N, H}, dt));
+  add_jobs(jobs, name.str(), outs, [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+    (void)bs;
+    return kn_rnn_backward(&p, &x, &w_ih, &w_hh, nullptr, &reserve, &dy, &dh_n, lstm ? &dc_n : nullptr, &o[0],
+                           &o[1], lstm ? &o[6] : nullptr, &o[2], &o[3], &o[4], &o[5], nullptr, ex);
+  });
+}
+
 // The whole mix. Large GEMMs (>= 2^24 multiply-adds) run on OpenBLAS's
 // threads; 2^20..2^24 are split by the library; below 2^20 one thread.
 std::vector<Job> make_mix(Inputs& in) {
@@ -496,6 +568,10 @@ std::vector<Job> make_mix(Inputs& in) {
   add_dropout(jobs, in, rng, KN_FLOAT64, {33, 47}, 0.5, 99, Layout::sliced(2));
   add_gspmm(jobs, in, rng, KN_FLOAT32, 400, 300, 32);
   add_embedding(jobs, in, rng, KN_FLOAT32, 5000, 64, {64, 32}, 300, Layout::transpose());
+  add_rnn(jobs, in, rng, KN_FLOAT32, KN_LSTM, 8, 16, 32, 64, {});
+  add_rnn_backward(jobs, in, rng, KN_FLOAT32, KN_LSTM, 8, 16, 32, 64, {});
+  add_rnn(jobs, in, rng, KN_FLOAT64, KN_GRU, 0, 0, 24, 48, {16, 16, 12, 9, 5, 2});
+  add_rnn_backward(jobs, in, rng, KN_FLOAT64, KN_GRU, 0, 0, 24, 48, {16, 16, 12, 9, 5, 2});
   return jobs;
 }
 
