@@ -47,6 +47,7 @@
 //    thread count. Products under 2 MFLOP stay on one thread.
 // 6. OpenBLAS (its SkylakeX kernels, which do what step 5 does in assembly).
 #include "kernels/internal/gemm_ladder.hpp"
+#include "kernels/internal/error.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -158,6 +159,7 @@ KN_SIMD_CLONES void blocked(KN_GEMM_LADDER_ARGS) {
 namespace {
 
 constexpr int kNR = 32;  // two zmm vectors of C per micro-kernel row
+static_assert(kNR == kPanelCols, "gemm_ladder.hpp promises kPanelCols");
 constexpr int kMR = 6;   // 12 zmm accumulators: enough FMAs in flight, few loads per FMA
 
 // Micro-kernel contract: a = MR x kc packed (k-major, MR values per k); b =
@@ -440,7 +442,7 @@ thread_local std::vector<float> t_pack_a, t_pack_b;
 // `pre`: B already packed (PackedB, all of it): nothing of B is packed here.
 void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixView<float> c,
                    float alpha, float beta, int threads, const MicroKernels& kernels,
-                   const PackedB* pre = nullptr) {
+                   const PackedB* pre = nullptr, int64_t pre_col0 = 0) {
   constexpr int MR = kMR;
   const int64_t M = c.rows, N = c.cols, K = a.cols;
   const int64_t MC = std::min<int64_t>((kMC + MR - 1) / MR * MR, (M + MR - 1) / MR * MR);
@@ -473,7 +475,7 @@ void packed_driver(MatrixView<const float> a, MatrixView<const float> b, MatrixV
         const float beta_k = pc == 0 ? beta : 1.f;
         BPanels panels{pb, kNR * kc, kNR, nullptr, -1};
         if (pre) {  // PackedB's block pc holds every panel of B (zero-padded columns)
-          panels.base = pre->data() + pre->panels() * kNR * pc + (jc / kNR) * kNR * kc;
+          panels.base = pre->data() + pre->panels() * kNR * pc + ((jc + pre_col0) / kNR) * kNR * kc;
         } else if (direct_b) {
           panels = {b.data + pc * b.row_stride + jc, kNR, b.row_stride, nullptr, -1};
           if (nc % kNR != 0 && jp1 == np) {
@@ -670,7 +672,16 @@ PackedB::PackedB(MatrixView<const float> b) : K_(b.rows), N_(b.cols), panels_((b
 
 void packed_gemm(MatrixView<const float> a, const PackedB& b, MatrixView<float> c, float alpha,
                  float beta, int threads) {
+  packed_gemm(a, b, 0, c, alpha, beta, threads);
+}
+
+void packed_gemm(MatrixView<const float> a, const PackedB& b, int64_t b_col0, MatrixView<float> c,
+                 float alpha, float beta, int threads) {
   const int64_t M = c.rows, N = c.cols, K = a.cols;
+  if (b_col0 % kNR != 0 || b_col0 < 0 || b_col0 + N > b.cols() || K != b.rows())
+    fail(KN_ERR_INTERNAL, "gemm_ladder::packed_gemm: columns [", b_col0, ", ", b_col0 + N,
+         ") of a packed ", b.rows(), " x ", b.cols(), " B for K = ", K,
+         " (the first must be a multiple of ", kNR, ")");
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == 0.f) {
     for (int64_t i = 0; i < M; ++i)
@@ -681,7 +692,7 @@ void packed_gemm(MatrixView<const float> a, const PackedB& b, MatrixView<float> 
     return;
   }
   packed_driver(a, MatrixView<const float>{nullptr, K, N, 0, 0}, c, alpha, beta,
-                useful_threads(threads, M, N, K), pick_kernels(), &b);
+                useful_threads(threads, M, N, K), pick_kernels(), &b, b_col0);
 }
 
 void packed(KN_GEMM_LADDER_ARGS) {

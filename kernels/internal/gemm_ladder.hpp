@@ -74,6 +74,11 @@ class PackedB {
 // a tile buffer), with the micro-kernels of packed_gemm.
 void packed_gemm(MatrixView<const float> a, const PackedB& b, MatrixView<float> c, float alpha,
                  float beta, int threads);
+// The same with columns [b_col0, b_col0 + c.cols) of B (b_col0 a multiple of
+// kPanelCols): one thread's share of the columns.
+constexpr int64_t kPanelCols = 32;
+void packed_gemm(MatrixView<const float> a, const PackedB& b, int64_t b_col0, MatrixView<float> c,
+                 float alpha, float beta, int threads);
 
 // Which micro-kernel packed_gemm runs on this CPU: "avx512" or "portable".
 const char* micro_kernel_name();

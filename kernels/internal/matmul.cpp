@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/simd.hpp"
 #include "kernels/internal/threading.hpp"
 
 namespace kn {
@@ -44,13 +45,24 @@ void gemm_parallel(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c
   });
 }
 
+// acc[j] += row[j] (double accumulators), the rows' unit-stride case: a loop
+// the compiler vectorises (the strided at() loop did not: 0.37 ms for the
+// 2048 x 1024 bias gradient of an LSTM layer on 2 threads).
+template <typename T>
+KN_SIMD_CLONES void add_row(int64_t n, const T* __restrict row, acc_t<T>* __restrict acc) {
+  for (int64_t j = 0; j < n; ++j) acc[j] += static_cast<acc_t<T>>(row[j]);
+}
+
 template <typename T>
 void column_sum(MatrixView<const T> a, T* out, int64_t out_stride, int threads, bool accumulate) {
   const int64_t grain = std::max<int64_t>(16, kElementwiseGrain / std::max<int64_t>(1, a.rows));
   parallel_for(a.cols, grain, threads, [&](int64_t c0, int64_t c1) {
     std::vector<acc_t<T>> acc(static_cast<size_t>(c1 - c0), 0.0);
-    for (int64_t r = 0; r < a.rows; ++r)
-      for (int64_t c = c0; c < c1; ++c) acc[c - c0] += a.at(r, c);
+    if (a.col_stride == 1)
+      for (int64_t r = 0; r < a.rows; ++r) add_row<T>(c1 - c0, a.data + r * a.row_stride + c0, acc.data());
+    else
+      for (int64_t r = 0; r < a.rows; ++r)
+        for (int64_t c = c0; c < c1; ++c) acc[c - c0] += a.at(r, c);
     for (int64_t c = c0; c < c1; ++c) {
       T& o = out[c * out_stride];
       o = accumulate ? T(acc[c - c0] + o) : T(acc[c - c0]);

@@ -866,7 +866,10 @@ INSTANTIATE_TEST_SUITE_P(Rnn, RnnRandom, ::testing::Range(0, 24));
 // ------------------------------------------------------------ threads, larger shapes
 
 TEST(Rnn, OneAndTwoThreadsAgree) {
-  // The gate kernels split rows above 8192 gate elements per chunk; the GEMMs split too.
+  // From 2^20 multiply-adds per step the steps run on a team of threads, each
+  // owning blocks of 32 hidden units (kernels/cpu/rnn.cpp, StepTeam): units
+  // split 32 / 64 (H = 96), gate columns off the packed panels (GRU H = 80),
+  // a projection (its own split of P), packed reverse with rows joining late.
   RnnTester().mode(KN_LSTM).steps(5).batch(64).input(48).hidden(96).dtype(KN_FLOAT32).test_threads();
   RnnTester().mode(KN_LSTM).steps(4).batch(40).input(24).hidden(70).proj(33).reverse()
       .dtype(KN_FLOAT64).test_threads();
@@ -874,6 +877,9 @@ TEST(Rnn, OneAndTwoThreadsAgree) {
       .transpose("x").test_threads();
   RnnTester().mode(KN_RNN_RELU).steps(6).batch(50).input(40).hidden(200).dtype(KN_FLOAT64)
       .test_threads();
+  RnnTester().mode(KN_LSTM).packed({64, 60, 41, 41, 7}).input(16).hidden(128).proj(64).reverse()
+      .dtype(KN_FLOAT32).test_threads();
+  RnnTester().mode(KN_GRU).steps(3).batch(64).input(8).hidden(160).dtype(KN_FLOAT64).test_threads();
 }
 
 TEST(Rnn, LargerShapesAgainstReference) {
@@ -881,6 +887,13 @@ TEST(Rnn, LargerShapesAgainstReference) {
       .dtype(KN_FLOAT32).layout("w_ih", Layout::transpose()).test_forward();
   RnnTester().mode(KN_GRU).packed({37, 30, 30, 2}).input(21).hidden(45).threads(2).reverse()
       .dtype(KN_FLOAT64).test_forward();
+  // On a team of two threads (2^20 multiply-adds per step and more).
+  RnnTester().mode(KN_LSTM).packed({64, 60, 41, 41, 7}).input(16).hidden(128).proj(64).reverse()
+      .threads(2).dtype(KN_FLOAT32).test_forward();
+  RnnTester().mode(KN_LSTM).steps(3).batch(64).input(8).hidden(96).threads(2).dtype(KN_FLOAT64)
+      .test_forward();
+  RnnTester().mode(KN_GRU).steps(3).batch(64).input(8).hidden(80).threads(2).dtype(KN_FLOAT32)
+      .no_h0().test_forward();
   // Gradients at a size where each gate kernel handles two blocks of 16 and
   // a remainder, against finite differences.
   RnnTester().mode(KN_LSTM).steps(2).batch(2).input(2).hidden(37).proj(5).dtype(KN_FLOAT64)
