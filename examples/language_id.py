@@ -12,7 +12,7 @@ pykernels (pykernels.torch.nn.Embedding/LSTM/Linear and
 pykernels.torch.functional.cross_entropy: our C++/CUDA kernels, forward and
 backward); torch supplies tensors, autograd, packing and the optimiser.
 
-    python examples/language_id.py                      # 2 epochs, ~4 min (torch.nn, 1 thread)
+    python examples/language_id.py                      # 2 epochs, ~3 min on 2 threads: 89.78%
     python examples/language_id.py --compare            # also the identical torch.nn model
     python examples/language_id.py --cell gru --bidirectional --packed
     python examples/language_id.py --save runs/language_id.pt
