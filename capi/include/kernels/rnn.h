@@ -30,8 +30,8 @@
  *       activations, each step's incoming h and c); rows = T N padded or
  *       total packed. Its layout is internal: pass it unchanged from the
  *       forward to the backward of the same call. Required, also for
- *       inference, where it is the forward's scratch. Contiguous rows
- *       (strides (cols, 1)).
+ *       inference, where it is the forward's scratch. Contiguous rows:
+ *       strides (cols, 1) (a single row's stride is not looked at).
  * All float tensors share one dtype (float32 or float64) and one device. */
 #ifndef KERNELS_RNN_H_
 #define KERNELS_RNN_H_
