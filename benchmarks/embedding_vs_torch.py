@@ -21,48 +21,16 @@ average are printed: on a loaded 2-core machine the figures mean little.
 import argparse
 import json
 import os
-import platform
-import statistics
-import time
 
 import torch
+
+from bench import cpu_model  # noqa: E402  (this directory: one copy of each helper)
+from spmm_vs_torch import compare  # noqa: E402
 
 import pykernels
 import pykernels.torch.functional as KF
 
 TF = torch.nn.functional
-
-
-def timed(fn, reps):
-    start = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    return (time.perf_counter() - start) / reps
-
-
-def compare(ours, theirs, rounds, min_batch_s=0.05):
-    """Median seconds per call of `ours` and `theirs`, measured alternately."""
-    for _ in range(2):
-        ours(), theirs()  # warm-up
-    reps = 1
-    while timed(theirs, reps) * reps < min_batch_s and reps < 1 << 16:
-        reps *= 2
-    a, b = [], []
-    for _ in range(rounds):
-        a.append(timed(ours, reps))
-        b.append(timed(theirs, reps))
-    return statistics.median(a), statistics.median(b)
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def cases(rows, dim, batch):

@@ -629,18 +629,20 @@ bool use_dot_kernel(const MatrixView<const float>& a, const MatrixView<const flo
 }
 }  // namespace
 
+// c = beta c, NaN included where beta == 0 (BLAS: the product alone when alpha or K is 0).
+static void scale_c(const MatrixView<float>& c, float beta) {
+  for (int64_t i = 0; i < c.rows; ++i)
+    for (int64_t j = 0; j < c.cols; ++j) {
+      float& out = c.at(i, j);
+      out = beta == 0.f ? 0.f : beta * out;
+    }
+}
+
 void packed_gemm(MatrixView<const float> a, MatrixView<const float> b, MatrixView<float> c,
                  float alpha, float beta, int threads) {
   const int64_t M = c.rows, N = c.cols, K = a.cols;
   if (M == 0 || N == 0) return;
-  if (K == 0 || alpha == 0.f) {
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) {
-        float& out = c.at(i, j);
-        out = beta == 0.f ? 0.f : beta * out;
-      }
-    return;
-  }
+  if (K == 0 || alpha == 0.f) return scale_c(c, beta);
   if (N == 1) c.col_stride = 1;  // never used; lets a column vector take the fast path
   // C with unit row stride (a transposed output): compute C^T = B^T A^T.
   if (c.col_stride != 1 && c.row_stride == 1) {
@@ -683,14 +685,7 @@ void packed_gemm(MatrixView<const float> a, const PackedB& b, int64_t b_col0, Ma
          ") of a packed ", b.rows(), " x ", b.cols(), " B for K = ", K,
          " (the first must be a multiple of ", kNR, ")");
   if (M == 0 || N == 0) return;
-  if (K == 0 || alpha == 0.f) {
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) {
-        float& out = c.at(i, j);
-        out = beta == 0.f ? 0.f : beta * out;
-      }
-    return;
-  }
+  if (K == 0 || alpha == 0.f) return scale_c(c, beta);
   packed_driver(a, MatrixView<const float>{nullptr, K, N, 0, 0}, c, alpha, beta,
                 useful_threads(threads, M, N, K), pick_kernels(), &b, b_col0);
 }
