@@ -130,8 +130,9 @@ def _rnn_layer_backward(grad_y: Tensor, grad_h_n: Tensor, grad_c_n: Optional[Ten
     proj = w_hr.shape[0] if w_hr is not None else 0
     workspace = None
     if grad_y.is_cuda:  # the library never allocates device memory: the scratch is ours
+        dtype = _C.FLOAT32 if grad_y.dtype == torch.float32 else _C.FLOAT64
         nbytes = _C.rnn_backward_workspace_size(mode, hidden_size, proj, reserve.shape[0],
-                                                grad_h_n.shape[0], 0 if grad_y.dtype == torch.float32 else 1)
+                                                grad_h_n.shape[0], dtype)
         workspace = torch.empty((max(nbytes, 1),), dtype=torch.uint8, device=grad_y.device)
     call(_C.rnn_backward, "pykernels::rnn_layer_backward", mode, bool(reverse), hidden_size, proj,
          None if batch_sizes is None else list(batch_sizes),
