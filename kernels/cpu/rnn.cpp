@@ -56,71 +56,85 @@ namespace {
 // back. Local arrays let GCC vectorise (the gates of one row are one array at
 // offsets 0, H, 2H, 3H, which it cannot prove apart), and the zero-padded last
 // block leaves no scalar remainder.
-template <unsigned Out, typename T, size_t K, typename F>
+template <unsigned Out, unsigned Skip, typename T, size_t K, typename F>
 inline __attribute__((always_inline)) void one_block(int64_t j0, size_t bytes,
                                                      const std::array<T*, K>& rows, F& fn) {
   T a[K][kBlock];
   if (bytes < sizeof a[0]) std::memset(a, 0, sizeof a);  // the zero-padded last block
-  for (size_t k = 0; k < K; ++k) std::memcpy(a[k], rows[k] + j0, bytes);
+  for (size_t k = 0; k < K; ++k)
+    if (!(Skip & (1u << k))) std::memcpy(a[k], rows[k] + j0, bytes);
   for (int64_t j = 0; j < kBlock; ++j) fn(a, j);
   for (size_t k = 0; k < K; ++k)
     if (Out & (1u << k)) std::memcpy(rows[k] + j0, a[k], bytes);
 }
 // (Full blocks copy a constant size, which compiles to vector moves; a variable
 // size became `rep movs`, which cost more than the gate maths.)
+// Skip: arrays that are outputs only (not read: no load of their cold memory).
+template <unsigned Out, unsigned Skip, typename T, size_t K, typename F>
+inline __attribute__((always_inline)) void blocked_skip(int64_t H, const std::array<T*, K>& rows,
+                                                        F fn) {
+  int64_t j0 = 0;
+  for (; j0 + kBlock <= H; j0 += kBlock) one_block<Out, Skip>(j0, kBlock * sizeof(T), rows, fn);
+  if (j0 < H) one_block<Out, Skip>(j0, static_cast<size_t>(H - j0) * sizeof(T), rows, fn);
+}
 template <unsigned Out, typename T, size_t K, typename F>
 inline __attribute__((always_inline)) void blocked(int64_t H, const std::array<T*, K>& rows, F fn) {
-  int64_t j0 = 0;
-  for (; j0 + kBlock <= H; j0 += kBlock) one_block<Out>(j0, kBlock * sizeof(T), rows, fn);
-  if (j0 < H) one_block<Out>(j0, static_cast<size_t>(H - j0) * sizeof(T), rows, fn);
+  blocked_skip<Out, 0, T, K>(H, rows, fn);
 }
 template <typename T>
 T* in(const T* p) { return const_cast<T*>(p); }  // read only: its bit of Out is 0
 
-// Forward: g holds the x part of the pre-activations (x W_ih^T), rec the
-// recurrent part h' W_hh^T of this row's units (gate k at rec + k * rs), bias
-// the biases (gate k at bias + k * H); their sum goes through the activations
-// into g. (The biases are added here rather than written into every row
-// before the input GEMM: that was an 8 MB fill and an 8 MB read per layer at
-// T = 32, N = 64, H = 256.)
+// Forward: rec holds this row's pre-activations without the biases,
+// x W_ih^T + h' W_hh^T (gate k at rec + k * rs), computed by the step's GEMMs
+// into a buffer that is still in cache; bias has the biases (gate k at
+// bias + k * H). The activations are written to g (the reserve) without
+// reading it. (An earlier version ran every step's x W_ih^T as one GEMM into
+// the reserve before the steps and added h' W_hh^T there: the gate kernel
+// then read 8 MB per layer from memory, and was the largest cost after the
+// GEMMs at the demo's shapes.)
+constexpr unsigned kLstmOut = 0b110000000001111u;  // g (4), c, m: written only
 template <typename T>
 KN_SIMD_CLONES void lstm_row_forward(int64_t n, int64_t H, T* g, const T* rec, int64_t rs,
                                      const T* bias, const T* cp, T* c, T* m) {
-  // 0..3 i f g o (in place), 4..7 their recurrent parts, 8..11 biases, 12 c', 13 c, 14 m
-  blocked<0b110000000001111u, T, 15>(
+  // 0..3 i f g o (out), 4..7 pre-activations, 8..11 biases, 12 c', 13 c, 14 m
+  blocked_skip<kLstmOut, kLstmOut, T, 15>(
       n, {g, g + H, g + 2 * H, g + 3 * H, in(rec), in(rec + rs), in(rec + 2 * rs), in(rec + 3 * rs),
           in(bias), in(bias + H), in(bias + 2 * H), in(bias + 3 * H), in(cp), c, m},
       [](T (&a)[15][kBlock], int64_t j) {
-        for (int k = 0; k < 4; ++k) a[k][j] += a[4 + k][j] + a[8 + k][j];
+        for (int k = 0; k < 4; ++k) a[k][j] = a[4 + k][j] + a[8 + k][j];
         rnn::lstm_forward(a[0][j], a[1][j], a[2][j], a[3][j], a[12][j], a[13][j], a[14][j]);
       });
 }
-// GRU: the x parts get b_i, the h parts gh = rec + b_h, kept for the backward (hn).
+// GRU: x parts (recx + b_i) and h parts (gh = rech + b_h, kept: the backward needs hn).
+constexpr unsigned kGruOut = 0b10000000000000111111u;  // g (3), gh (3), h
 template <typename T>
-KN_SIMD_CLONES void gru_row_forward(int64_t n, int64_t H, T* g, T* gh, const T* rec, int64_t rs,
-                                    const T* bias_x, const T* bias_h, const T* hp, T* h) {
-  // 0..2 r z n (in place), 3..5 the h parts (out), 6..8 recurrent parts, 9..11 b_i,
-  // 12..14 b_h, 15 h', 16 h
-  blocked<0b10000000000111111u, T, 17>(
-      n, {g, g + H, g + 2 * H, gh, gh + H, gh + 2 * H, in(rec), in(rec + rs), in(rec + 2 * rs),
-          in(bias_x), in(bias_x + H), in(bias_x + 2 * H), in(bias_h), in(bias_h + H),
-          in(bias_h + 2 * H), in(hp), h},
-      [](T (&a)[17][kBlock], int64_t j) {
-        for (int k = 0; k < 3; ++k) a[k][j] += a[9 + k][j], a[3 + k][j] = a[6 + k][j] + a[12 + k][j];
-        rnn::gru_forward(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j], a[5][j], a[15][j], a[16][j]);
+KN_SIMD_CLONES void gru_row_forward(int64_t n, int64_t H, T* g, T* gh, const T* recx,
+                                    const T* rech, int64_t rs, const T* bias_x, const T* bias_h,
+                                    const T* hp, T* h) {
+  // 0..2 r z n (out), 3..5 h parts (out), 6..8 x pre-activations, 9..11 h ones,
+  // 12..14 b_i, 15..17 b_h, 18 h', 19 h
+  blocked_skip<kGruOut, kGruOut, T, 20>(
+      n, {g, g + H, g + 2 * H, gh, gh + H, gh + 2 * H, in(recx), in(recx + rs), in(recx + 2 * rs),
+          in(rech), in(rech + rs), in(rech + 2 * rs), in(bias_x), in(bias_x + H),
+          in(bias_x + 2 * H), in(bias_h), in(bias_h + H), in(bias_h + 2 * H), in(hp), h},
+      [](T (&a)[20][kBlock], int64_t j) {
+        for (int k = 0; k < 3; ++k) a[k][j] = a[6 + k][j] + a[12 + k][j], a[3 + k][j] = a[9 + k][j] + a[15 + k][j];
+        rnn::gru_forward(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j], a[5][j], a[18][j], a[19][j]);
       });
 }
 template <typename T>
 KN_SIMD_CLONES void rnn_row_forward(int64_t n, T* g, const T* rec, const T* bias, T* h,
                                     bool tanh_mode) {
   if (tanh_mode)
-    blocked<0b1001u, T, 4>(n, {g, in(rec), in(bias), h}, [](T (&a)[4][kBlock], int64_t j) {
-      a[0][j] = a[3][j] = rnn::rnn_forward(a[0][j] + a[1][j] + a[2][j], true);
-    });
+    blocked_skip<0b1001u, 0b1001u, T, 4>(
+        n, {g, in(rec), in(bias), h}, [](T (&a)[4][kBlock], int64_t j) {
+          a[0][j] = a[3][j] = rnn::rnn_forward(a[1][j] + a[2][j], true);
+        });
   else
-    blocked<0b1001u, T, 4>(n, {g, in(rec), in(bias), h}, [](T (&a)[4][kBlock], int64_t j) {
-      a[0][j] = a[3][j] = rnn::rnn_forward(a[0][j] + a[1][j] + a[2][j], false);
-    });
+    blocked_skip<0b1001u, 0b1001u, T, 4>(
+        n, {g, in(rec), in(bias), h}, [](T (&a)[4][kBlock], int64_t j) {
+          a[0][j] = a[3][j] = rnn::rnn_forward(a[1][j] + a[2][j], false);
+        });
 }
 // dm: the gradient of m (dh, or W_hr^T dh with a projection); dc in/out.
 template <typename T>
@@ -168,14 +182,37 @@ KN_SIMD_CLONES void rnn_row_backward(int64_t n, const T* h, const T* dh, T* dg, 
 // once per step as a GEMM call does: the T=32, N=64, H=256 LSTM step
 // (64 x 256 x 1024) ran at 152 instead of 109 GFLOP/s on one thread, 268
 // instead of 235 on two (Intel Xeon, interleaved).
+// Grow-only buffers of the calling thread, by slot. A multi-megabyte block
+// allocated per call comes back from the kernel as fresh pages (glibc maps
+// and unmaps large blocks): an LSTM training step at the demo's shapes
+// (T 20, N 128, H 128, 2 layers) paid ~4,900 page faults and took 35 ms
+// against torch's 21 ms (0 faults) until the big buffers were kept here.
+template <typename V>
+V& pooled(int slot) {
+  thread_local std::array<V, 16> pool;
+  return pool[static_cast<size_t>(slot)];
+}
+enum Slot { kSlotWih, kSlotWhh, kSlotWhr, kSlotWorkspace, kSlotRows, kSlotDx, kSlotRec, kSlotRecH };
+constexpr int kPackSlot = 8;  // + a weight's slot: its PackedB's storage (float buffers)
+
+// n elements of slot's buffer (contents undefined).
+template <typename T>
+T* scratch(int slot, int64_t n) {
+  std::vector<T>& v = pooled<std::vector<T>>(slot);
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+  return v.data();
+}
+
 template <typename T>
 class StepWeight {
  public:
   // w itself, or (with `columns`) the matrix of w's columns in that order: a
   // dense copy, so that the columns a thread needs are one contiguous range.
-  explicit StepWeight(MatrixView<const T> w, const std::vector<int64_t>* columns = nullptr)
-      : w_(w) {
+  // slot: which of the calling thread's pooled buffers hold the copy and the packing.
+  StepWeight(MatrixView<const T> w, Slot slot, const std::vector<int64_t>* columns = nullptr)
+      : w_(w), slot_(slot) {
     if (columns) {
+      copy_ = std::move(pooled<std::vector<T>>(slot));
       copy_.resize(static_cast<size_t>(w.rows * static_cast<int64_t>(columns->size())));
       const int64_t n = static_cast<int64_t>(columns->size());
       for (int64_t r = 0; r < w.rows; ++r)
@@ -183,8 +220,15 @@ class StepWeight {
       w_ = {copy_.data(), w.rows, n, n, 1};
     }
     if constexpr (std::is_same_v<T, float>)
-      if (gemm_ladder::uses_avx512() && w_.rows > 0 && w_.cols > 0) packed_.emplace(w_);
+      if (gemm_ladder::uses_avx512() && w_.rows > 0 && w_.cols > 0)
+        packed_.emplace(w_, std::move(pooled<std::vector<float>>(kPackSlot + slot)));
   }
+  ~StepWeight() {
+    if (!copy_.empty()) pooled<std::vector<T>>(slot_) = std::move(copy_);
+    if (packed_) pooled<std::vector<float>>(kPackSlot + slot_) = packed_->take_storage();
+  }
+  StepWeight(const StepWeight&) = delete;
+  StepWeight& operator=(const StepWeight&) = delete;
   void apply(MatrixView<const T> a, int64_t col0, MatrixView<T> c, T beta) const {
     if constexpr (std::is_same_v<T, float>) {
       if (packed_ && col0 % gemm_ladder::kPanelCols == 0) {
@@ -198,6 +242,7 @@ class StepWeight {
 
  private:
   MatrixView<const T> w_;
+  Slot slot_;
   std::vector<T> copy_;
   std::optional<gemm_ladder::PackedB> packed_;
 };
@@ -310,16 +355,16 @@ MatrixView<T> matrix_or_empty(const kn_tensor* t) {
 // beat one GEMM per step, whose small products ran at a fraction of the
 // big one's speed: the language-id demo's first layer, 128 x 32 x 512 per step).
 template <typename T>
-MatrixView<const T> rows_of(const RnnLayout& L, const kn_tensor& s, std::unique_ptr<T[]>& copy) {
+MatrixView<const T> rows_of(const RnnLayout& L, const kn_tensor& s) {
   MatrixView<const T> m;
   if (L.all_rows(s, m)) return m;
   const int64_t F = s.shape[s.ndim - 1];
-  copy.reset(new T[static_cast<size_t>(std::max<int64_t>(1, L.rows * F))]);
+  T* copy = scratch<T>(kSlotRows, L.rows * F);
   for (int64_t t = 0; t < L.T; ++t) {
     const MatrixView<const T> st = L.step_rows<const T>(s, t);
-    for (int64_t n = 0; n < st.rows; ++n) load_cols(copy.get() + (L.offset[t] + n) * F, st, n, 0, F);
+    for (int64_t n = 0; n < st.rows; ++n) load_cols(copy + (L.offset[t] + n) * F, st, n, 0, F);
   }
-  return {copy.get(), L.rows, F, F, 1};
+  return {copy, L.rows, F, F, 1};
 }
 
 template <typename T>
@@ -360,29 +405,28 @@ void forward(const RnnLayout& L, const kn_tensor& x, const kn_tensor* h0, const 
     else
       bias_x[j] = bi + bh;
   }
-  // Every step's input projection: one GEMM.
-  std::unique_ptr<T[]> x_copy;
-  gemm_parallel<T>(rows_of<T>(L, x, x_copy), Wih.t(),
-                   RnnLayout::block(R, ld, 0, L.rows, L.res.gates, GH), T(1), T(0), threads);
-
   const MatrixView<T> Hn = matrix_or_empty<T>(h_n), Cn = matrix_or_empty<T>(c_n);
   const MatrixView<const T> H0 = matrix_or_empty<const T>(h0), C0 = matrix_or_empty<const T>(c0);
-  StepTeam team(threads, H, L.N * GH * std::max<int64_t>(Hout, 1));
+  const int64_t I = x.shape[x.ndim - 1];
+  StepTeam team(threads, H, L.N * GH * std::max<int64_t>(I + Hout, 1));
   const int V = team.workers();
-  // W_hh^T with each worker's gate columns together (its units of gate 0,
-  // then of gate 1, ...): one GEMM per worker and step into its `rec` buffer.
+  // W_ih^T and W_hh^T with each worker's gate columns together (its units of
+  // gate 0, then of gate 1, ...): per worker and step, x_t W_ih^T + h' W_hh^T
+  // into its `rec` buffer (GRU: two buffers, the h parts apart).
   std::vector<int64_t> columns;
   for (int v = 0; v < V; ++v)
     for (int64_t g = 0; g < L.G; ++g)
       for (int64_t u = StepTeam::share(H, v, V); u < StepTeam::share(H, v + 1, V); ++u)
         columns.push_back(g * H + u);
-  const StepWeight<T> whh_t(Whh.t(), &columns);
+  const StepWeight<T> wih_t(Wih.t(), kSlotWih, &columns), whh_t(Whh.t(), kSlotWhh, &columns);
   std::optional<StepWeight<T>> whr_t;
-  if (proj) whr_t.emplace(as_matrix<const T>(*w_hr).t());
+  if (proj) whr_t.emplace(as_matrix<const T>(*w_hr).t(), kSlotWhr);
   team.run([&](const int th, const int nt) {
-    // rec: (b, G nu) for the worker's units; N x G H bounds every worker's.
-    std::vector<T> rec(static_cast<size_t>(std::max<int64_t>(1, L.N * GH))),
-        hbuf(static_cast<size_t>(std::max<int64_t>(H, 1))), cbuf(hbuf.size()),
+    // rec (rech): (b, G nu) for the worker's units; N x G H bounds every
+    // worker's. The team's threads keep theirs (pooled per thread).
+    T* const rec = scratch<T>(kSlotRec, std::max<int64_t>(1, L.N * GH));
+    T* const rech = gru ? scratch<T>(kSlotRecH, std::max<int64_t>(1, L.N * GH)) : nullptr;
+    std::vector<T> hbuf(static_cast<size_t>(std::max<int64_t>(H, 1))), cbuf(hbuf.size()),
         pbuf(static_cast<size_t>(std::max<int64_t>(Hout, 1)));
     for (int64_t k = 0; k < L.T; ++k) {
       const int64_t t = L.step(k), b = L.batch[t], r0 = L.offset[t];
@@ -407,9 +451,15 @@ void forward(const RnnLayout& L, const kn_tensor& x, const kn_tensor* h0, const 
       for (int v = th; v < V; v += nt) {  // this thread's workers: their units [u0, u1)
         const int64_t u0 = StepTeam::share(H, v, V), nu = StepTeam::share(H, v + 1, V) - u0;
         if (nu == 0) continue;
-        // rec = h' W_hh^T for the worker's gate columns (gate k at rec + k nu).
+        // rec = x_t W_ih^T + h' W_hh^T for the worker's gate columns (gate k
+        // at rec + k nu); GRU keeps h' W_hh^T apart, in rech.
         const int64_t rs = L.G * nu;
-        whh_t.apply(Hp, L.G * u0, {rec.data(), b, rs, rs, 1}, T(0));
+        const MatrixView<T> Rec{rec, b, rs, rs, 1};
+        wih_t.apply(L.step_rows<const T>(x, t), L.G * u0, Rec, T(0));
+        if (gru)
+          whh_t.apply(Hp, L.G * u0, {rech, b, rs, rs, 1}, T(0));
+        else
+          whh_t.apply(Hp, L.G * u0, Rec, T(1));
         // The fused gate kernel on the worker's units.
         for (int64_t n = 0; n < b; ++n) {
           T* row = R + (r0 + n) * ld;
@@ -419,12 +469,12 @@ void forward(const RnnLayout& L, const kn_tensor& x, const kn_tensor* h0, const 
           T* h = proj ? row + L.res.m + u0 : nrow ? nrow + L.res.h_prev + u0 : hbuf.data();
           T* c = nrow && lstm ? nrow + L.res.c_prev + u0 : cbuf.data();
           T* g = row + L.res.gates + u0;
-          const T* rn = rec.data() + n * rs;
+          const T* rn = rec + n * rs;
           if (lstm)
             lstm_row_forward(nu, H, g, rn, nu, bias_x.data() + u0, row + L.res.c_prev + u0, c, h);
           else if (gru)
-            gru_row_forward(nu, H, g, row + L.res.gates_h + u0, rn, nu, bias_x.data() + u0,
-                            bias_h.data() + u0, row + L.res.h_prev + u0, h);
+            gru_row_forward(nu, H, g, row + L.res.gates_h + u0, rn, rech + n * rs, nu,
+                            bias_x.data() + u0, bias_h.data() + u0, row + L.res.h_prev + u0, h);
           else
             rnn_row_forward(nu, g, rn, bias_x.data() + u0, h, L.mode == KN_RNN_TANH);
           if (!proj) {
@@ -492,17 +542,17 @@ void backward(const RnnLayout& L, const kn_tensor* x, const kn_tensor* w_ih, con
   }
   const RnnWorkspace W = rnn_workspace(L.mode, H, P, L.rows, L.N);
   // Uninitialised scratch (every element read is written first).
-  const std::unique_ptr<T[]> ws(new T[static_cast<size_t>(W.elements)]);
-  T* dG = ws.get() + W.dgates;
-  T* dGh = gru ? ws.get() + W.dgates_h : dG;  // LSTM/RNN: the same gradients
-  T* dH = ws.get() + W.dh;
-  T* dC = lstm ? ws.get() + W.dc : nullptr;
-  T* dM = proj ? ws.get() + W.dm : nullptr;
-  T* dHall = proj ? ws.get() + W.dh_all : nullptr;
+  T* const ws = scratch<T>(kSlotWorkspace, W.elements);
+  T* dG = ws + W.dgates;
+  T* dGh = gru ? ws + W.dgates_h : dG;  // LSTM/RNN: the same gradients
+  T* dH = ws + W.dh;
+  T* dC = lstm ? ws + W.dc : nullptr;
+  T* dM = proj ? ws + W.dm : nullptr;
+  T* dHall = proj ? ws + W.dh_all : nullptr;
 
-  const StepWeight<T> whh(as_matrix<const T>(w_hh));
+  const StepWeight<T> whh(as_matrix<const T>(w_hh), kSlotWhh);
   std::optional<StepWeight<T>> whr;
-  if (proj) whr.emplace(as_matrix<const T>(*w_hr));
+  if (proj) whr.emplace(as_matrix<const T>(*w_hr), kSlotWhr);
   const MatrixView<const T> DHn = matrix_or_empty<const T>(dh_n), DCn = matrix_or_empty<const T>(dc_n);
   StepTeam team(threads, H, L.N * GH * std::max<int64_t>(Hout, 1));
   team.run([&](const int th, const int nt) {
@@ -568,18 +618,17 @@ void backward(const RnnLayout& L, const kn_tensor* x, const kn_tensor* w_ih, con
       gemm_parallel<T>(DG, as_matrix<const T>(*w_ih), DX, T(1), T(0), threads);
     } else {
       const int64_t I = dx->shape[dx->ndim - 1];
-      const std::unique_ptr<T[]> buf(new T[static_cast<size_t>(std::max<int64_t>(1, L.rows * I))]);
-      gemm_parallel<T>(DG, as_matrix<const T>(*w_ih), {buf.get(), L.rows, I, I, 1}, T(1), T(0),
+      T* buf = scratch<T>(kSlotDx, L.rows * I);
+      gemm_parallel<T>(DG, as_matrix<const T>(*w_ih), {buf, L.rows, I, I, 1}, T(1), T(0),
                        threads);
       for (int64_t t = 0; t < L.T; ++t) {
         const MatrixView<T> st = L.step_rows<T>(*dx, t);
-        for (int64_t n = 0; n < st.rows; ++n) store_cols(st, n, 0, I, buf.get() + (L.offset[t] + n) * I);
+        for (int64_t n = 0; n < st.rows; ++n) store_cols(st, n, 0, I, buf + (L.offset[t] + n) * I);
       }
     }
   }
   if (dw_ih) {
-    std::unique_ptr<T[]> x_copy;
-    gemm_parallel<T>(DG.t(), rows_of<T>(L, *x, x_copy), as_matrix<T>(*dw_ih), T(1), T(0), threads);
+    gemm_parallel<T>(DG.t(), rows_of<T>(L, *x), as_matrix<T>(*dw_ih), T(1), T(0), threads);
   }
   if (dw_hh)
     gemm_parallel<T>(DGh.t(), RnnLayout::block<const T>(R, ld, 0, L.rows, L.res.h_prev, Hout),

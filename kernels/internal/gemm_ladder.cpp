@@ -657,7 +657,8 @@ void packed_gemm(MatrixView<const float> a, MatrixView<const float> b, MatrixVie
   packed_driver(a, b, c, alpha, beta, nt, pick_kernels());
 }
 
-PackedB::PackedB(MatrixView<const float> b) : K_(b.rows), N_(b.cols), panels_((b.cols + kNR - 1) / kNR) {
+PackedB::PackedB(MatrixView<const float> b, std::vector<float> storage)
+    : K_(b.rows), N_(b.cols), panels_((b.cols + kNR - 1) / kNR), data_(std::move(storage)) {
   // Blocks of KC rows (the driver's K steps), each holding every NR-column panel.
   // 64-byte aligned, as the packing kernels store whole zmm vectors (every panel
   // is kNR * kc floats, a multiple of 64 bytes).

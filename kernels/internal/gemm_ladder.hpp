@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "kernels/internal/blas.hpp"
@@ -57,7 +58,10 @@ void packed_gemm(MatrixView<const float> a, MatrixView<const float> b, MatrixVie
 // PackedB keeps its own copy.
 class PackedB {
  public:
-  explicit PackedB(MatrixView<const float> b);
+  // `storage`: a vector to pack into (its capacity reused: no new pages for a
+  // caller that packs the same sizes again and again); take_storage() gives it back.
+  explicit PackedB(MatrixView<const float> b, std::vector<float> storage = {});
+  std::vector<float> take_storage() { return std::move(data_); }
   int64_t rows() const { return K_; }
   int64_t cols() const { return N_; }
   const float* data() const { return base_; }

@@ -70,7 +70,7 @@ inline RnnWorkspace rnn_workspace(int32_t mode, int64_t H, int64_t P, int64_t ro
 struct RnnLayout {
   int32_t mode;
   bool reverse;
-  int64_t H, P, Hout, G, I, T, N, rows;
+  int64_t H, P, Hout, G, T, N, rows;
   bool packed;
   std::vector<int64_t> batch;   // rows at step t (T entries)
   std::vector<int64_t> offset;  // first row of step t (T + 1 entries; offset[T] = rows)
