@@ -84,56 +84,54 @@ inline __attribute__((always_inline)) void blocked(int64_t H, const std::array<T
 template <typename T>
 T* in(const T* p) { return const_cast<T*>(p); }  // read only: its bit of Out is 0
 
-// Forward: rec holds this row's pre-activations without the biases,
-// x W_ih^T + h' W_hh^T (gate k at rec + k * rs), computed by the step's GEMMs
-// into a buffer that is still in cache; bias has the biases (gate k at
-// bias + k * H). The activations are written to g (the reserve) without
-// reading it. (An earlier version ran every step's x W_ih^T as one GEMM into
-// the reserve before the steps and added h' W_hh^T there: the gate kernel
-// then read 8 MB per layer from memory, and was the largest cost after the
-// GEMMs at the demo's shapes.)
-constexpr unsigned kLstmOut = 0b110000000001111u;  // g (4), c, m: written only
+// Forward: g holds the x part of the pre-activations (x W_ih^T, one GEMM for
+// every step), rec the recurrent part h' W_hh^T of this row's units (gate k
+// at rec + k * rs, a buffer the step's GEMM just wrote), bias the biases
+// (gate k at bias + k * H); their sum goes through the activations into g.
+// The biases are added here rather than written into every row before the
+// input GEMM (an 8 MB fill per layer at T = 32, N = 64, H = 256). Arrays that
+// are outputs only are not loaded (Skip).
+constexpr unsigned kLstmOut = 0b110000000001111u;  // g (4), c, m
 template <typename T>
 KN_SIMD_CLONES void lstm_row_forward(int64_t n, int64_t H, T* g, const T* rec, int64_t rs,
                                      const T* bias, const T* cp, T* c, T* m) {
-  // 0..3 i f g o (out), 4..7 pre-activations, 8..11 biases, 12 c', 13 c, 14 m
-  blocked_skip<kLstmOut, kLstmOut, T, 15>(
+  // 0..3 i f g o (in place), 4..7 their recurrent parts, 8..11 biases, 12 c', 13 c, 14 m
+  blocked_skip<kLstmOut, 0b110000000000000u, T, 15>(
       n, {g, g + H, g + 2 * H, g + 3 * H, in(rec), in(rec + rs), in(rec + 2 * rs), in(rec + 3 * rs),
           in(bias), in(bias + H), in(bias + 2 * H), in(bias + 3 * H), in(cp), c, m},
       [](T (&a)[15][kBlock], int64_t j) {
-        for (int k = 0; k < 4; ++k) a[k][j] = a[4 + k][j] + a[8 + k][j];
+        for (int k = 0; k < 4; ++k) a[k][j] += a[4 + k][j] + a[8 + k][j];
         rnn::lstm_forward(a[0][j], a[1][j], a[2][j], a[3][j], a[12][j], a[13][j], a[14][j]);
       });
 }
-// GRU: x parts (recx + b_i) and h parts (gh = rech + b_h, kept: the backward needs hn).
-constexpr unsigned kGruOut = 0b10000000000000111111u;  // g (3), gh (3), h
+// GRU: the x parts get b_i; the h parts gh = rech + b_h are kept (the backward needs hn).
+constexpr unsigned kGruOut = 0b10000000000111111u;  // g (3), gh (3), h
 template <typename T>
-KN_SIMD_CLONES void gru_row_forward(int64_t n, int64_t H, T* g, T* gh, const T* recx,
-                                    const T* rech, int64_t rs, const T* bias_x, const T* bias_h,
-                                    const T* hp, T* h) {
-  // 0..2 r z n (out), 3..5 h parts (out), 6..8 x pre-activations, 9..11 h ones,
-  // 12..14 b_i, 15..17 b_h, 18 h', 19 h
-  blocked_skip<kGruOut, kGruOut, T, 20>(
-      n, {g, g + H, g + 2 * H, gh, gh + H, gh + 2 * H, in(recx), in(recx + rs), in(recx + 2 * rs),
-          in(rech), in(rech + rs), in(rech + 2 * rs), in(bias_x), in(bias_x + H),
-          in(bias_x + 2 * H), in(bias_h), in(bias_h + H), in(bias_h + 2 * H), in(hp), h},
-      [](T (&a)[20][kBlock], int64_t j) {
-        for (int k = 0; k < 3; ++k) a[k][j] = a[6 + k][j] + a[12 + k][j], a[3 + k][j] = a[9 + k][j] + a[15 + k][j];
-        rnn::gru_forward(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j], a[5][j], a[18][j], a[19][j]);
+KN_SIMD_CLONES void gru_row_forward(int64_t n, int64_t H, T* g, T* gh, const T* rech, int64_t rs,
+                                    const T* bias_x, const T* bias_h, const T* hp, T* h) {
+  // 0..2 r z n (in place), 3..5 h parts (out), 6..8 recurrent parts, 9..11 b_i,
+  // 12..14 b_h, 15 h', 16 h
+  blocked_skip<kGruOut, 0b10000000000111000u, T, 17>(
+      n, {g, g + H, g + 2 * H, gh, gh + H, gh + 2 * H, in(rech), in(rech + rs), in(rech + 2 * rs),
+          in(bias_x), in(bias_x + H), in(bias_x + 2 * H), in(bias_h), in(bias_h + H),
+          in(bias_h + 2 * H), in(hp), h},
+      [](T (&a)[17][kBlock], int64_t j) {
+        for (int k = 0; k < 3; ++k) a[k][j] += a[9 + k][j], a[3 + k][j] = a[6 + k][j] + a[12 + k][j];
+        rnn::gru_forward(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j], a[5][j], a[15][j], a[16][j]);
       });
 }
 template <typename T>
 KN_SIMD_CLONES void rnn_row_forward(int64_t n, T* g, const T* rec, const T* bias, T* h,
                                     bool tanh_mode) {
   if (tanh_mode)
-    blocked_skip<0b1001u, 0b1001u, T, 4>(
+    blocked_skip<0b1001u, 0b1000u, T, 4>(
         n, {g, in(rec), in(bias), h}, [](T (&a)[4][kBlock], int64_t j) {
-          a[0][j] = a[3][j] = rnn::rnn_forward(a[1][j] + a[2][j], true);
+          a[0][j] = a[3][j] = rnn::rnn_forward(a[0][j] + a[1][j] + a[2][j], true);
         });
   else
-    blocked_skip<0b1001u, 0b1001u, T, 4>(
+    blocked_skip<0b1001u, 0b1000u, T, 4>(
         n, {g, in(rec), in(bias), h}, [](T (&a)[4][kBlock], int64_t j) {
-          a[0][j] = a[3][j] = rnn::rnn_forward(a[1][j] + a[2][j], false);
+          a[0][j] = a[3][j] = rnn::rnn_forward(a[0][j] + a[1][j] + a[2][j], false);
         });
 }
 // dm: the gradient of m (dh, or W_hr^T dh with a projection); dc in/out.
@@ -192,7 +190,7 @@ V& pooled(int slot) {
   thread_local std::array<V, 16> pool;
   return pool[static_cast<size_t>(slot)];
 }
-enum Slot { kSlotWih, kSlotWhh, kSlotWhr, kSlotWorkspace, kSlotRows, kSlotDx, kSlotRec, kSlotRecH };
+enum Slot { kSlotWhh, kSlotWhr, kSlotWorkspace, kSlotRows, kSlotDx, kSlotRec };
 constexpr int kPackSlot = 8;  // + a weight's slot: its PackedB's storage (float buffers)
 
 // n elements of slot's buffer (contents undefined).
@@ -405,27 +403,29 @@ void forward(const RnnLayout& L, const kn_tensor& x, const kn_tensor* h0, const 
     else
       bias_x[j] = bi + bh;
   }
+  // Every step's input projection: one GEMM into the reserve's gate columns.
+  gemm_parallel<T>(rows_of<T>(L, x), Wih.t(), RnnLayout::block(R, ld, 0, L.rows, L.res.gates, GH),
+                   T(1), T(0), threads);
+
   const MatrixView<T> Hn = matrix_or_empty<T>(h_n), Cn = matrix_or_empty<T>(c_n);
   const MatrixView<const T> H0 = matrix_or_empty<const T>(h0), C0 = matrix_or_empty<const T>(c0);
-  const int64_t I = x.shape[x.ndim - 1];
-  StepTeam team(threads, H, L.N * GH * std::max<int64_t>(I + Hout, 1));
+  StepTeam team(threads, H, L.N * GH * std::max<int64_t>(Hout, 1));
   const int V = team.workers();
-  // W_ih^T and W_hh^T with each worker's gate columns together (its units of
-  // gate 0, then of gate 1, ...): per worker and step, x_t W_ih^T + h' W_hh^T
-  // into its `rec` buffer (GRU: two buffers, the h parts apart).
+  // W_hh^T with each worker's gate columns together (its units of gate 0,
+  // then of gate 1, ...): per worker and step one GEMM, h' W_hh^T, into its
+  // `rec` buffer.
   std::vector<int64_t> columns;
   for (int v = 0; v < V; ++v)
     for (int64_t g = 0; g < L.G; ++g)
       for (int64_t u = StepTeam::share(H, v, V); u < StepTeam::share(H, v + 1, V); ++u)
         columns.push_back(g * H + u);
-  const StepWeight<T> wih_t(Wih.t(), kSlotWih, &columns), whh_t(Whh.t(), kSlotWhh, &columns);
+  const StepWeight<T> whh_t(Whh.t(), kSlotWhh, &columns);
   std::optional<StepWeight<T>> whr_t;
   if (proj) whr_t.emplace(as_matrix<const T>(*w_hr).t(), kSlotWhr);
   team.run([&](const int th, const int nt) {
-    // rec (rech): (b, G nu) for the worker's units; N x G H bounds every
-    // worker's. The team's threads keep theirs (pooled per thread).
+    // rec: (b, G nu) for the worker's units; N x G H bounds every worker's.
+    // The team's threads keep theirs (pooled per thread).
     T* const rec = scratch<T>(kSlotRec, std::max<int64_t>(1, L.N * GH));
-    T* const rech = gru ? scratch<T>(kSlotRecH, std::max<int64_t>(1, L.N * GH)) : nullptr;
     std::vector<T> hbuf(static_cast<size_t>(std::max<int64_t>(H, 1))), cbuf(hbuf.size()),
         pbuf(static_cast<size_t>(std::max<int64_t>(Hout, 1)));
     for (int64_t k = 0; k < L.T; ++k) {
@@ -451,15 +451,9 @@ void forward(const RnnLayout& L, const kn_tensor& x, const kn_tensor* h0, const 
       for (int v = th; v < V; v += nt) {  // this thread's workers: their units [u0, u1)
         const int64_t u0 = StepTeam::share(H, v, V), nu = StepTeam::share(H, v + 1, V) - u0;
         if (nu == 0) continue;
-        // rec = x_t W_ih^T + h' W_hh^T for the worker's gate columns (gate k
-        // at rec + k nu); GRU keeps h' W_hh^T apart, in rech.
+        // rec = h' W_hh^T for the worker's gate columns (gate k at rec + k nu).
         const int64_t rs = L.G * nu;
-        const MatrixView<T> Rec{rec, b, rs, rs, 1};
-        wih_t.apply(L.step_rows<const T>(x, t), L.G * u0, Rec, T(0));
-        if (gru)
-          whh_t.apply(Hp, L.G * u0, {rech, b, rs, rs, 1}, T(0));
-        else
-          whh_t.apply(Hp, L.G * u0, Rec, T(1));
+        whh_t.apply(Hp, L.G * u0, {rec, b, rs, rs, 1}, T(0));
         // The fused gate kernel on the worker's units.
         for (int64_t n = 0; n < b; ++n) {
           T* row = R + (r0 + n) * ld;
@@ -473,7 +467,7 @@ void forward(const RnnLayout& L, const kn_tensor& x, const kn_tensor* h0, const 
           if (lstm)
             lstm_row_forward(nu, H, g, rn, nu, bias_x.data() + u0, row + L.res.c_prev + u0, c, h);
           else if (gru)
-            gru_row_forward(nu, H, g, row + L.res.gates_h + u0, rn, rech + n * rs, nu,
+            gru_row_forward(nu, H, g, row + L.res.gates_h + u0, rn, nu,
                             bias_x.data() + u0, bias_h.data() + u0, row + L.res.h_prev + u0, h);
           else
             rnn_row_forward(nu, g, rn, bias_x.data() + u0, h, L.mode == KN_RNN_TANH);
