@@ -4,24 +4,27 @@
 // kernels/formulas/rnn.hpp; the reserve's columns in kernels/ops/rnn.hpp.
 //
 // forward (G gates, H hidden, Hout = P or H; b = batch(t) rows at step t):
-//   gates(rows, GH)  = b_ih [+ b_hh] + x W_ih^T        one GEMM over all rows
-//   per step, in processing order:
-//     gates[t] += h'[t] W_hh^T                          (GRU: into gates_h, + b_hh)
-//     fused gate kernel: activations in place, c, h (or m, then h = m W_hr^T)
-//     h, c -> y[t], the next step's h'/c' rows, h_n/c_n for rows ending here
+//   gates(rows, GH)  = x W_ih^T                         one GEMM over all rows
+//   per step, in processing order, on a team of threads that each own blocks
+//   of hidden units (StepTeam):
+//     rec = h'[t] W_hh^T for the thread's gate columns (W_hh packed once)
+//     fused gate kernel: gates + rec + biases -> activations in place, c, h
+//     (or m, then h = m W_hr^T); h, c -> y[t], the next step's h'/c' rows,
+//     h_n/c_n for rows ending here; one barrier
 // backward (steps in the opposite order; dh, dc the running state gradients):
 //     dh[:b] += dy[t];  (projection: dm = dh W_hr)
-//     fused kernel: dgates[t] (GRU: and dgates_h[t]), dc[:b], GRU's z dh
-//     dh[:b] = dgates_h[t] W_hh (+ z dh for GRU)
+//     fused kernel on the thread's units: dgates[t] (GRU: and dgates_h[t]),
+//     dc[:b], GRU's z dh; a barrier
+//     dh[:b] = dgates_h[t] W_hh (+ z dh for GRU), the thread's columns
 //   then, each ONE product over all rows:
 //     dx = dgates W_ih;  dw_ih = dgates^T x;  dw_hh = dgates_h^T h';
 //     db_ih, db_hh = column sums;  dw_hr = dh_all^T m
-// Threads: GEMMs through kn::gemm_parallel; the fused kernels split the rows,
-// each row computed whole by one thread (so results do not depend on the
-// thread count), by row functions compiled for AVX-512 / AVX2 / baseline
+// The gate kernels are row functions compiled for AVX-512 / AVX2 / baseline
 // (KN_SIMD_CLONES) under elementwise.hpp's no-trapping-math, which lets GCC
 // vectorise the formulas' selects: without them the LSTM gates of a
-// T=32, N=64, H=256 layer took 38 ms of its 63 ms forward (1 thread, Intel Xeon).
+// T=32, N=64, H=256 layer took 38 ms of its 63 ms forward (1 thread, Intel
+// Xeon). Every unit is computed by the same code whatever the thread split,
+// and each GEMM tile by one thread in a fixed order.
 #include "kernels/internal/elementwise.hpp"  // first: its pragma covers this file
 
 #include <algorithm>
@@ -173,13 +176,6 @@ KN_SIMD_CLONES void rnn_row_backward(int64_t n, const T* h, const T* dh, T* dg, 
     });
 }
 
-// A weight multiplied at every step (W_hh^T forward, W_hh backward, W_hr):
-// c = a w[:, col0 : col0 + c.cols] + beta c, on the calling thread (each
-// thread of a StepTeam multiplies its own columns). float32 on an AVX-512
-// CPU packs w ONCE for the whole sequence (gemm_ladder::PackedB) instead of
-// once per step as a GEMM call does: the T=32, N=64, H=256 LSTM step
-// (64 x 256 x 1024) ran at 152 instead of 109 GFLOP/s on one thread, 268
-// instead of 235 on two (Intel Xeon, interleaved).
 // Grow-only buffers of the calling thread, by slot. A multi-megabyte block
 // allocated per call comes back from the kernel as fresh pages (glibc maps
 // and unmaps large blocks): an LSTM training step at the demo's shapes
@@ -201,6 +197,13 @@ T* scratch(int slot, int64_t n) {
   return v.data();
 }
 
+// A weight multiplied at every step (W_hh^T forward, W_hh backward, W_hr):
+// c = a w[:, col0 : col0 + c.cols] + beta c, on the calling thread (each
+// thread of a StepTeam multiplies its own columns). float32 on an AVX-512
+// CPU packs w ONCE for the whole sequence (gemm_ladder::PackedB) instead of
+// once per step as a GEMM call does: the T=32, N=64, H=256 LSTM step
+// (64 x 256 x 1024) ran at 152 instead of 109 GFLOP/s on one thread, 268
+// instead of 235 on two (Intel Xeon, interleaved).
 template <typename T>
 class StepWeight {
  public:

@@ -1,7 +1,8 @@
-// Recurrent layers on CUDA: the same algorithm as kernels/cpu/rnn.cpp (read
-// its header for the steps), with the GEMMs of kernels/cuda/gemm.cuh and one
-// fused kernel per step for the gates (kernels/formulas/rnn.hpp, the CPU's
-// formulas). Everything launches on ctx.stream; the backward's scratch is
+// Recurrent layers on CUDA: the steps of kernels/cpu/rnn.cpp (read its
+// header), with the GEMMs of kernels/cuda/gemm.cuh and one fused kernel per
+// step for the gates (kernels/formulas/rnn.hpp, the CPU's formulas). Unlike
+// the CPU, the biases are written into the reserve first (FillBias) and the
+// GEMMs accumulate onto them, and each step's recurrent GEMM is one call. Everything launches on ctx.stream; the backward's scratch is
 // the caller's ex->workspace (kn_rnn_backward_workspace_size), never an
 // allocation of ours.
 #include <cstdint>
