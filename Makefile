@@ -6,6 +6,8 @@
 #                        (ARGS="--synthetic 100000 --compare", "--dataset cora --root DIR")
 #   make demo-rnn        a word's language from its letters: Embedding -> LSTM -> Linear on
 #                        ten Debian word lists (ARGS="--compare", "--predict hund chien")
+#   make demo-resnet     a residual network (Conv, BatchNorm, adaptive pooling) on Fashion-MNIST,
+#                        >= 93% (ARGS="--compare", "--epochs 2")
 #   make profile         per-operator times of one LeNet-5 training step vs torch
 #   make test            every test: GoogleTest (ctest), the C install test, pytest, and the
 #                        scaffold's self-test (make test-scaffold, ~1 min)
@@ -82,7 +84,7 @@ CMAKE_ARGS ?=
 # runs is refused with a message (tools/locked), never mixed.
 LOCK      := $(ROOT)/tools/locked $(ROOT)/build/.build.lock
 
-.PHONY: new-op check vec-report bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn demo-rnn profile test bench install clean setup apt venv build pyinstall \
+.PHONY: new-op check vec-report bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn demo-rnn demo-resnet profile test bench install clean setup apt venv build pyinstall \
         test-cpp test-c test-python test-sanitize test-stress test-gpu fuzz fuzz-smoke
 
 # ---------------------------------------------------------------- set-up
@@ -132,6 +134,9 @@ demo-gcn: setup pyinstall
 
 demo-rnn: setup pyinstall
 	$(PY) examples/language_id.py $(ARGS)
+
+demo-resnet: setup pyinstall
+	$(PY) examples/resnet_fashion_mnist.py $(ARGS)
 
 profile: setup pyinstall
 	$(PY) -m pykernels.torch.profile $(ARGS)
