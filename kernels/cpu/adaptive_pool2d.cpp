@@ -1,0 +1,329 @@
+// 2-D adaptive average and max pooling on the CPU, as torch.nn.functional.
+//
+// Shapes: x, dx:(N,C,H,W); y, dy, indices:(N,C,Ho,Wo); any strides (outputs
+// non-overlapping: validated). Output row oh pools the input rows
+// [floor(oh H / Ho), ceil((oh + 1) H / Ho)), columns likewise (torch's bins).
+//
+//   avg forward:  y[oh,ow]  = sum of x over the bin / (bin height * bin width)
+//   avg backward: dx[h,w]   = sum over the bins (oh, ow) containing (h, w), in
+//                             (oh, ow) order, of dy[oh,ow] / (bin height * bin width):
+//                             a GATHER over input pixels (the CUDA kernel gathers in
+//                             the same order: bitwise-equal results), so no
+//                             two threads ever write one element.
+//   max forward:  y[oh,ow]  = max over the bin, indices = its flat h W + w (first
+//                             max wins ties, a NaN wins: the last NaN of the bin)
+//   max backward: dx[i]     = sum of dy[o] over the o with indices[o] == i, in (oh, ow)
+//                             order (a per-plane scatter; threads own whole planes)
+//
+// Threads own whole (n, c) planes (parallel_for over N*C), except in the
+// channels-last global-average paths, where they own channel blocks (or
+// batch rows): every output element is always summed in one fixed order, so
+// the bits do not depend on the thread count.
+//
+// Fast paths for the global average (Ho = Wo = 1, a ResNet head): contiguous
+// planes (NCHW) sum in 16 independent lanes (vectorised, combined in a fixed
+// order); channels-last (NHWC) sums a block of channels across the pixels
+// with unit-stride vector adds.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/error.hpp"
+#include "kernels/internal/threading.hpp"
+#include "kernels/ops/adaptive_pool2d.hpp"
+
+namespace kn::cpu {
+namespace {
+
+// Work per thread below which splitting the planes does not pay.
+constexpr int64_t kPoolGrain = 16384;
+
+// The bin of output o of `out` over an input of `in` (validation guarantees
+// (out) * (in + 1) fits in int64).
+struct Bin {
+  int64_t lo, hi;
+};
+inline Bin bin(int64_t o, int64_t in, int64_t out) {
+  return {(o * in) / out, ((o + 1) * in + out - 1) / out};
+}
+std::vector<Bin> bins(int64_t in, int64_t out) {
+  std::vector<Bin> b(static_cast<size_t>(out));
+  for (int64_t o = 0; o < out; ++o) b[o] = bin(o, in, out);
+  return b;
+}
+// For each input position, the outputs [lo, hi) whose bins contain it
+// (contiguous: both bin ends are non-decreasing in o).
+std::vector<Bin> covering(int64_t in, int64_t out) {
+  std::vector<Bin> c(static_cast<size_t>(in), Bin{out, 0});
+  for (int64_t o = 0; o < out; ++o) {
+    const Bin b = bin(o, in, out);
+    for (int64_t i = b.lo; i < b.hi; ++i) c[i].lo = std::min(c[i].lo, o), c[i].hi = std::max(c[i].hi, o + 1);
+  }
+  return c;
+}
+
+template <typename T>
+T* plane(const kn_tensor& t, int64_t p, int64_t C) {
+  return data_as<T>(t) + (p / C) * t.strides[0] + (p % C) * t.strides[1];
+}
+
+int64_t plane_grain(const kn_tensor& big, const kn_tensor& small) {
+  int64_t a, b, work;
+  if (__builtin_mul_overflow(big.shape[2], big.shape[3], &a)) a = INT64_MAX;
+  if (__builtin_mul_overflow(small.shape[2], small.shape[3], &b)) b = INT64_MAX;
+  if (__builtin_add_overflow(a, b, &work)) work = INT64_MAX;
+  return std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, work));
+}
+
+template <typename T>
+inline bool takes_max(T v, T m) {
+  return v > m || v != v;
+}
+
+// Sum of n contiguous elements in 16 lanes, combined pairwise in a fixed order.
+template <typename T>
+T lane_sum(const T* x, int64_t n) {
+  constexpr int kLanes = 16;
+  T acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
+  for (int j = 0; i < n; ++i, ++j) acc[j] += x[i];
+  for (int w = kLanes / 2; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0];
+}
+
+// Channels-last: x viewed as (N, P = H W, C) with unit channel stride.
+bool channels_last(const kn_tensor& t) {
+  const int64_t C = t.shape[1], W = t.shape[3];
+  return C > 1 && t.strides[1] == 1 && t.strides[3] == C && t.strides[2] == W * C;
+}
+
+template <typename T>
+void zero_plane(T* d, int64_t sh, int64_t sw, int64_t H, int64_t W) {
+  if (sw == 1 && sh == W) {
+    std::fill(d, d + H * W, T(0));
+    return;
+  }
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t w = 0; w < W; ++w) d[h * sh + w * sw] = T(0);
+}
+
+constexpr int64_t kChannelBlock = 256;
+
+template <typename T>
+void global_avg_nhwc(const kn_tensor& x, const kn_tensor& y, int threads) {
+  const int64_t N = x.shape[0], C = x.shape[1], P = x.shape[2] * x.shape[3];
+  const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
+  const T div = T(P);
+  const int64_t grain = std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, P * kChannelBlock));
+  parallel_for(N * blocks, grain, threads, [&](int64_t b, int64_t e) {
+    T acc[kChannelBlock];
+    for (int64_t q = b; q < e; ++q) {
+      const int64_t n = q / blocks, c0 = (q % blocks) * kChannelBlock;
+      const int64_t nc = std::min(kChannelBlock, C - c0);
+      const T* xp = data_as<const T>(x) + n * x.strides[0] + c0;
+      std::fill(acc, acc + nc, T(0));
+      for (int64_t p = 0; p < P; ++p) {
+        const T* row = xp + p * C;
+        for (int64_t c = 0; c < nc; ++c) acc[c] += row[c];
+      }
+      T* yp = data_as<T>(y) + n * y.strides[0] + c0 * y.strides[1];
+      const int64_t ys = y.strides[1];
+      for (int64_t c = 0; c < nc; ++c) yp[c * ys] = acc[c] / div;
+    }
+  });
+}
+
+template <typename T>
+void global_avg_backward_nhwc(const kn_tensor& dy, const kn_tensor& dx, int threads) {
+  const int64_t N = dx.shape[0], C = dx.shape[1], P = dx.shape[2] * dx.shape[3];
+  const T div = T(P);
+  const int64_t grain = std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, C));
+  parallel_for(N * P, grain, threads, [&](int64_t b, int64_t e) {
+    std::vector<T> v(static_cast<size_t>(C));
+    int64_t cached = -1;
+    for (int64_t q = b; q < e; ++q) {
+      const int64_t n = q / P, p = q % P;
+      if (n != cached) {
+        const T* g = data_as<const T>(dy) + n * dy.strides[0];
+        for (int64_t c = 0; c < C; ++c) v[c] = T(0) + g[c * dy.strides[1]] / div;
+        cached = n;
+      }
+      std::copy(v.begin(), v.end(), data_as<T>(dx) + n * dx.strides[0] + p * C);
+    }
+  });
+}
+
+}  // namespace
+
+void adaptive_avg_pool2d_forward(const kn_tensor& x, const kn_tensor& y, const CpuContext& ctx) {
+  const int64_t C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  const int64_t NC = y.shape[0] * y.shape[1], Ho = y.shape[2], Wo = y.shape[3];
+  if (numel(y) == 0) return;  // N * C, Ho * Wo fit from here on; H, W >= 1
+  dispatch_float(x.dtype, "kn_adaptive_avg_pool2d_forward", [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t xsh = x.strides[2], xsw = x.strides[3];
+    if (Ho == 1 && Wo == 1 && channels_last(x)) {
+      global_avg_nhwc<T>(x, y, ctx.num_threads);
+      return;
+    }
+    const bool global_dense = Ho == 1 && Wo == 1 && xsw == 1 && (xsh == W || H == 1);
+    const auto bh = bins(H, Ho), bw = bins(W, Wo);
+    parallel_for(NC, plane_grain(x, y), ctx.num_threads, [&](int64_t b, int64_t e) {
+      const int64_t ysh = y.strides[2], ysw = y.strides[3];
+      for (int64_t q = b; q < e; ++q) {
+        const T* xp = plane<const T>(x, q, C);
+        T* yp = plane<T>(y, q, C);
+        if (global_dense) {
+          yp[0] = lane_sum(xp, H * W) / T(H * W);
+          continue;
+        }
+        for (int64_t oh = 0; oh < Ho; ++oh) {
+          const Bin h = bh[oh];
+          for (int64_t ow = 0; ow < Wo; ++ow) {
+            const Bin w = bw[ow];
+            T sum(0);
+            for (int64_t ih = h.lo; ih < h.hi; ++ih) {
+              const T* row = xp + ih * xsh;
+              for (int64_t iw = w.lo; iw < w.hi; ++iw) sum += row[iw * xsw];
+            }
+            yp[oh * ysh + ow * ysw] = sum / T((h.hi - h.lo) * (w.hi - w.lo));
+          }
+        }
+      }
+    });
+  });
+}
+
+void adaptive_avg_pool2d_backward(const kn_tensor& dy, const kn_tensor& dx, const CpuContext& ctx) {
+  const int64_t C = dx.shape[1], H = dx.shape[2], W = dx.shape[3];
+  const int64_t NC = dx.shape[0] * dx.shape[1], Ho = dy.shape[2], Wo = dy.shape[3];
+  if (numel(dx) == 0) return;  // validation: Ho, Wo >= 1 here
+  dispatch_float(dx.dtype, "kn_adaptive_avg_pool2d_backward", [&](auto tag) {
+    using T = decltype(tag);
+    if (Ho == 1 && Wo == 1 && channels_last(dx)) {
+      global_avg_backward_nhwc<T>(dy, dx, ctx.num_threads);
+      return;
+    }
+    const auto bh = bins(H, Ho), bw = bins(W, Wo);
+    const auto ch = covering(H, Ho), cw = covering(W, Wo);
+    parallel_for(NC, plane_grain(dx, dy), ctx.num_threads, [&](int64_t b, int64_t e) {
+      const int64_t gsh = dy.strides[2], gsw = dy.strides[3], dsh = dx.strides[2], dsw = dx.strides[3];
+      for (int64_t q = b; q < e; ++q) {
+        const T* g = plane<const T>(dy, q, C);
+        T* d = plane<T>(dx, q, C);
+        if (Ho == 1 && Wo == 1) {  // one bin: the same value everywhere
+          const T v = T(0) + g[0] / T(H * W);
+          for (int64_t h = 0; h < H; ++h) {
+            T* row = d + h * dsh;
+            if (dsw == 1)
+              std::fill(row, row + W, v);
+            else
+              for (int64_t w = 0; w < W; ++w) row[w * dsw] = v;
+          }
+          continue;
+        }
+        for (int64_t h = 0; h < H; ++h) {
+          const Bin oh_range = ch[h];
+          T* row = d + h * dsh;
+          for (int64_t w = 0; w < W; ++w) {
+            const Bin ow_range = cw[w];
+            T sum(0);
+            for (int64_t oh = oh_range.lo; oh < oh_range.hi; ++oh) {
+              const int64_t kh = bh[oh].hi - bh[oh].lo;
+              const T* grow = g + oh * gsh;
+              for (int64_t ow = ow_range.lo; ow < ow_range.hi; ++ow)
+                sum += grow[ow * gsw] / T(kh * (bw[ow].hi - bw[ow].lo));
+            }
+            row[w * dsw] = sum;
+          }
+        }
+      }
+    });
+  });
+}
+
+void adaptive_max_pool2d_forward(const kn_tensor& x, const kn_tensor& y, const kn_tensor& indices,
+                                 const CpuContext& ctx) {
+  const int64_t C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  const int64_t NC = y.shape[0] * y.shape[1], Ho = y.shape[2], Wo = y.shape[3];
+  if (numel(y) == 0) return;
+  const auto bh = bins(H, Ho), bw = bins(W, Wo);
+  dispatch_float(x.dtype, "kn_adaptive_max_pool2d_forward", [&](auto tag) {
+    using T = decltype(tag);
+    dispatch_index(indices.dtype, "kn_adaptive_max_pool2d_forward", [&](auto itag) {
+      using I = decltype(itag);
+      parallel_for(NC, plane_grain(x, y), ctx.num_threads, [&](int64_t b, int64_t e) {
+        const int64_t xsh = x.strides[2], xsw = x.strides[3], ysh = y.strides[2], ysw = y.strides[3];
+        const int64_t ish = indices.strides[2], isw = indices.strides[3];
+        for (int64_t q = b; q < e; ++q) {
+          const T* xp = plane<const T>(x, q, C);
+          T* yp = plane<T>(y, q, C);
+          I* ip = plane<I>(indices, q, C);
+          for (int64_t oh = 0; oh < Ho; ++oh) {
+            const Bin h = bh[oh];
+            for (int64_t ow = 0; ow < Wo; ++ow) {
+              const Bin w = bw[ow];
+              T m = -std::numeric_limits<T>::infinity();
+              int64_t at = h.lo * W + w.lo;
+              for (int64_t ih = h.lo; ih < h.hi; ++ih) {
+                const T* row = xp + ih * xsh;
+                for (int64_t iw = w.lo; iw < w.hi; ++iw) {
+                  const T v = row[iw * xsw];
+                  if (takes_max(v, m)) m = v, at = ih * W + iw;
+                }
+              }
+              yp[oh * ysh + ow * ysw] = m;
+              ip[oh * ish + ow * isw] = static_cast<I>(at);
+            }
+          }
+        }
+      });
+    });
+  });
+}
+
+void adaptive_max_pool2d_backward(const kn_tensor& dy, const kn_tensor& indices, const kn_tensor& dx,
+                                  const CpuContext& ctx) {
+  const int64_t C = dx.shape[1], H = dx.shape[2], W = dx.shape[3];
+  const int64_t NC = dx.shape[0] * dx.shape[1], Ho = dy.shape[2], Wo = dy.shape[3], HW = H * W;
+  if (numel(dx) == 0) return;  // validation: H, W, C, Ho, Wo >= 1, so only N = 0 here
+  dispatch_float(dx.dtype, "kn_adaptive_max_pool2d_backward", [&](auto tag) {
+    using T = decltype(tag);
+    dispatch_index(indices.dtype, "kn_adaptive_max_pool2d_backward", [&](auto itag) {
+      using I = decltype(itag);
+      parallel_for(NC, plane_grain(dx, dy), ctx.num_threads, [&](int64_t b, int64_t e) {
+        const int64_t gsh = dy.strides[2], gsw = dy.strides[3];
+        const int64_t ish = indices.strides[2], isw = indices.strides[3];
+        const int64_t dsh = dx.strides[2], dsw = dx.strides[3];
+        const bool dense = dsw == 1 && dsh == W;
+        for (int64_t q = b; q < e; ++q) {
+          const T* g = plane<const T>(dy, q, C);
+          const I* ip = plane<const I>(indices, q, C);
+          T* d = plane<T>(dx, q, C);
+          zero_plane(d, dsh, dsw, H, W);
+          for (int64_t oh = 0; oh < Ho; ++oh)
+            for (int64_t ow = 0; ow < Wo; ++ow) {
+              const int64_t i = static_cast<int64_t>(ip[oh * ish + ow * isw]);
+              if (i == -1) continue;
+              if (i < 0 || i >= HW)
+                fail(KN_ERR_INVALID_ARGUMENT, "kn_adaptive_max_pool2d_backward: indices: value ", i,
+                     " at (n, c, oh, ow) = (", q / C, ", ", q % C, ", ", oh, ", ", ow,
+                     ") is outside [0, H*W = ", HW, ")");
+              const T v = g[oh * gsh + ow * gsw];
+              if (dense)
+                d[i] += v;
+              else
+                d[(i / W) * dsh + (i % W) * dsw] += v;
+            }
+        }
+      });
+    });
+  });
+}
+
+}  // namespace kn::cpu
