@@ -173,15 +173,23 @@ void adaptive_avg_pool2d_forward(const kn_tensor& x, const kn_tensor& y, const C
     }
     const bool global_dense = Ho == 1 && Wo == 1 && xsw == 1 && (xsh == W || H == 1);
     const auto bh = bins(H, Ho), bw = bins(W, Wo);
+    if (global_dense) {  // one contiguous plane per output: (n, c) stepped, not divided out
+      const T area = T(H * W);
+      parallel_for(NC, plane_grain(x, y), ctx.num_threads, [&](int64_t b, int64_t e) {
+        int64_t n = b / C, c = b % C;
+        for (int64_t q = b; q < e; ++q) {
+          const T* xp = data_as<const T>(x) + n * x.strides[0] + c * x.strides[1];
+          data_as<T>(y)[n * y.strides[0] + c * y.strides[1]] = lane_sum(xp, H * W) / area;
+          if (++c == C) c = 0, ++n;
+        }
+      });
+      return;
+    }
     parallel_for(NC, plane_grain(x, y), ctx.num_threads, [&](int64_t b, int64_t e) {
       const int64_t ysh = y.strides[2], ysw = y.strides[3];
       for (int64_t q = b; q < e; ++q) {
         const T* xp = plane<const T>(x, q, C);
         T* yp = plane<T>(y, q, C);
-        if (global_dense) {
-          yp[0] = lane_sum(xp, H * W) / T(H * W);
-          continue;
-        }
         for (int64_t oh = 0; oh < Ho; ++oh) {
           const Bin h = bh[oh];
           for (int64_t ow = 0; ow < Wo; ++ow) {
@@ -213,6 +221,13 @@ void adaptive_avg_pool2d_backward(const kn_tensor& dy, const kn_tensor& dx, cons
     const auto ch = covering(H, Ho), cw = covering(W, Wo);
     parallel_for(NC, plane_grain(dx, dy), ctx.num_threads, [&](int64_t b, int64_t e) {
       const int64_t gsh = dy.strides[2], gsw = dy.strides[3], dsh = dx.strides[2], dsw = dx.strides[3];
+      // Per plane: qv = dy / bin area (each quotient computed once, the same
+      // value the CUDA kernel computes per term), and for an input row inside
+      // one bin row only, that row's gathered values (expanded once per bin row,
+      // copied to each of its input rows). Rows shared by two bin rows sum in
+      // the general (oh, ow) order. Every element gets the same sum, in the same
+      // order, as the plain gather: the bits do not change.
+      std::vector<T> qv(static_cast<size_t>(Ho * Wo)), expanded(static_cast<size_t>(W));
       for (int64_t q = b; q < e; ++q) {
         const T* g = plane<const T>(dy, q, C);
         T* d = plane<T>(dx, q, C);
@@ -227,17 +242,38 @@ void adaptive_avg_pool2d_backward(const kn_tensor& dy, const kn_tensor& dx, cons
           }
           continue;
         }
+        for (int64_t oh = 0; oh < Ho; ++oh) {
+          const int64_t kh = bh[oh].hi - bh[oh].lo;
+          for (int64_t ow = 0; ow < Wo; ++ow)
+            qv[oh * Wo + ow] = g[oh * gsh + ow * gsw] / T(kh * (bw[ow].hi - bw[ow].lo));
+        }
+        int64_t expanded_oh = -1;
         for (int64_t h = 0; h < H; ++h) {
           const Bin oh_range = ch[h];
           T* row = d + h * dsh;
+          if (oh_range.hi - oh_range.lo == 1) {
+            const int64_t oh = oh_range.lo;
+            if (oh != expanded_oh) {
+              const T* qr = qv.data() + oh * Wo;
+              for (int64_t w = 0; w < W; ++w) {
+                T sum(0);
+                for (int64_t ow = cw[w].lo; ow < cw[w].hi; ++ow) sum += qr[ow];
+                expanded[w] = sum;
+              }
+              expanded_oh = oh;
+            }
+            if (dsw == 1)
+              std::copy(expanded.begin(), expanded.end(), row);
+            else
+              for (int64_t w = 0; w < W; ++w) row[w * dsw] = expanded[w];
+            continue;
+          }
           for (int64_t w = 0; w < W; ++w) {
             const Bin ow_range = cw[w];
             T sum(0);
             for (int64_t oh = oh_range.lo; oh < oh_range.hi; ++oh) {
-              const int64_t kh = bh[oh].hi - bh[oh].lo;
-              const T* grow = g + oh * gsh;
-              for (int64_t ow = ow_range.lo; ow < ow_range.hi; ++ow)
-                sum += grow[ow * gsw] / T(kh * (bw[ow].hi - bw[ow].lo));
+              const T* qr = qv.data() + oh * Wo;
+              for (int64_t ow = ow_range.lo; ow < ow_range.hi; ++ow) sum += qr[ow];
             }
             row[w * dsw] = sum;
           }

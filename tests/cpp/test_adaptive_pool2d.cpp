@@ -524,6 +524,50 @@ TEST(AdaptiveMaxPool2d, TiesNaNAndInfinity) {
   }
 }
 
+// The average backward's exact contract (what makes the CPU and CUDA results
+// bitwise equal): each dx element is, in the dtype, T(0) + dy[oh0,ow0] / T(area) +
+// ... over the bins containing it in (oh, ow) order. Computed here directly in T.
+template <typename T>
+void check_avg_backward_order(const Shape& s, int64_t Ho, int64_t Wo, bool nhwc_dx) {
+  SCOPED_TRACE(shape_str(s) + " -> (" + std::to_string(Ho) + ", " + std::to_string(Wo) + ")" +
+               (nhwc_dx ? " dx=NHWC" : ""));
+  const int32_t dt = sizeof(T) == 4 ? KN_FLOAT32 : KN_FLOAT64;
+  const Geo g{s[0], s[1], s[2], s[3], Ho, Wo};
+  Rng rng(77);
+  Op4 dy({g.N, g.C, Ho, Wo}, dt, Layout::transpose(), false), dx(s, dt, {}, nhwc_dx);
+  dy.fill_random(rng);
+  const kn_tensor dyk = dy.kn(), dxk = dx.kn();
+  const kn_exec ex = make_exec(2);
+  KN_ASSERT_OK(kn_adaptive_avg_pool2d_backward(&dyk, &dxk, &ex));
+  const Vec gv = dy.values();
+  Vec want(static_cast<size_t>(dx.numel()));
+  for (int64_t nc = 0; nc < g.N * g.C; ++nc)
+    for (int64_t h = 0; h < g.H; ++h)
+      for (int64_t w = 0; w < g.W; ++w) {
+        T sum(0);
+        for (int64_t oh = 0; oh < Ho; ++oh) {
+          if (h < ref_lo(oh, g.H, Ho) || h >= ref_hi(oh, g.H, Ho)) continue;
+          for (int64_t ow = 0; ow < Wo; ++ow) {
+            if (w < ref_lo(ow, g.W, Wo) || w >= ref_hi(ow, g.W, Wo)) continue;
+            const int64_t area = (ref_hi(oh, g.H, Ho) - ref_lo(oh, g.H, Ho)) * (ref_hi(ow, g.W, Wo) - ref_lo(ow, g.W, Wo));
+            sum += static_cast<T>(gv[(nc * Ho + oh) * Wo + ow]) / T(area);
+          }
+        }
+        want[(nc * g.H + h) * g.W + w] = sum;
+      }
+  EXPECT_TRUE(all_equal("dx", dx.values(), want));
+}
+
+TEST(AdaptiveAvgPool2d, BackwardIsTheOrderedGatherBitwise) {
+  for (bool nhwc : {false, true}) {
+    check_avg_backward_order<float>({2, 3, 7, 7}, 3, 3, nhwc);
+    check_avg_backward_order<float>({2, 3, 28, 28}, 7, 7, nhwc);
+    check_avg_backward_order<float>({2, 3, 3, 4}, 5, 7, nhwc);
+    check_avg_backward_order<double>({2, 3, 10, 9}, 4, 6, nhwc);
+    check_avg_backward_order<float>({2, 5, 6, 5}, 1, 1, nhwc);
+  }
+}
+
 // Issue 13's "bitwise identical for any thread count" at the C level with many
 // threads calling at once is in test_thread_stress (add_adaptive_pooling).
 
