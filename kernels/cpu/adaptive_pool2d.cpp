@@ -16,14 +16,15 @@
 //                             order (a per-plane scatter; threads own whole planes)
 //
 // Threads own whole (n, c) planes (parallel_for over N*C), except in the
-// channels-last global-average paths, where they own channel blocks (or
-// batch rows): every output element is always summed in one fixed order, so
-// the bits do not depend on the thread count.
+// channels-last paths, where they own (n, oh, ow, channel block) outputs (or
+// batch rows, the global average's backward): every output element is always
+// summed in one fixed order, so the bits do not depend on the thread count.
 //
-// Fast paths for the global average (Ho = Wo = 1, a ResNet head): contiguous
+// Fast paths: for the global average (Ho = Wo = 1, a ResNet head), contiguous
 // planes (NCHW) sum in 8 independent lanes (vectorised, combined in a fixed
-// order); channels-last (NHWC) sums a block of channels across the pixels
-// with unit-stride vector adds.
+// order); channels-last (NHWC) inputs, avg and max forwards at any output size,
+// run a block of channels at once with unit-stride vector operations, in the
+// planar loop's order (the same bits as the planar path).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -114,26 +115,77 @@ void zero_plane(T* d, int64_t sh, int64_t sw, int64_t H, int64_t W) {
 
 constexpr int64_t kChannelBlock = 256;
 
+// Channels-last input, any output size: one task per (n, oh, ow, block of
+// channels); each channel's bin is summed in (ih, iw) order, as the planar
+// loop does (the same bits), with unit-stride vector adds across the block.
 template <typename T>
-void global_avg_nhwc(const kn_tensor& x, const kn_tensor& y, int threads) {
-  const int64_t N = x.shape[0], C = x.shape[1], P = x.shape[2] * x.shape[3];
+void avg_nhwc(const kn_tensor& x, const kn_tensor& y, const std::vector<Bin>& bh,
+              const std::vector<Bin>& bw, int threads) {
+  const int64_t N = x.shape[0], C = x.shape[1], W = x.shape[3], Ho = y.shape[2], Wo = y.shape[3];
   const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
-  const T div = T(P);
-  const int64_t grain = std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, P * kChannelBlock));
-  parallel_for(N * blocks, grain, threads, [&](int64_t b, int64_t e) {
+  const int64_t bin = std::max<int64_t>(1, (x.shape[2] / Ho + 2) * (W / Wo + 2));
+  const int64_t grain = std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, bin * std::min(C, kChannelBlock)));
+  parallel_for(N * Ho * Wo * blocks, grain, threads, [&](int64_t b, int64_t e) {
     T acc[kChannelBlock];
     for (int64_t q = b; q < e; ++q) {
-      const int64_t n = q / blocks, c0 = (q % blocks) * kChannelBlock;
-      const int64_t nc = std::min(kChannelBlock, C - c0);
+      const int64_t cb = q % blocks, ow = (q / blocks) % Wo, oh = (q / blocks / Wo) % Ho,
+                    n = q / blocks / Wo / Ho;
+      const int64_t c0 = cb * kChannelBlock, nc = std::min(kChannelBlock, C - c0);
+      const Bin h = bh[oh], w = bw[ow];
       const T* xp = data_as<const T>(x) + n * x.strides[0] + c0;
       std::fill(acc, acc + nc, T(0));
-      for (int64_t p = 0; p < P; ++p) {
-        const T* row = xp + p * C;
-        for (int64_t c = 0; c < nc; ++c) acc[c] += row[c];
-      }
-      T* yp = data_as<T>(y) + n * y.strides[0] + c0 * y.strides[1];
+      for (int64_t ih = h.lo; ih < h.hi; ++ih)
+        for (int64_t iw = w.lo; iw < w.hi; ++iw) {
+          const T* px = xp + (ih * W + iw) * C;
+          for (int64_t c = 0; c < nc; ++c) acc[c] += px[c];
+        }
+      const T area = T((h.hi - h.lo) * (w.hi - w.lo));
+      T* yp = data_as<T>(y) + n * y.strides[0] + c0 * y.strides[1] + oh * y.strides[2] + ow * y.strides[3];
       const int64_t ys = y.strides[1];
-      for (int64_t c = 0; c < nc; ++c) yp[c * ys] = acc[c] / div;
+      for (int64_t c = 0; c < nc; ++c) yp[c * ys] = acc[c] / area;
+    }
+  });
+}
+
+// The same for max pooling: per channel the planar loop's (ih, iw) order and
+// rule (greater, or NaN), branch-free across the block.
+template <typename T, typename I>
+void max_nhwc(const kn_tensor& x, const kn_tensor& y, const kn_tensor& indices,
+              const std::vector<Bin>& bh, const std::vector<Bin>& bw, int threads) {
+  const int64_t N = x.shape[0], C = x.shape[1], W = x.shape[3], Ho = y.shape[2], Wo = y.shape[3];
+  const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
+  const int64_t bin = std::max<int64_t>(1, (x.shape[2] / Ho + 2) * (W / Wo + 2));
+  const int64_t grain = std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, bin * std::min(C, kChannelBlock)));
+  parallel_for(N * Ho * Wo * blocks, grain, threads, [&](int64_t b, int64_t e) {
+    T m[kChannelBlock];
+    int64_t at[kChannelBlock];
+    for (int64_t q = b; q < e; ++q) {
+      const int64_t cb = q % blocks, ow = (q / blocks) % Wo, oh = (q / blocks / Wo) % Ho,
+                    n = q / blocks / Wo / Ho;
+      const int64_t c0 = cb * kChannelBlock, nc = std::min(kChannelBlock, C - c0);
+      const Bin h = bh[oh], w = bw[ow];
+      const T* xp = data_as<const T>(x) + n * x.strides[0] + c0;
+      std::fill(m, m + nc, -std::numeric_limits<T>::infinity());
+      std::fill(at, at + nc, h.lo * W + w.lo);
+      for (int64_t ih = h.lo; ih < h.hi; ++ih)
+        for (int64_t iw = w.lo; iw < w.hi; ++iw) {
+          const T* px = xp + (ih * W + iw) * C;
+          const int64_t pos = ih * W + iw;
+          for (int64_t c = 0; c < nc; ++c) {
+            const T v = px[c];
+            const bool t = (v > m[c]) | (v != v);
+            m[c] = t ? v : m[c];
+            at[c] = t ? pos : at[c];
+          }
+        }
+      const int64_t off_y = n * y.strides[0] + oh * y.strides[2] + ow * y.strides[3];
+      const int64_t off_i = n * indices.strides[0] + oh * indices.strides[2] + ow * indices.strides[3];
+      T* yp = data_as<T>(y) + off_y + c0 * y.strides[1];
+      I* ip = data_as<I>(indices) + off_i + c0 * indices.strides[1];
+      for (int64_t c = 0; c < nc; ++c) {
+        yp[c * y.strides[1]] = m[c];
+        ip[c * indices.strides[1]] = static_cast<I>(at[c]);
+      }
     }
   });
 }
@@ -167,12 +219,12 @@ void adaptive_avg_pool2d_forward(const kn_tensor& x, const kn_tensor& y, const C
   dispatch_float(x.dtype, "kn_adaptive_avg_pool2d_forward", [&](auto tag) {
     using T = decltype(tag);
     const int64_t xsh = x.strides[2], xsw = x.strides[3];
-    if (Ho == 1 && Wo == 1 && channels_last(x)) {
-      global_avg_nhwc<T>(x, y, ctx.num_threads);
+    const auto bh = bins(H, Ho), bw = bins(W, Wo);
+    if (channels_last(x)) {
+      avg_nhwc<T>(x, y, bh, bw, ctx.num_threads);
       return;
     }
     const bool global_dense = Ho == 1 && Wo == 1 && xsw == 1 && (xsh == W || H == 1);
-    const auto bh = bins(H, Ho), bw = bins(W, Wo);
     if (global_dense) {  // one contiguous plane per output: (n, c) stepped, not divided out
       const T area = T(H * W);
       parallel_for(NC, plane_grain(x, y), ctx.num_threads, [&](int64_t b, int64_t e) {
@@ -293,6 +345,10 @@ void adaptive_max_pool2d_forward(const kn_tensor& x, const kn_tensor& y, const k
     using T = decltype(tag);
     dispatch_index(indices.dtype, "kn_adaptive_max_pool2d_forward", [&](auto itag) {
       using I = decltype(itag);
+      if (channels_last(x)) {
+        max_nhwc<T, I>(x, y, indices, bh, bw, ctx.num_threads);
+        return;
+      }
       parallel_for(NC, plane_grain(x, y), ctx.num_threads, [&](int64_t b, int64_t e) {
         const int64_t xsh = x.strides[2], xsw = x.strides[3], ysh = y.strides[2], ysw = y.strides[3];
         const int64_t ish = indices.strides[2], isw = indices.strides[3];

@@ -145,6 +145,9 @@ class Op4 {
     return v;
   }
   void fill_random(Rng& rng) { t_.fill_random(rng); }
+  void set_values_from(const Op4& o) {
+    for (int64_t i = 0; i < numel(); ++i) set(i, o.get(i));
+  }
   void fill(double v) { t_.fill(v); }
   std::vector<unsigned char> raw() const { return t_.raw(); }
   ::testing::AssertionResult outside_untouched(const std::string& name) const {
@@ -385,6 +388,7 @@ std::vector<Case> pool_cases() {
       {"nhwc_global", [](AdaptivePool2dTester& t) { t.shape({2, 300, 7, 7}).out(1, 1).nhwc("x").nhwc("dx"); }},
       {"nhwc_global_small_c", [](AdaptivePool2dTester& t) { t.shape({3, 5, 4, 3}).out(1, 1).nhwc("x").nhwc("dx").nhwc("dy"); }},
       {"nhwc_28_to_7", [](AdaptivePool2dTester& t) { t.shape({2, 6, 28, 28}).out(7, 7).nhwc("x").nhwc("dx"); }},
+      {"nhwc_many_channels", [](AdaptivePool2dTester& t) { t.shape({2, 300, 5, 6}).out(2, 4).nhwc("x").nhwc("dy"); }},
       {"nhwc_sliced", [S](AdaptivePool2dTester& t) {
          t.shape({2, 5, 7, 6}).out(1, 1).nhwc("x").layout("x", S).nhwc("dx").layout("dx", S);
        }},
@@ -566,6 +570,38 @@ TEST(AdaptiveAvgPool2d, BackwardIsTheOrderedGatherBitwise) {
     check_avg_backward_order<double>({2, 3, 10, 9}, 4, 6, nhwc);
     check_avg_backward_order<float>({2, 5, 6, 5}, 1, 1, nhwc);
   }
+}
+
+// The channels-last forwards sum / compare each bin in the planar loop's order:
+// an NHWC input gives the bits of the same values stored NCHW.
+TEST(AdaptivePool2d, ChannelsLastForwardsEqualPlanarBitwise) {
+  for (const Shape& s : {Shape{2, 300, 7, 7}, Shape{2, 6, 28, 28}, Shape{3, 5, 9, 4}})
+    for (const std::pair<int64_t, int64_t>& out : {std::make_pair(int64_t(1), int64_t(1)), std::make_pair(int64_t(3), int64_t(5))}) {
+      SCOPED_TRACE(shape_str(s));
+      Rng rng(9);
+      Op4 planar(s, KN_FLOAT32, {}, false), nhwc(s, KN_FLOAT32, {}, true);
+      planar.fill_random(rng);
+      nhwc.set_values_from(planar);
+      const Shape os{s[0], s[1], out.first, out.second};
+      Vec y_of[2];
+      std::vector<int64_t> i_of[2];
+      for (int k = 0; k < 2; ++k) {
+        Op4 y(os, KN_FLOAT32, {}, false), ym(os, KN_FLOAT32, {}, false);
+        IndexTensor ix(os, KN_INT64, {});
+        const kn_tensor xk = (k ? nhwc : planar).kn(), yk = y.kn(), ymk = ym.kn(), ik = ix.kn();
+        const kn_exec ex = make_exec(2);
+        KN_ASSERT_OK(kn_adaptive_avg_pool2d_forward(&xk, &yk, &ex));
+        KN_ASSERT_OK(kn_adaptive_max_pool2d_forward(&xk, &ymk, &ik, &ex));
+        y_of[k] = y.values();
+        const Vec m = ym.values();
+        y_of[k].insert(y_of[k].end(), m.begin(), m.end());
+        i_of[k] = ix.values();
+      }
+      if (out.first != 1) {  // the global average's planar path sums in lanes: not the same order
+        EXPECT_TRUE(all_equal("y (avg then max)", y_of[1], y_of[0]));
+      }
+      EXPECT_TRUE(indices_equal(i_of[1], i_of[0]));
+    }
 }
 
 // Issue 13's "bitwise identical for any thread count" at the C level with many
