@@ -32,6 +32,7 @@
 
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/error.hpp"
+#include "kernels/internal/simd.hpp"
 #include "kernels/internal/threading.hpp"
 #include "kernels/ops/adaptive_pool2d.hpp"
 
@@ -65,10 +66,19 @@ std::vector<Bin> covering(int64_t in, int64_t out) {
   return c;
 }
 
-template <typename T>
-T* plane(const kn_tensor& t, int64_t p, int64_t C) {
-  return data_as<T>(t) + (p / C) * t.strides[0] + (p % C) * t.strides[1];
-}
+// Walks the (n, c) planes from flat plane index q on, without dividing per plane
+// (two integer divisions per plane per tensor cost as much as a 7x7 plane's sum).
+struct PlaneWalk {
+  int64_t n, c, C;
+  PlaneWalk(int64_t q, int64_t channels) : n(q / channels), c(q % channels), C(channels) {}
+  template <typename T>
+  T* at(const kn_tensor& t) const {
+    return data_as<T>(t) + n * t.strides[0] + c * t.strides[1];
+  }
+  void next() {
+    if (++c == C) c = 0, ++n;
+  }
+};
 
 int64_t plane_grain(const kn_tensor& big, const kn_tensor& small) {
   int64_t a, b, work;
@@ -115,6 +125,37 @@ void zero_plane(T* d, int64_t sh, int64_t sw, int64_t H, int64_t W) {
 
 constexpr int64_t kChannelBlock = 256;
 
+// One bin of a channels-last plane for a block of nc channels (xp: the block's
+// first channel at pixel 0), in (ih, iw) order: AVX-512 / AVX2 / baseline clones.
+template <typename T>
+KN_SIMD_CLONES void sum_bin_nhwc(const T* xp, int64_t W, int64_t C, Bin h, Bin w, T* acc, int64_t nc) {
+  for (int64_t c = 0; c < nc; ++c) acc[c] = T(0);
+  for (int64_t ih = h.lo; ih < h.hi; ++ih)
+    for (int64_t iw = w.lo; iw < w.hi; ++iw) {
+      const T* px = xp + (ih * W + iw) * C;
+      for (int64_t c = 0; c < nc; ++c) acc[c] += px[c];
+    }
+}
+
+// The winning tap as an int32 count within the bin (a 64-bit index in the same
+// loop keeps GCC from vectorising it); first max wins, a NaN wins (the last).
+template <typename T>
+KN_SIMD_CLONES void max_bin_nhwc(const T* xp, int64_t W, int64_t C, Bin h, Bin w, T* m, int32_t* at,
+                                 int64_t nc) {
+  for (int64_t c = 0; c < nc; ++c) m[c] = -std::numeric_limits<T>::infinity(), at[c] = 0;
+  int32_t k = 0;
+  for (int64_t ih = h.lo; ih < h.hi; ++ih)
+    for (int64_t iw = w.lo; iw < w.hi; ++iw, ++k) {
+      const T* px = xp + (ih * W + iw) * C;
+      for (int64_t c = 0; c < nc; ++c) {
+        const T v = px[c];
+        const bool t = (v > m[c]) | (v != v);
+        m[c] = t ? v : m[c];
+        at[c] = t ? k : at[c];
+      }
+    }
+}
+
 // Channels-last input, any output size: one task per (n, oh, ow, block of
 // channels); each channel's bin is summed in (ih, iw) order, as the planar
 // loop does (the same bits), with unit-stride vector adds across the block.
@@ -123,7 +164,7 @@ void avg_nhwc(const kn_tensor& x, const kn_tensor& y, const std::vector<Bin>& bh
               const std::vector<Bin>& bw, int threads) {
   const int64_t N = x.shape[0], C = x.shape[1], W = x.shape[3], Ho = y.shape[2], Wo = y.shape[3];
   const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
-  const int64_t bin = std::max<int64_t>(1, (x.shape[2] / Ho + 2) * (W / Wo + 2));
+  const int64_t bin = static_cast<int64_t>(std::min<__int128>(INT32_MAX, __int128(x.shape[2] / Ho + 2) * (W / Wo + 2)));
   const int64_t grain = std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, bin * std::min(C, kChannelBlock)));
   parallel_for(N * Ho * Wo * blocks, grain, threads, [&](int64_t b, int64_t e) {
     T acc[kChannelBlock];
@@ -133,12 +174,7 @@ void avg_nhwc(const kn_tensor& x, const kn_tensor& y, const std::vector<Bin>& bh
       const int64_t c0 = cb * kChannelBlock, nc = std::min(kChannelBlock, C - c0);
       const Bin h = bh[oh], w = bw[ow];
       const T* xp = data_as<const T>(x) + n * x.strides[0] + c0;
-      std::fill(acc, acc + nc, T(0));
-      for (int64_t ih = h.lo; ih < h.hi; ++ih)
-        for (int64_t iw = w.lo; iw < w.hi; ++iw) {
-          const T* px = xp + (ih * W + iw) * C;
-          for (int64_t c = 0; c < nc; ++c) acc[c] += px[c];
-        }
+      sum_bin_nhwc(xp, W, C, h, w, acc, nc);
       const T area = T((h.hi - h.lo) * (w.hi - w.lo));
       T* yp = data_as<T>(y) + n * y.strides[0] + c0 * y.strides[1] + oh * y.strides[2] + ow * y.strides[3];
       const int64_t ys = y.strides[1];
@@ -154,37 +190,27 @@ void max_nhwc(const kn_tensor& x, const kn_tensor& y, const kn_tensor& indices,
               const std::vector<Bin>& bh, const std::vector<Bin>& bw, int threads) {
   const int64_t N = x.shape[0], C = x.shape[1], W = x.shape[3], Ho = y.shape[2], Wo = y.shape[3];
   const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
-  const int64_t bin = std::max<int64_t>(1, (x.shape[2] / Ho + 2) * (W / Wo + 2));
+  const int64_t bin = static_cast<int64_t>(std::min<__int128>(INT32_MAX, __int128(x.shape[2] / Ho + 2) * (W / Wo + 2)));
   const int64_t grain = std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, bin * std::min(C, kChannelBlock)));
   parallel_for(N * Ho * Wo * blocks, grain, threads, [&](int64_t b, int64_t e) {
+    // (bins of more than INT32_MAX taps take the planar path: see the caller)
     T m[kChannelBlock];
-    int64_t at[kChannelBlock];
+    int32_t at[kChannelBlock];
     for (int64_t q = b; q < e; ++q) {
       const int64_t cb = q % blocks, ow = (q / blocks) % Wo, oh = (q / blocks / Wo) % Ho,
                     n = q / blocks / Wo / Ho;
       const int64_t c0 = cb * kChannelBlock, nc = std::min(kChannelBlock, C - c0);
       const Bin h = bh[oh], w = bw[ow];
+      const int64_t wlen = w.hi - w.lo;
       const T* xp = data_as<const T>(x) + n * x.strides[0] + c0;
-      std::fill(m, m + nc, -std::numeric_limits<T>::infinity());
-      std::fill(at, at + nc, h.lo * W + w.lo);
-      for (int64_t ih = h.lo; ih < h.hi; ++ih)
-        for (int64_t iw = w.lo; iw < w.hi; ++iw) {
-          const T* px = xp + (ih * W + iw) * C;
-          const int64_t pos = ih * W + iw;
-          for (int64_t c = 0; c < nc; ++c) {
-            const T v = px[c];
-            const bool t = (v > m[c]) | (v != v);
-            m[c] = t ? v : m[c];
-            at[c] = t ? pos : at[c];
-          }
-        }
+      max_bin_nhwc(xp, W, C, h, w, m, at, nc);
       const int64_t off_y = n * y.strides[0] + oh * y.strides[2] + ow * y.strides[3];
       const int64_t off_i = n * indices.strides[0] + oh * indices.strides[2] + ow * indices.strides[3];
       T* yp = data_as<T>(y) + off_y + c0 * y.strides[1];
       I* ip = data_as<I>(indices) + off_i + c0 * indices.strides[1];
       for (int64_t c = 0; c < nc; ++c) {
         yp[c * y.strides[1]] = m[c];
-        ip[c * indices.strides[1]] = static_cast<I>(at[c]);
+        ip[c * indices.strides[1]] = static_cast<I>((h.lo + at[c] / wlen) * W + w.lo + at[c] % wlen);
       }
     }
   });
@@ -239,9 +265,10 @@ void adaptive_avg_pool2d_forward(const kn_tensor& x, const kn_tensor& y, const C
     }
     parallel_for(NC, plane_grain(x, y), ctx.num_threads, [&](int64_t b, int64_t e) {
       const int64_t ysh = y.strides[2], ysw = y.strides[3];
-      for (int64_t q = b; q < e; ++q) {
-        const T* xp = plane<const T>(x, q, C);
-        T* yp = plane<T>(y, q, C);
+      PlaneWalk pw(b, C);
+      for (int64_t q = b; q < e; ++q, pw.next()) {
+        const T* xp = pw.at<const T>(x);
+        T* yp = pw.at<T>(y);
         for (int64_t oh = 0; oh < Ho; ++oh) {
           const Bin h = bh[oh];
           for (int64_t ow = 0; ow < Wo; ++ow) {
@@ -280,9 +307,10 @@ void adaptive_avg_pool2d_backward(const kn_tensor& dy, const kn_tensor& dx, cons
       // the general (oh, ow) order. Every element gets the same sum, in the same
       // order, as the plain gather: the bits do not change.
       std::vector<T> qv(static_cast<size_t>(Ho * Wo)), expanded(static_cast<size_t>(W));
-      for (int64_t q = b; q < e; ++q) {
-        const T* g = plane<const T>(dy, q, C);
-        T* d = plane<T>(dx, q, C);
+      PlaneWalk pw(b, C);
+      for (int64_t q = b; q < e; ++q, pw.next()) {
+        const T* g = pw.at<const T>(dy);
+        T* d = pw.at<T>(dx);
         if (Ho == 1 && Wo == 1) {  // one bin: the same value everywhere
           const T v = T(0) + g[0] / T(H * W);
           for (int64_t h = 0; h < H; ++h) {
@@ -345,17 +373,18 @@ void adaptive_max_pool2d_forward(const kn_tensor& x, const kn_tensor& y, const k
     using T = decltype(tag);
     dispatch_index(indices.dtype, "kn_adaptive_max_pool2d_forward", [&](auto itag) {
       using I = decltype(itag);
-      if (channels_last(x)) {
+      if (channels_last(x) && __int128(H / Ho + 2) * (W / Wo + 2) <= INT32_MAX) {  // bins fit int32 tap counts
         max_nhwc<T, I>(x, y, indices, bh, bw, ctx.num_threads);
         return;
       }
       parallel_for(NC, plane_grain(x, y), ctx.num_threads, [&](int64_t b, int64_t e) {
         const int64_t xsh = x.strides[2], xsw = x.strides[3], ysh = y.strides[2], ysw = y.strides[3];
         const int64_t ish = indices.strides[2], isw = indices.strides[3];
-        for (int64_t q = b; q < e; ++q) {
-          const T* xp = plane<const T>(x, q, C);
-          T* yp = plane<T>(y, q, C);
-          I* ip = plane<I>(indices, q, C);
+        PlaneWalk pw(b, C);
+        for (int64_t q = b; q < e; ++q, pw.next()) {
+          const T* xp = pw.at<const T>(x);
+          T* yp = pw.at<T>(y);
+          I* ip = pw.at<I>(indices);
           for (int64_t oh = 0; oh < Ho; ++oh) {
             const Bin h = bh[oh];
             for (int64_t ow = 0; ow < Wo; ++ow) {
@@ -393,10 +422,11 @@ void adaptive_max_pool2d_backward(const kn_tensor& dy, const kn_tensor& indices,
         const int64_t ish = indices.strides[2], isw = indices.strides[3];
         const int64_t dsh = dx.strides[2], dsw = dx.strides[3];
         const bool dense = dsw == 1 && dsh == W;
-        for (int64_t q = b; q < e; ++q) {
-          const T* g = plane<const T>(dy, q, C);
-          const I* ip = plane<const I>(indices, q, C);
-          T* d = plane<T>(dx, q, C);
+        PlaneWalk pw(b, C);
+        for (int64_t q = b; q < e; ++q, pw.next()) {
+          const T* g = pw.at<const T>(dy);
+          const I* ip = pw.at<const I>(indices);
+          T* d = pw.at<T>(dx);
           zero_plane(d, dsh, dsw, H, W);
           for (int64_t oh = 0; oh < Ho; ++oh)
             for (int64_t ow = 0; ow < Wo; ++ow) {
