@@ -199,6 +199,28 @@ def all_cases(env: Env, quick: bool) -> Iterator[Case]:
         yield from layer_cases("avg_pool2d", f"{label} k2", lambda F, x: F.avg_pool2d(x, 2), inputs,
                                nbytes=(4 * (nin + nout),) * 2, bound="memory")
 
+    # Adaptive pooling (issue 13): ResNet's head (global average of 32x512x7x7)
+    # and a 28x28 -> 7x7 pooling at batch 64 (average and max). Bytes: avg 4 per
+    # input + 4 per output both ways; max forward 4 per input + 12 per output
+    # (value, int64 index), backward 12 per output + 4 per input.
+    for shape, out, ops in [((32, 512, 7, 7), (1, 1), ("avg",)),
+                            ((64, 64, 28, 28), (7, 7), ("avg", "max"))]:
+        nin = shape[0] * shape[1] * shape[2] * shape[3]
+        nout = shape[0] * shape[1] * out[0] * out[1]
+        label = "x".join(map(str, shape)) + " ->" + "x".join(map(str, out))
+
+        def inputs(shape=shape):
+            x = R(*shape, grad=True)
+            return (x,), [x]
+        if "avg" in ops:
+            yield from layer_cases("adaptive_avg_pool2d", label,
+                                   lambda F, x, out=out: F.adaptive_avg_pool2d(x, out), inputs,
+                                   nbytes=(4 * (nin + nout),) * 2, bound="memory")
+        if "max" in ops:
+            yield from layer_cases("adaptive_max_pool2d", label,
+                                   lambda F, x, out=out: F.adaptive_max_pool2d(x, out), inputs,
+                                   nbytes=(4 * nin + 12 * nout, 12 * nout + 4 * nin), bound="memory")
+
     def unary_inputs(n, lo=-4.0, hi=4.0):
         def inputs():
             x = R(n, grad=True, lo=lo, hi=hi)

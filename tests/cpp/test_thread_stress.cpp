@@ -307,6 +307,44 @@ void add_pooling(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt) {
   }
 }
 
+// Adaptive pooling (issue 13): 7 -> 3 (overlapping bins: the gather backward),
+// 28 -> 7, and the global average of a channels-last (N, C, 7, 7) input.
+void add_adaptive_pooling(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt) {
+  struct Geo {
+    int64_t N, C, H, W, Ho, Wo;
+    bool nhwc;
+  };
+  for (const Geo& g : {Geo{8, 32, 7, 7, 3, 3, false}, Geo{4, 16, 28, 28, 7, 7, false}, Geo{8, 256, 7, 7, 1, 1, true}}) {
+    kn_tensor x = in.add(rng, g.nhwc ? Shape{g.N, g.H, g.W, g.C} : Shape{g.N, g.C, g.H, g.W}, dt);
+    if (g.nhwc) {  // the (N, H, W, C) storage seen as (N, C, H, W)
+      const int64_t sh[4] = {g.N, g.C, g.H, g.W}, st[4] = {x.strides[0], x.strides[3], x.strides[1], x.strides[2]};
+      for (int d = 0; d < 4; ++d) x.shape[d] = sh[d], x.strides[d] = st[d];
+    }
+    const Shape out{g.N, g.C, g.Ho, g.Wo}, full{g.N, g.C, g.H, g.W};
+    const kn_tensor dy = in.add(rng, out, dt, Layout::transpose());
+    OutBuf y(out, dt), idx(out, KN_INT64);
+    kn_tensor yk = y.kn(), ik = idx.kn();
+    EXPECT_EQ(kn_adaptive_max_pool2d_forward(&x, &yk, &ik, nullptr), KN_OK) << kn_last_error();
+    std::vector<int64_t> iv(static_cast<size_t>(shape_numel(out)));
+    std::memcpy(iv.data(), ik.data, iv.size() * 8);
+    const kn_tensor indices = in.add_index(out, iv);
+    const std::string name = std::string(dtype_str(dt)) + " " + shape_str(full) + " -> " + shape_str(out) +
+                             (g.nhwc ? " x=NHWC" : "");
+    add_jobs(jobs, "adaptive_avg_pool2d_forward " + name, {OutBuf(out, dt)},
+             [=](std::vector<kn_tensor>& o, const kn_exec* ex) { return kn_adaptive_avg_pool2d_forward(&x, &o[0], ex); });
+    add_jobs(jobs, "adaptive_avg_pool2d_backward " + name, {OutBuf(full, dt)},
+             [=](std::vector<kn_tensor>& o, const kn_exec* ex) { return kn_adaptive_avg_pool2d_backward(&dy, &o[0], ex); });
+    add_jobs(jobs, "adaptive_max_pool2d_forward " + name, {OutBuf(out, dt), OutBuf(out, KN_INT64)},
+             [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+               return kn_adaptive_max_pool2d_forward(&x, &o[0], &o[1], ex);
+             });
+    add_jobs(jobs, "adaptive_max_pool2d_backward " + name, {OutBuf(full, dt)},
+             [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+               return kn_adaptive_max_pool2d_backward(&dy, &indices, &o[0], ex);
+             });
+  }
+}
+
 void add_softmax(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, const Shape& shape, int32_t dim,
                  Layout xl = {}) {
   const kn_tensor x = in.add(rng, shape, dt, xl, -8, 8), dy = in.add(rng, shape, dt);
@@ -558,6 +596,8 @@ std::vector<Job> make_mix(Inputs& in) {
   add_conv2d(jobs, in, rng, KN_FLOAT32, 2, 8, 20, 24, 8, 3, {{2, 2}, {1, 1}, {2, 2}, 2}, Layout::sliced(2));
   add_conv2d(jobs, in, rng, KN_FLOAT64, 2, 3, 16, 16, 6, 5, {{1, 1}, {0, 0}, {1, 1}, 1});
   add_pooling(jobs, in, rng, KN_FLOAT32);
+  add_adaptive_pooling(jobs, in, rng, KN_FLOAT32);
+  add_adaptive_pooling(jobs, in, rng, KN_FLOAT64);
   add_softmax(jobs, in, rng, KN_FLOAT32, {64, 1000}, 1);
   add_softmax(jobs, in, rng, KN_FLOAT64, {8, 33, 17}, 1, Layout::reverse());
   add_activations(jobs, in, rng, KN_FLOAT32, {512, 1024});

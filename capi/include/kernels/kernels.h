@@ -33,6 +33,7 @@
 #include "kernels/mse_loss.h"
 #include "kernels/nll_loss.h"
 #include "kernels/pool2d.h"
+#include "kernels/adaptive_pool2d.h"
 #include "kernels/relu.h"
 #include "kernels/rnn.h"
 #include "kernels/sigmoid.h"
