@@ -10,11 +10,15 @@ and the public API built on them (exported by pykernels.torch through _registry)
                                        cumulative average, affine, track_running_stats)
     autograd.BatchNormFunction.apply(input, weight, bias, running_mean, running_var,
                                      training, momentum, eps) -> (y, save_mean, save_invstd)
+        (the running stats are read, never updated: that is the functional's job)
 
     batch_norm(input:(N,C,*), weight?, bias?, running_mean?, running_var?, training,
-               momentum, eps) -> (y, save_mean:(C), save_invstd:(C))
-        mutates running_mean and running_var (in training, when given): momentum is torch's
-        exponential_average_factor, the variance stored is the unbiased batch variance.
+               momentum, eps) -> (y, save_mean:(C), save_invstd:(C), new_running_mean,
+                                  new_running_var)
+        functional (torch.library cannot give a mutating op an autograd formula): in
+        training with running stats, the last two are the updated stats (momentum is
+        torch's exponential_average_factor, the variance stored the unbiased batch
+        variance), which functional.batch_norm copies into the buffers; else 0-element.
         In eval mode save_mean / save_invstd are the running mean and 1/sqrt(running_var+eps).
     batch_norm_backward(grad_output, input, weight?, save_mean, save_invstd, training,
                         need_input, need_weight, need_bias) -> (grad_input, grad_weight,
@@ -34,9 +38,14 @@ from torch import Tensor
 
 from ... import _C, _shape_error
 from .. import _registry
-from .._glue import call, empty, empty_like, fast_path, none_output, plain_eager
+from .._glue import call, empty, empty_like, fast_path, none_output
 
 # ------------------------------------------------------------------ forward
+#
+# torch.library cannot register an autograd formula for an op that mutates its
+# arguments, so the forward op is functional: it returns the updated running stats
+# (new tensors) and functional_batch_norm copies them into the buffers (under no_grad; the
+# copy_ bumps their version counters as an in-place op does, and torch.compile traces it).
 
 
 def _check_input(input: Tensor, op: str) -> None:
@@ -47,30 +56,47 @@ def _check_input(input: Tensor, op: str) -> None:
                            f"{tuple(input.shape)}")
 
 
+def _updates(running: Optional[Tensor], input: Tensor, training: bool) -> Tensor:
+    """The output that receives an updated running stat: a (C) tensor in training with
+    running stats, else a 0-element placeholder."""
+    if training and running is not None:
+        return empty((input.shape[1],), like=input)
+    return none_output(input)
+
+
 def _batch_norm_outputs(input: Tensor, weight: Optional[Tensor], bias: Optional[Tensor],
                         running_mean: Optional[Tensor], running_var: Optional[Tensor],
                         training: bool, momentum: float, eps: float
-                        ) -> Tuple[Tensor, Tensor, Tensor]:
+                        ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     _check_input(input, "pykernels::batch_norm")
     C = input.shape[1]
-    return empty_like(input), empty((C,), like=input), empty((C,), like=input)
+    return (empty_like(input), empty((C,), like=input), empty((C,), like=input),
+            _updates(running_mean, input, training), _updates(running_var, input, training))
 
 
 def _batch_norm(input: Tensor, weight: Optional[Tensor], bias: Optional[Tensor],
                 running_mean: Optional[Tensor], running_var: Optional[Tensor], training: bool,
-                momentum: float, eps: float) -> Tuple[Tensor, Tensor, Tensor]:
-    """(y, save_mean, save_invstd); running_mean / running_var updated in place in
-    training."""
-    y, save_mean, save_invstd = _batch_norm_outputs(input, weight, bias, running_mean,
-                                                    running_var, training, momentum, eps)
+                momentum: float, eps: float) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """(y, save_mean, save_invstd, new_running_mean, new_running_var); the last two are
+    0-element tensors unless training with running stats (the inputs are not written)."""
+    y, save_mean, save_invstd, new_rm, new_rv = _batch_norm_outputs(
+        input, weight, bias, running_mean, running_var, training, momentum, eps)
+    rm, rv = running_mean, running_var
+    if training and running_mean is not None:
+        ok = all(r is not None and r.shape == n.shape and r.dtype == n.dtype
+                 and r.device == n.device for r, n in ((running_mean, new_rm),
+                                                       (running_var, new_rv)))
+        if ok:  # else the library refuses the originals (and names them)
+            new_rm.copy_(running_mean)
+            new_rv.copy_(running_var)
+            rm, rv = new_rm, new_rv
     call(_C.batch_norm_forward, "pykernels::batch_norm", bool(training), float(momentum),
-         float(eps), x=input, weight=weight, bias=bias, running_mean=running_mean,
-         running_var=running_var, y=y, save_mean=save_mean, save_invstd=save_invstd)
-    return y, save_mean, save_invstd
+         float(eps), x=input, weight=weight, bias=bias, running_mean=rm, running_var=rv, y=y,
+         save_mean=save_mean, save_invstd=save_invstd)
+    return y, save_mean, save_invstd, new_rm, new_rv
 
 
-batch_norm = torch.library.custom_op("pykernels::batch_norm",
-                                     mutates_args=("running_mean", "running_var"))(_batch_norm)
+batch_norm = torch.library.custom_op("pykernels::batch_norm", mutates_args=())(_batch_norm)
 batch_norm.register_fake(_batch_norm_outputs)
 
 # ----------------------------------------------------------------- backward
@@ -114,14 +140,14 @@ def batch_norm_setup_context(ctx, inputs, output) -> None:
     """Save input, weight and the statistics only when a gradient is needed."""
     input, weight = inputs[0], inputs[1]
     ctx.training = bool(inputs[5])
-    _, save_mean, save_invstd = output
-    ctx.mark_non_differentiable(save_mean, save_invstd)
+    _, save_mean, save_invstd, new_rm, new_rv = output
+    ctx.mark_non_differentiable(save_mean, save_invstd, new_rm, new_rv)
     need = ctx.needs_input_grad
     if need[0] or need[1] or need[2]:
         ctx.save_for_backward(input, weight, save_mean, save_invstd)
 
 
-def batch_norm_grad(ctx, grad_output: Tensor, _grad_mean=None, _grad_invstd=None):
+def batch_norm_grad(ctx, grad_output: Tensor, *_non_differentiable):
     need = ctx.needs_input_grad
     nones = (None,) * 5
     if not (need[0] or need[1] or need[2]):
@@ -136,19 +162,20 @@ def batch_norm_grad(ctx, grad_output: Tensor, _grad_mean=None, _grad_invstd=None
 batch_norm.register_autograd(batch_norm_grad, setup_context=batch_norm_setup_context)
 
 
-def _batch_norm_eager(input, weight, bias, running_mean, running_var, training, momentum, eps):
-    """The op body for the eager fast path: as the custom op, it bumps the version counter
-    of the running stats it updates."""
-    out = _batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
-    if training:
-        for t in (running_mean, running_var):
-            if t is not None and not t.is_inference():
-                torch.autograd.graph.increment_version(t)
-    return out
+batch_norm_fast = fast_path(batch_norm, _batch_norm, batch_norm_setup_context, batch_norm_grad)
 
 
-batch_norm_fast = fast_path(batch_norm, _batch_norm_eager, batch_norm_setup_context,
-                            batch_norm_grad)
+def _batch_norm_update(input, weight, bias, running_mean, running_var, training, momentum, eps):
+    """batch_norm_fast, then the updated running stats copied into running_mean and
+    running_var (training only); returns y, save_mean, save_invstd."""
+    y, save_mean, save_invstd, new_rm, new_rv = batch_norm_fast(
+        input, weight, bias, running_mean, running_var, training, momentum, eps)
+    if training and running_mean is not None and running_var is not None:
+        with torch.no_grad():
+            running_mean.copy_(new_rm)
+            running_var.copy_(new_rv)
+    return y, save_mean, save_invstd
+
 
 # ------------------------------------------------------------- public API
 
@@ -170,8 +197,8 @@ def functional_batch_norm(input: Tensor, running_mean: Optional[Tensor],
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {size}")
     momentum = 0.0 if momentum is None else float(momentum)
-    return batch_norm_fast(input, weight, bias, running_mean, running_var, bool(training),
-                           momentum, float(eps))[0]
+    return _batch_norm_update(input, weight, bias, running_mean, running_var, bool(training),
+                              momentum, float(eps))[0]
 
 
 functional_batch_norm.__name__ = functional_batch_norm.__qualname__ = "batch_norm"
@@ -231,9 +258,14 @@ class BatchNormFunction(torch.autograd.Function):
                 running_mean: Optional[Tensor], running_var: Optional[Tensor],
                 training: bool = True, momentum: float = 0.1, eps: float = 1e-5):
         return batch_norm(input, weight, bias, running_mean, running_var, training, momentum,
-                          eps)
+                          eps)[:3]
 
-    setup_context = staticmethod(batch_norm_setup_context)
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        y, save_mean, save_invstd = output
+        empty = save_mean.new_empty((0,))
+        batch_norm_setup_context(ctx, inputs, (y, save_mean, save_invstd, empty, empty))
+
     backward = staticmethod(batch_norm_grad)
 
 
