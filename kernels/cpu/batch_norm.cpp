@@ -327,7 +327,8 @@ void forward(const kn_batch_norm_params& p, const kn_tensor& x, const kn_tensor*
   auto moments = [&](double K, double s1, double s2, double& mean, double& var) {
     const double n = static_cast<double>(M);
     mean = K + s1 / n;
-    var = std::max(0.0, (s2 - s1 * s1 / n) / n);
+    var = (s2 - s1 * s1 / n) / n;
+    if (var < 0.0) var = 0.0;  // rounding; a NaN stays NaN (std::max would drop it)
   };
 
   if (C > 1 && channels_last({&x, &y})) {

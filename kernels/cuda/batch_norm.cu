@@ -77,7 +77,8 @@ __global__ void __launch_bounds__(kBnThreads) forward_kernel(FwdArgs<T> a) {
         } else {
           const double n = static_cast<double>(a.M);
           const double mean = K + s1 / n;
-          const double var = fmax(0.0, (s2 - s1 * s1 / n) / n);
+          double var = (s2 - s1 * s1 / n) / n;
+          if (var < 0.0) var = 0.0;  // rounding; a NaN stays NaN (fmax would drop it)
           const double invstd = 1.0 / sqrt(var + a.eps);
           a.save_mean[c] = static_cast<T>(mean);
           a.save_invstd[c] = static_cast<T>(invstd);

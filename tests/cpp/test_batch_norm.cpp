@@ -495,6 +495,29 @@ TEST(BatchNorm, EvalSavedStats) {
   EXPECT_EQ(rv.values(), (Vec{4.0, 0.25}));
 }
 
+// A NaN or inf in a channel makes that channel's statistics and outputs NaN (as torch);
+// the other channels are unaffected. Both layouts.
+TEST(BatchNorm, NonFiniteInputs) {
+  for (bool cl : {false, true})
+    for (double bad : {std::nan(""), double(INFINITY)}) {
+      Operand x({4, 3, 5}, KN_FLOAT32, {}, cl), y({4, 3, 5}, KN_FLOAT32, {}, cl);
+      HostTensor sm({3}, KN_FLOAT32), si({3}, KN_FLOAT32), rm({3}, KN_FLOAT32), rv({3}, KN_FLOAT32);
+      Rng rng(8);
+      for (int64_t i = 0; i < x.numel(); ++i) x.set(i, rng.uniform(-1, 1));
+      x.set(1 * 5 + 2, bad);  // n = 0, c = 1, l = 2
+      rv.fill(1.0);
+      const kn_tensor smk = sm.kn(), sik = si.kn(), rmk = rm.kn(), rvk = rv.kn();
+      const kn_batch_norm_params p{1e-5, 0.1, 1};
+      KN_ASSERT_OK(kn_batch_norm_forward(&p, &x.k, nullptr, nullptr, &rmk, &rvk, &y.k, &smk, &sik, nullptr));
+      EXPECT_TRUE(std::isnan(sm.get(1)) || std::isinf(sm.get(1))) << sm.get(1);
+      EXPECT_TRUE(std::isnan(si.get(1))) << "invstd " << si.get(1) << (cl ? " channels_last" : "");
+      EXPECT_TRUE(std::isnan(rv.get(1)));
+      EXPECT_TRUE(std::isfinite(sm.get(0)) && std::isfinite(si.get(2)) && std::isfinite(rv.get(2)));
+      EXPECT_TRUE(std::isnan(y.get(3 * 15 + 1 * 5 + 4)));  // another value of channel 1
+      EXPECT_TRUE(std::isfinite(y.get(2 * 15 + 2 * 5 + 1)));
+    }
+}
+
 // ------------------------------------------------------------ validation
 
 struct BnCall {

@@ -229,6 +229,13 @@ def test_nothing_saved_without_grad(call, mode):
     assert n == 0 and out.grad_fn is None
 
 
+def test_signature_is_torchs():
+    import inspect
+    def names(fn):
+        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
+    assert names(F.batch_norm) == names(TF.batch_norm)
+
+
 def test_autograd_function():
     x = torch.randn(4, 3, 5, requires_grad=True)
     w = torch.randn(3, requires_grad=True)
