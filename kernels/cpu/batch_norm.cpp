@@ -14,15 +14,18 @@
 // Two layouts, chosen from the strides alone (never from the thread count), each
 // bitwise the same for any thread count:
 //   per channel   (NCHW, and anything whose channel dim is not the unit-stride one):
-//                 threads own whole channels; a channel's values are walked as rows of
-//                 the channel's view (make_layout merges H, W into one run), summed
-//                 serially in 16 interleaved double lanes. The normalising pass follows
-//                 the stats pass on the same channel, while its values are in L2
-//                 (a 32x56x56 float32 channel is 400 KB).
+//                 a channel's values are walked as rows of the channel's view
+//                 (make_layout merges H, W into one run), in fixed blocks of
+//                 kChannelBlock values, each summed in 16 interleaved double lanes, the
+//                 blocks added in order. Threads own whole channels (the normalising
+//                 pass follows the stats pass on the same channel, while its values are
+//                 in L2: a 32x56x56 float32 channel is 400 KB), or, with fewer channels
+//                 than threads, share the (channel, block) pairs in two passes.
 //   channels-last (C has stride 1 in every (N,C,*) operand, C > 1: NHWC, (N, C) rows):
 //                 vectorised across C; the outer positions (N and *) are cut into fixed
-//                 chunks of kRowsChunk / C positions, each chunk's per-channel partial
-//                 sums are stored and added in chunk order. No copy of x.
+//                 chunks of kRowsChunk / C positions (at most kMaxChunks chunks), each
+//                 chunk's per-channel partial sums are stored and added in chunk order.
+//                 No copy of x; x is read twice from memory (stats, then normalise).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -39,6 +42,8 @@ namespace kn::cpu {
 namespace {
 
 constexpr int64_t kRowsChunk = 32768;  // elements per chunk of the channels-last path
+constexpr int64_t kMaxChunks = 256;     // chunks per call at most (the partials' memory)
+constexpr int64_t kChannelBlock = 65536;  // values per block of a channel's sums (per-channel path)
 
 // t without its dim 1 (C), at channel c.
 template <typename T>
@@ -242,7 +247,9 @@ struct Outer {
     L = make_layout(vp);
     R = L.numel;
     C = ops[0]->shape[1];
-    chunk = std::max<int64_t>(1, kRowsChunk / std::max<int64_t>(1, C));
+    // kRowsChunk elements per chunk, and at most kMaxChunks chunks (the partial sums
+    // take 2 C doubles per chunk): both from the shape alone.
+    chunk = std::max<int64_t>({1, kRowsChunk / std::max<int64_t>(1, C), (R + kMaxChunks - 1) / kMaxChunks});
     chunks = (R + chunk - 1) / chunk;
   }
 
@@ -356,31 +363,67 @@ void forward(const kn_batch_norm_params& p, const kn_tensor& x, const kn_tensor*
     return;
   }
 
-  // Per channel: stats, then the normalising pass on the same channel.
-  parallel_for(C, channel_grain(M), threads, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const kn_tensor xv = channel_view<T>(x, c), yv = channel_view<T>(y, c);
-      double mean, var;
-      if (training) {
-        const StridedLayout<1> Lx = make_layout<1>({&xv});
-        const T* x0 = static_cast<const T*>(xv.data);
-        const double K = static_cast<double>(x0[0]);
-        double s1 = 0, s2 = 0;
-        for_each_row(Lx, std::array<const T*, 1>{x0}, 0, M,
-                     [&](int64_t n, const std::array<const T*, 1>& q, const std::array<int64_t, 1>& s) {
-                       row_shifted_sums<T>(q[0], n, s[0], K, &s1, &s2);
-                     });
-        moments(K, s1, s2, mean, var);
-      } else {
-        eval_stats(c, mean, var);
+  // Per channel. The stats of a channel are the sums of its fixed blocks of kChannelBlock
+  // values, added in block order. With at least as many channels as threads, a thread
+  // takes whole channels: stats, then the normalising pass while the channel is in L2.
+  // With fewer (C = 1, 2, ...), the (channel, block) pairs are shared out, in two passes.
+  // The same bits either way.
+  const int64_t blocks = (M + kChannelBlock - 1) / kChannelBlock;
+  auto block_stats = [&](int64_t c, int64_t b, double K, double* s1, double* s2) {
+    const kn_tensor xv = channel_view<T>(x, c);
+    const StridedLayout<1> Lx = make_layout<1>({&xv});
+    for_each_row(Lx, std::array<const T*, 1>{static_cast<const T*>(xv.data)}, b * kChannelBlock,
+                 std::min(M, (b + 1) * kChannelBlock),
+                 [&](int64_t n, const std::array<const T*, 1>& q, const std::array<int64_t, 1>& s) {
+                   row_shifted_sums<T>(q[0], n, s[0], K, s1, s2);
+                 });
+  };
+  auto shift = [&](int64_t c) { return static_cast<double>(*(static_cast<const T*>(x.data) + c * x.strides[1])); };
+  auto normalise = [&](int64_t c, int64_t begin, int64_t end) {
+    const kn_tensor xv = channel_view<T>(x, c), yv = channel_view<T>(y, c);
+    const StridedLayout<2> L = make_layout<2>({&yv, &xv});
+    for_each_row(L, std::array<T*, 2>{static_cast<T*>(yv.data), static_cast<T*>(xv.data)}, begin, end,
+                 [&](int64_t n, const std::array<T*, 2>& q, const std::array<int64_t, 2>& s) {
+                   row_affine<T>(q[0], s[0], q[1], s[1], n, A[c], B[c]);
+                 });
+  };
+  if (!training || C >= threads || blocks == 1) {
+    parallel_for(C, channel_grain(M), threads, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        double mean, var;
+        if (training) {
+          const double K = shift(c);
+          double s1 = 0, s2 = 0;
+          for (int64_t b = 0; b < blocks; ++b) {
+            double p1 = 0, p2 = 0;
+            block_stats(c, b, K, &p1, &p2);
+            s1 += p1, s2 += p2;
+          }
+          moments(K, s1, s2, mean, var);
+        } else {
+          eval_stats(c, mean, var);
+        }
+        finish(c, mean, var);
+        normalise(c, 0, M);
       }
-      finish(c, mean, var);
-      const StridedLayout<2> L = make_layout<2>({&yv, &xv});
-      for_each_row(L, std::array<T*, 2>{static_cast<T*>(yv.data), static_cast<T*>(xv.data)}, 0, M,
-                   [&](int64_t n, const std::array<T*, 2>& q, const std::array<int64_t, 2>& s) {
-                     row_affine<T>(q[0], s[0], q[1], s[1], n, A[c], B[c]);
-                   });
-    }
+    });
+    return;
+  }
+  const int64_t tasks = C * blocks;
+  std::vector<double> part(static_cast<size_t>(2 * tasks), 0.0);
+  parallel_for(tasks, 1, threads, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      block_stats(t / blocks, t % blocks, shift(t / blocks), &part[2 * t], &part[2 * t + 1]);
+  });
+  for (int64_t c = 0; c < C; ++c) {
+    double s1 = 0, s2 = 0, mean, var;
+    for (int64_t b = 0; b < blocks; ++b) s1 += part[2 * (c * blocks + b)], s2 += part[2 * (c * blocks + b) + 1];
+    moments(shift(c), s1, s2, mean, var);
+    finish(c, mean, var);
+  }
+  parallel_for(tasks, 1, threads, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      normalise(t / blocks, (t % blocks) * kChannelBlock, std::min(M, (t % blocks + 1) * kChannelBlock));
   });
 }
 
@@ -438,29 +481,60 @@ void backward(const kn_batch_norm_params& p, const kn_tensor& dy, const kn_tenso
     return;
   }
 
-  parallel_for(C, channel_grain(M), threads, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const kn_tensor dyv = channel_view<T>(dy, c), xv = channel_view<T>(x, c);
-      if (need_sums) {
-        const StridedLayout<2> L = make_layout<2>({&dyv, &xv});
-        double s_dy = 0, s_dyx = 0;
-        for_each_row(L, std::array<const T*, 2>{static_cast<const T*>(dyv.data), static_cast<const T*>(xv.data)}, 0, M,
-                     [&](int64_t n, const std::array<const T*, 2>& q, const std::array<int64_t, 2>& s) {
-                       row_grad_sums<T>(q[0], s[0], q[1], s[1], n, mean[c], &s_dy, &s_dyx);
-                     });
-        finish(c, s_dy, s_dyx);
+  // Per channel, in fixed blocks as the forward's stats (whole channels per thread, or
+  // (channel, block) pairs shared out when there are fewer channels than threads).
+  const int64_t blocks = (M + kChannelBlock - 1) / kChannelBlock;
+  auto block_sums = [&](int64_t c, int64_t b, double* s_dy, double* s_dyx) {
+    const kn_tensor dyv = channel_view<T>(dy, c), xv = channel_view<T>(x, c);
+    const StridedLayout<2> L = make_layout<2>({&dyv, &xv});
+    for_each_row(L, std::array<const T*, 2>{static_cast<const T*>(dyv.data), static_cast<const T*>(xv.data)},
+                 b * kChannelBlock, std::min(M, (b + 1) * kChannelBlock),
+                 [&](int64_t n, const std::array<const T*, 2>& q, const std::array<int64_t, 2>& s) {
+                   row_grad_sums<T>(q[0], s[0], q[1], s[1], n, mean[c], s_dy, s_dyx);
+                 });
+  };
+  auto grad_input = [&](int64_t c, int64_t begin, int64_t end) {
+    const kn_tensor dxv = channel_view<T>(*dx, c), dyv = channel_view<T>(dy, c), xv = channel_view<T>(x, c);
+    const StridedLayout<3> L = make_layout<3>({&dxv, &dyv, &xv});
+    const std::array<T*, 3> base{static_cast<T*>(dxv.data), static_cast<T*>(dyv.data), static_cast<T*>(xv.data)};
+    for_each_row(L, base, begin, end, [&](int64_t n, const std::array<T*, 3>& q, const std::array<int64_t, 3>& s) {
+      if (training)
+        row_dx_train<T>(q[0], s[0], q[1], s[1], q[2], s[2], n, Tm[c], Tk[c], Tg[c], Ts[c]);
+      else
+        row_affine<T>(q[0], s[0], q[1], s[1], n, Ts[c], T(0));
+    });
+  };
+  if (!need_sums || C >= threads || blocks == 1) {
+    parallel_for(C, channel_grain(M), threads, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        if (need_sums) {
+          double s_dy = 0, s_dyx = 0;
+          for (int64_t b = 0; b < blocks; ++b) {
+            double p1 = 0, p2 = 0;
+            block_sums(c, b, &p1, &p2);
+            s_dy += p1, s_dyx += p2;
+          }
+          finish(c, s_dy, s_dyx);
+        }
+        if (dx) grad_input(c, 0, M);
       }
-      if (!dx) continue;
-      const kn_tensor dxv = channel_view<T>(*dx, c);
-      const StridedLayout<3> L = make_layout<3>({&dxv, &dyv, &xv});
-      const std::array<T*, 3> base{static_cast<T*>(dxv.data), static_cast<T*>(dyv.data), static_cast<T*>(xv.data)};
-      for_each_row(L, base, 0, M, [&](int64_t n, const std::array<T*, 3>& q, const std::array<int64_t, 3>& s) {
-        if (training)
-          row_dx_train<T>(q[0], s[0], q[1], s[1], q[2], s[2], n, Tm[c], Tk[c], Tg[c], Ts[c]);
-        else
-          row_affine<T>(q[0], s[0], q[1], s[1], n, Ts[c], T(0));
-      });
-    }
+    });
+    return;
+  }
+  const int64_t tasks = C * blocks;
+  std::vector<double> part(static_cast<size_t>(2 * tasks), 0.0);
+  parallel_for(tasks, 1, threads, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) block_sums(t / blocks, t % blocks, &part[2 * t], &part[2 * t + 1]);
+  });
+  for (int64_t c = 0; c < C; ++c) {
+    double s_dy = 0, s_dyx = 0;
+    for (int64_t b = 0; b < blocks; ++b) s_dy += part[2 * (c * blocks + b)], s_dyx += part[2 * (c * blocks + b) + 1];
+    finish(c, s_dy, s_dyx);
+  }
+  if (!dx) return;
+  parallel_for(tasks, 1, threads, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      grad_input(t / blocks, (t % blocks) * kChannelBlock, std::min(M, (t % blocks + 1) * kChannelBlock));
   });
 }
 
