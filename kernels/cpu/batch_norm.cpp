@@ -247,9 +247,11 @@ struct Outer {
     L = make_layout(vp);
     R = L.numel;
     C = ops[0]->shape[1];
-    // kRowsChunk elements per chunk, and at most kMaxChunks chunks (the partial sums
-    // take 2 C doubles per chunk): both from the shape alone.
-    chunk = std::max<int64_t>({1, kRowsChunk / std::max<int64_t>(1, C), (R + kMaxChunks - 1) / kMaxChunks});
+    // kRowsChunk elements per chunk, at most kMaxChunks chunks, and at most 2^20 / C (the
+    // partial sums take 2 C doubles per chunk: 16 MB at most, or 2 chunks for C > 2^19):
+    // all from the shape alone.
+    const int64_t max_chunks = std::max<int64_t>(1, std::min<int64_t>(kMaxChunks, (int64_t(1) << 20) / std::max<int64_t>(1, C)));
+    chunk = std::max<int64_t>({1, kRowsChunk / std::max<int64_t>(1, C), (R + max_chunks - 1) / max_chunks});
     chunks = (R + chunk - 1) / chunk;
   }
 
