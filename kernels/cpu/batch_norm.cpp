@@ -190,40 +190,78 @@ KN_SIMD_CLONES void row_dx_train(T* dx, int64_t sdx, const T* dy, int64_t sdy, c
   }
 }
 
-// Channels-last vectors (C contiguous values at one outer position).
+// Channels-last vectors (C contiguous values at one outer position). __restrict: outputs
+// never overlap inputs (validated), and the per-channel arrays are the kernel's own.
+// The sums of n positions of a row (vector j at x + j step): the positions are taken in
+// groups of 4, each group's values added in position order in registers, then added to
+// s1 / s2 (4x fewer loads and stores of the accumulators than one position at a time);
+// the order is fixed by n, the same for any thread count.
 template <typename T>
-KN_SIMD_CLONES void vec_shifted_sums(const T* x, int64_t C, const double* K, double* s1,
-                                     double* s2) {
-  for (int64_t c = 0; c < C; ++c) {
-    const double d = static_cast<double>(x[c]) - K[c];
-    s1[c] += d;
-    s2[c] += d * d;
+KN_SIMD_CLONES void vec_shifted_sums(const T* __restrict x, int64_t n, int64_t step, int64_t C,
+                                     const double* __restrict K, double* __restrict s1,
+                                     double* __restrict s2) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const T *x0 = x + j * step, *x1 = x0 + step, *x2 = x1 + step, *x3 = x2 + step;
+    for (int64_t c = 0; c < C; ++c) {
+      const double d0 = static_cast<double>(x0[c]) - K[c], d1 = static_cast<double>(x1[c]) - K[c],
+                   d2 = static_cast<double>(x2[c]) - K[c], d3 = static_cast<double>(x3[c]) - K[c];
+      s1[c] += ((d0 + d1) + d2) + d3;
+      s2[c] += ((d0 * d0 + d1 * d1) + d2 * d2) + d3 * d3;
+    }
+  }
+  for (; j < n; ++j) {
+    const T* xj = x + j * step;
+    for (int64_t c = 0; c < C; ++c) {
+      const double d = static_cast<double>(xj[c]) - K[c];
+      s1[c] += d;
+      s2[c] += d * d;
+    }
   }
 }
 
 template <typename T>
-KN_SIMD_CLONES void vec_grad_sums(const T* dy, const T* x, int64_t C, const double* mean,
-                                  double* s_dy, double* s_dyx) {
-  for (int64_t c = 0; c < C; ++c) {
-    const double g = static_cast<double>(dy[c]);
-    s_dy[c] += g;
-    s_dyx[c] += g * (static_cast<double>(x[c]) - mean[c]);
+KN_SIMD_CLONES void vec_grad_sums(const T* __restrict dy, int64_t sdy, const T* __restrict x,
+                                  int64_t sx, int64_t n, int64_t C, const double* __restrict mean,
+                                  double* __restrict s_dy, double* __restrict s_dyx) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const T *g0 = dy + j * sdy, *g1 = g0 + sdy, *g2 = g1 + sdy, *g3 = g2 + sdy;
+    const T *x0 = x + j * sx, *x1 = x0 + sx, *x2 = x1 + sx, *x3 = x2 + sx;
+    for (int64_t c = 0; c < C; ++c) {
+      const double a0 = g0[c], a1 = g1[c], a2 = g2[c], a3 = g3[c], m = mean[c];
+      s_dy[c] += ((a0 + a1) + a2) + a3;
+      s_dyx[c] += ((a0 * (static_cast<double>(x0[c]) - m) + a1 * (static_cast<double>(x1[c]) - m)) +
+                   a2 * (static_cast<double>(x2[c]) - m)) +
+                  a3 * (static_cast<double>(x3[c]) - m);
+    }
+  }
+  for (; j < n; ++j) {
+    const T *gj = dy + j * sdy, *xj = x + j * sx;
+    for (int64_t c = 0; c < C; ++c) {
+      const double g = static_cast<double>(gj[c]);
+      s_dy[c] += g;
+      s_dyx[c] += g * (static_cast<double>(xj[c]) - mean[c]);
+    }
   }
 }
 
 template <typename T>
-KN_SIMD_CLONES void vec_affine(T* y, const T* x, int64_t C, const T* a, const T* b) {
+KN_SIMD_CLONES void vec_affine(T* __restrict y, const T* __restrict x, int64_t C,
+                               const T* __restrict a, const T* __restrict b) {
   for (int64_t c = 0; c < C; ++c) y[c] = x[c] * a[c] + b[c];
 }
 
 template <typename T>
-KN_SIMD_CLONES void vec_dx_train(T* dx, const T* dy, const T* x, int64_t C, const T* mean,
-                                 const T* k, const T* gm, const T* s) {
+KN_SIMD_CLONES void vec_dx_train(T* __restrict dx, const T* __restrict dy, const T* __restrict x,
+                                 int64_t C, const T* __restrict mean, const T* __restrict k,
+                                 const T* __restrict gm, const T* __restrict s) {
   for (int64_t c = 0; c < C; ++c) dx[c] = (dy[c] - gm[c] - (x[c] - mean[c]) * k[c]) * s[c];
 }
 
 template <typename T>
-KN_SIMD_CLONES void vec_scale(T* dx, const T* dy, int64_t C, const T* s) {
+KN_SIMD_CLONES void vec_scale(T* __restrict dx, const T* __restrict dy, int64_t C,
+                              const T* __restrict s) {
   for (int64_t c = 0; c < C; ++c) dx[c] = dy[c] * s[c];
 }
 
@@ -266,6 +304,12 @@ struct Outer {
                      for (size_t k = 0; k < N; ++k) q[k] += s[k];
                    }
                  });
+  }
+
+  // fn(n, ptrs, steps) for each run of n positions in [begin, end) (for_each_row's rows).
+  template <typename Fn>
+  void rows(int64_t begin, int64_t end, Fn&& fn) const {
+    for_each_row(L, base, begin, end, fn);
   }
 
   // Per-chunk partial sums: part(chunk, ptrs-walker) fills 2 C doubles per chunk;
@@ -347,7 +391,9 @@ void forward(const kn_batch_norm_params& p, const kn_tensor& x, const kn_tensor*
       const T* x0 = static_cast<const T*>(x.data);  // outer position 0
       for (int64_t c = 0; c < C; ++c) K[c] = static_cast<double>(x0[c]);
       o.sums(threads, [&](int64_t b, int64_t e, double* s1, double* s2) {
-        o.each(b, e, [&](const std::array<T*, 2>& q) { vec_shifted_sums<T>(q[1], C, K.data(), s1, s2); });
+        o.rows(b, e, [&](int64_t n, const std::array<T*, 2>& q, const std::array<int64_t, 2>& st) {
+          vec_shifted_sums<T>(q[1], n, st[1], C, K.data(), s1, s2);
+        });
       }, t1, t2);
       for (int64_t c = 0; c < C; ++c) {
         double mean, var;
@@ -469,7 +515,9 @@ void backward(const kn_batch_norm_params& p, const kn_tensor& dy, const kn_tenso
     if (need_sums) {
       std::vector<double> t1, t2;
       o.sums(threads, [&](int64_t b, int64_t e, double* s1, double* s2) {
-        o.each(b, e, [&](const std::array<T*, 3>& q) { vec_grad_sums<T>(q[1], q[2], C, mean.data(), s1, s2); });
+        o.rows(b, e, [&](int64_t n, const std::array<T*, 3>& q, const std::array<int64_t, 3>& st) {
+          vec_grad_sums<T>(q[1], st[1], q[2], st[2], n, C, mean.data(), s1, s2);
+        });
       }, t1, t2);
       for (int64_t c = 0; c < C; ++c) finish(c, t1[c], t2[c]);
     }
