@@ -296,6 +296,26 @@ def all_cases(env: Env, quick: bool) -> Iterator[Case]:
                            nbytes=(8 * n_ids + 8 * n_ids * dim, 8 * n_ids * dim + 4 * vocab * dim),
                            bound="memory")
 
+    # Batch norm 2d, training (batch statistics, running stats updated), ResNet's
+    # 32x64x56x56 float32, NCHW and channels_last. Bytes: the least traffic a pass can
+    # have, each tensor once: forward reads x and writes y (8 n), backward reads dy and x
+    # and writes dx (12 n; the (C) vectors are negligible). A kernel that reads x twice
+    # from memory shows below 100% of the bandwidth by that much.
+    bn_n, bn_c, bn_h = 32, 64, 56
+    bn_numel = bn_n * bn_c * bn_h * bn_h
+    for fmt in ("NCHW", "NHWC"):
+        def bn_inputs(fmt=fmt):
+            x = R(bn_n, bn_c, bn_h, bn_h)
+            if fmt == "NHWC":
+                x = x.contiguous(memory_format=torch.channels_last)
+            x.requires_grad_()
+            w, b = R(bn_c, grad=True, seed=3), R(bn_c, grad=True, seed=4)
+            rm, rv = torch.zeros(bn_c, device=env.device), torch.ones(bn_c, device=env.device)
+            return (x, w, b, rm, rv), [x, w, b]
+        yield from layer_cases("batch_norm", f"2d training {bn_n}x{bn_c}x{bn_h}x{bn_h} {fmt}",
+                               lambda F, x, w, b, rm, rv: F.batch_norm(x, rm, rv, w, b, training=True),
+                               bn_inputs, nbytes=(8 * bn_numel, 12 * bn_numel), bound="memory")
+
     yield from recurrent_cases(env)
 
     # One element: the fixed cost of a call (glue, validation, dispatch).

@@ -506,6 +506,36 @@ void add_embedding(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int
            [=](std::vector<kn_tensor>& o, const kn_exec* ex) { return kn_embedding_backward(&p, &dy, &idx, &o[0], ex); });
 }
 
+// batch_norm (kernels/batch_norm.h): training updates the running stats, which are
+// outputs here (fresh per run), and eval reads them as inputs. A 2-D (N, C) x takes the
+// channels-last path (C has stride 1), 3-D and more the per-channel one.
+void add_batch_norm(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, const Shape& shape,
+                    Layout xl = {}) {
+  const Shape cs{shape[1]};
+  const kn_tensor x = in.add(rng, shape, dt, xl, -1, 3), dy = in.add(rng, shape, dt, xl),
+                  w = in.add(rng, cs, dt), b = in.add(rng, cs, dt), rm = in.add(rng, cs, dt),
+                  rv = in.add(rng, cs, dt, {}, 0.5, 2), sm = in.add(rng, cs, dt, {}, -0.5, 0.5),
+                  si = in.add(rng, cs, dt, {}, 0.5, 2);
+  const std::string name = std::string(dtype_str(dt)) + " " + shape_str(shape) +
+                           (xl.is_contiguous() ? "" : " x=" + xl.name());
+  add_jobs(jobs, "batch_norm_forward training " + name,
+           {OutBuf(shape, dt), OutBuf(cs, dt), OutBuf(cs, dt), OutBuf(cs, dt), OutBuf(cs, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+             const kn_batch_norm_params p{1e-5, 0.1, 1};
+             return kn_batch_norm_forward(&p, &x, &w, &b, &o[3], &o[4], &o[0], &o[1], &o[2], ex);
+           });
+  add_jobs(jobs, "batch_norm_forward eval " + name, {OutBuf(shape, dt), OutBuf(cs, dt), OutBuf(cs, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+             const kn_batch_norm_params p{1e-5, 0.1, 0};
+             return kn_batch_norm_forward(&p, &x, &w, nullptr, &rm, &rv, &o[0], &o[1], &o[2], ex);
+           });
+  add_jobs(jobs, "batch_norm_backward training " + name, {OutBuf(shape, dt), OutBuf(cs, dt), OutBuf(cs, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+             const kn_batch_norm_params p{1e-5, 0.1, 1};
+             return kn_batch_norm_backward(&p, &dy, &x, &w, &sm, &si, &o[0], &o[1], &o[2], ex);
+           });
+}
+
 // One recurrent layer (kernels/rnn.h): padded (T, N, I) when batch_sizes is
 // empty, else packed. Outputs y, h_n, c_n (LSTM) and the reserve.
 void add_rnn(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int32_t mode, int64_t T, int64_t N,
@@ -608,6 +638,9 @@ std::vector<Job> make_mix(Inputs& in) {
   add_dropout(jobs, in, rng, KN_FLOAT64, {33, 47}, 0.5, 99, Layout::sliced(2));
   add_gspmm(jobs, in, rng, KN_FLOAT32, 400, 300, 32);
   add_embedding(jobs, in, rng, KN_FLOAT32, 5000, 64, {64, 32}, 300, Layout::transpose());
+  add_batch_norm(jobs, in, rng, KN_FLOAT32, {8, 16, 24, 24});
+  add_batch_norm(jobs, in, rng, KN_FLOAT32, {6000, 24});
+  add_batch_norm(jobs, in, rng, KN_FLOAT64, {5, 7, 33}, Layout::transpose());
   add_rnn(jobs, in, rng, KN_FLOAT32, KN_LSTM, 8, 16, 32, 64, {});
   add_rnn_backward(jobs, in, rng, KN_FLOAT32, KN_LSTM, 8, 16, 32, 64, {});
   add_rnn(jobs, in, rng, KN_FLOAT64, KN_GRU, 0, 0, 24, 48, {16, 16, 12, 9, 5, 2});

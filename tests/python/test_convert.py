@@ -43,7 +43,7 @@ def test_twins_cover_every_pykernels_nn_class():
         else:  # a layer torch.nn does not have (GraphConv): nothing to convert from
             assert cls not in table.values()
     assert pkt.nn.GraphConv not in table.values()
-    assert torch.nn.Linear in table and torch.nn.BatchNorm1d not in table
+    assert torch.nn.Linear in table and torch.nn.BatchNorm1d in table and torch.nn.LayerNorm not in table
 
 
 def test_convert_in_place_keeps_parameters_and_outputs():

@@ -21,6 +21,7 @@
 #include "kernels/core.h"
 
 /* Operators, alphabetical. */
+#include "kernels/batch_norm.h"
 #include "kernels/celu.h"
 #include "kernels/conv2d.h"
 #include "kernels/cross_entropy.h"
