@@ -1,12 +1,14 @@
-"""Per-operator timing of one LeNet-5 training step, pykernels against torch.
+"""Per-operator timing of one training step (LeNet-5, the MLP, the small ResNet),
+pykernels against torch.
 
     python -m pykernels.torch.profile [--batch-size 64] [--threads 2] [--repeat 50]
-                                      [--device cpu|cuda] [--model lenet5|mlp]
+                                      [--device cpu|cuda] [--model lenet5|mlp|resnet_small]
 
 Builds the model twice from one seed, on pykernels (pykernels.torch.nn) and on
-torch (torch.nn), with identical weights, and feeds both the same batch. For
-each layer and the loss it times, interleaving the two so that both see the same
-machine state:
+torch (torch.nn), with identical weights, and feeds both the same batch. Each layer (leaf module) is
+timed on the input it received in that forward pass (recorded with forward
+hooks, so residual networks work too; in-place layers run out of place here),
+interleaving the two so that both see the same machine state:
 
     forward    layer(x) with autograd recording (what a training step runs)
     backward   torch.autograd.grad of that layer's output, for the layer's input
@@ -58,6 +60,28 @@ def _describe(layer: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> str:
     return f"{type(layer).__name__.lower()} {shape(x)} -> {shape(y)}"
 
 
+def _leaf_inputs(model: torch.nn.Module, x: torch.Tensor):
+    """[(leaf module, the input it got)] in call order, from one forward pass of
+    ``model`` on ``x``. Each input is a detached copy that requires grad, except the
+    network's own input x (a layer on it needs no input gradient), which is passed
+    as is."""
+    calls = []
+
+    def hook(module, args):
+        t = args[0]
+        calls.append((module, t if t is x else t.detach().clone().requires_grad_()))
+
+    handles = [m.register_forward_pre_hook(hook) for m in model.modules()
+               if next(m.children(), None) is None]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return calls
+
+
 def profile(model_name: str = "lenet5", batch_size: int = 64, repeat: int = 50,
             device: str = "cpu", seed: int = 0) -> List[Tuple[str, str, float, float]]:
     """Rows (operator, direction, our seconds, torch's seconds) for one training step."""
@@ -66,13 +90,16 @@ def profile(model_name: str = "lenet5", batch_size: int = 64, repeat: int = 50,
     ours_model = builder(pk_nn).to(device)
     theirs_model = builder(torch.nn).to(device)
     theirs_model.load_state_dict(ours_model.state_dict())
-    in_shape = (batch_size, 1, 28, 28) if model_name == "lenet5" else (batch_size, 784)
+    in_shape = (batch_size, 784) if model_name == "mlp" else (batch_size, 1, 28, 28)
     x = torch.randn(in_shape, device=device)
     labels = torch.randint(0, 10, (batch_size,), device=device)
 
     rows = []
-    x_ours, x_theirs = x, x.clone()
-    for ours_layer, theirs_layer in zip(ours_model, theirs_model):
+    for m in list(ours_model.modules()) + list(theirs_model.modules()):
+        if getattr(m, "inplace", False):
+            m.inplace = False  # timed repeatedly on a leaf that requires grad
+    leaves_ours, leaves_theirs = _leaf_inputs(ours_model, x), _leaf_inputs(theirs_model, x.clone())
+    for (ours_layer, x_ours), (theirs_layer, x_theirs) in zip(leaves_ours, leaves_theirs):
         needs_input_grad = x_ours.requires_grad
         y_ours, y_theirs = ours_layer(x_ours), theirs_layer(x_theirs)
         name = _describe(theirs_layer, x_ours, y_ours)
@@ -87,9 +114,10 @@ def profile(model_name: str = "lenet5", batch_size: int = 64, repeat: int = 50,
                 lambda: torch.autograd.grad(y_theirs, wrt_theirs, gy, retain_graph=True),
                 repeat, device)
             rows.append((name, "backward", *bwd))
-        # The next layer's input: a fresh leaf that requires grad, as inside a network.
-        x_ours = y_ours.detach().requires_grad_()
-        x_theirs = y_theirs.detach().requires_grad_()
+    with torch.no_grad():
+        logits = ours_model(x)
+    x_ours = logits.detach().requires_grad_()
+    x_theirs = logits.detach().clone().requires_grad_()
 
     loss_ours, loss_theirs = pk_nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
     name = f"cross_entropy {'x'.join(map(str, x_ours.shape))}"
@@ -127,7 +155,7 @@ def format_table(rows) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m pykernels.torch.profile",
                                 description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="lenet5", choices=["lenet5", "mlp"])
+    p.add_argument("--model", default="lenet5", choices=["lenet5", "mlp", "resnet_small"])
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=50, help="timed repetitions per call")
