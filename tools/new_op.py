@@ -248,12 +248,26 @@ def substitutions(op: str, params: list[Param], saves: str, functional, module, 
     # torch's functional takes inplace=: so does ours (computed out of place, then
     # copied into the input, as torch's own fallback does).
     s["inplace_sig"] = ", inplace: bool = False" if inplace else ""
-    s["inplace_body"] = ("    result = @@op@@_fast(input@@py_convert@@)\n"
-                         "    return input.copy_(result) if inplace else result") if inplace else \
-        "    return @@op@@_fast(input@@py_convert@@)"
-    s["inplace_doc"] = ("\n\n    ``inplace=True`` computes out of place and copies the result into ``input``\n"
-                        "    (returned); autograd then raises if the backward needs the overwritten\n"
-                        "    input, as torch does for such ops.\n    ") if inplace else ""
+    if not inplace:
+        s["inplace_body"] = "    return @@op@@_fast(input@@py_convert@@)"
+        s["inplace_doc"] = ""
+    elif saves == "output":
+        s["inplace_body"] = ("    result = @@op@@_fast(input@@py_convert@@)\n"
+                             "    return input.copy_(result) if inplace else result")
+        s["inplace_doc"] = ("\n\n    ``inplace=True`` computes out of place and copies the result into ``input``\n"
+                            "    (returned); the backward takes the output, which the copy leaves intact,\n"
+                            "    so it trains as torch's in-place op does.\n    ")
+    else:
+        # The backward needs the input, which the copy overwrites: like torch's in-place
+        # ops (autograd's original_self), keep a copy of it when a gradient is needed.
+        s["inplace_body"] = ("    if not inplace:\n"
+                             "        return @@op@@_fast(input@@py_convert@@)\n"
+                             "    keep = torch.is_grad_enabled() and input.requires_grad\n"
+                             "    return input.copy_(@@op@@_fast(input.clone() if keep else input@@py_convert@@))")
+        s["inplace_doc"] = ("\n\n    ``inplace=True`` computes out of place and copies the result into ``input``\n"
+                            "    (returned); when a gradient is needed the backward gets a copy of the\n"
+                            "    input taken before (as torch's in-place ops keep ``original_self``), so it\n"
+                            "    trains as torch's in-place op does.\n    ")
     s["module_inplace"] = ", self.inplace" if (inplace and module) else ""
     if module:
         s["module_init"] = ""

@@ -394,6 +394,22 @@ void add_activations(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, c
     add_jobs(jobs, g + "_forward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_gelu_forward(a, &x, &o[0], ex); });
     add_jobs(jobs, g + "_backward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_gelu_backward(a, &dy, &x, &o[0], ex); });
   }
+  // The scaffold's activations (issue 13). relu6 and hardtanh take the output in
+  // the backward; x in [-4, 4] serves as one (values past the bounds give 0).
+  add_jobs(jobs, "silu_forward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_silu_forward(&x, &o[0], ex); });
+  add_jobs(jobs, "silu_backward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_silu_backward(&dy, &x, &o[0], ex); });
+  add_jobs(jobs, "mish_forward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_mish_forward(&x, &o[0], ex); });
+  add_jobs(jobs, "mish_backward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_mish_backward(&dy, &x, &o[0], ex); });
+  add_jobs(jobs, "hardswish_forward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_hardswish_forward(&x, &o[0], ex); });
+  add_jobs(jobs, "hardswish_backward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_hardswish_backward(&dy, &x, &o[0], ex); });
+  add_jobs(jobs, "hardsigmoid_forward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_hardsigmoid_forward(&x, &o[0], ex); });
+  add_jobs(jobs, "hardsigmoid_backward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_hardsigmoid_backward(&dy, &x, &o[0], ex); });
+  add_jobs(jobs, "relu6_forward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_relu6_forward(&x, &o[0], ex); });
+  add_jobs(jobs, "relu6_backward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_relu6_backward(&dy, &x, &o[0], ex); });
+  add_jobs(jobs, "elu_forward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_elu_forward(0.7, &x, &o[0], ex); });
+  add_jobs(jobs, "elu_backward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_elu_backward(0.7, &dy, &x, &o[0], ex); });
+  add_jobs(jobs, "hardtanh_forward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_hardtanh_forward(-2.0, 1.5, &x, &o[0], ex); });
+  add_jobs(jobs, "hardtanh_backward" + sfx, one, [=](F& o, const kn_exec* ex) { return kn_hardtanh_backward(-2.0, 1.5, &dy, &x, &o[0], ex); });
 }
 
 void add_cross_entropy(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int64_t N, int64_t C,

@@ -62,7 +62,7 @@ def _@@op@@_backward(grad_output: Tensor, @@saved_py@@: Tensor@@py_typed@@) -> T
 
 
 def setup_context(ctx, inputs, output) -> None:
-    x@@py_unpack@@ = inputs
+    (x@@py_unpack@@,) = inputs
     ctx.params = (@@py_args_tuple@@)
     ctx.save_for_backward(@@saved_expr@@ if ctx.needs_input_grad[0] else None)
 

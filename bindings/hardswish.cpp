@@ -1,0 +1,29 @@
+// pykernels._C: the hardswish bindings (kernels/hardswish.h).
+#include "bindings/common.hpp"
+#include "kernels/hardswish.h"
+
+using namespace knpy;
+
+KN_BINDINGS(hardswish) {
+  m.def(
+      "hardswish_forward",
+      [](py::handle x, py::handle y, std::uintptr_t stream, int32_t num_threads) {
+        const char* op = "kn_hardswish_forward";
+        const TensorArg X(x, op, "x", In), Y(y, op, "y", Out);
+        const kn_exec e = make_exec(stream, num_threads);
+        call([&] { return kn_hardswish_forward(X.get(), Y.get(), &e); });
+      },
+      "x"_a, "y"_a, KN_EXEC_ARGS, "y = hardswish(x); x, y of one shape; y may be x.");
+
+  m.def(
+      "hardswish_backward",
+      [](py::handle dy, py::handle x, py::handle dx, std::uintptr_t stream,
+         int32_t num_threads) {
+        const char* op = "kn_hardswish_backward";
+        const TensorArg DY(dy, op, "dy", In), S(x, op, "x", In), DX(dx, op, "dx", Out);
+        const kn_exec e = make_exec(stream, num_threads);
+        call([&] { return kn_hardswish_backward(DY.get(), S.get(), DX.get(), &e); });
+      },
+      "dy"_a, "x"_a, "dx"_a, KN_EXEC_ARGS,
+      "dx = dy * dhardswish/dx from its input x; dy, x, dx of one shape; dx may be dy.");
+}

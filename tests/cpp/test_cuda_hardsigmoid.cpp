@@ -1,0 +1,17 @@
+// hardsigmoid: CUDA vs CPU through the C ABI, at the default parameters
+// (tests/cpp/cuda_elementwise.hpp). Built where CUDA is; skips without a GPU.
+#include "cuda_elementwise.hpp"
+#include "kernels/hardsigmoid.h"
+
+namespace {
+
+kn_status forward(const kn_tensor* x, const kn_tensor* y, const kn_exec* ex) {
+  return kn_hardsigmoid_forward(x, y, ex);
+}
+kn_status backward(const kn_tensor* dy, const kn_tensor* saved, const kn_tensor* dx, const kn_exec* ex) {
+  return kn_hardsigmoid_backward(dy, saved, dx, ex);
+}
+
+}  // namespace
+
+KN_CUDA_ELEMENTWISE_TESTS(Hardsigmoid, forward, backward)

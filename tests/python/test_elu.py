@@ -1,0 +1,78 @@
+"""pykernels elu against torch.nn.functional.elu: the whole element-wise suite of
+tests/python/_elementwise.py (parity at several parameter values and layouts,
+gradcheck, opcheck, torch.compile, no_grad, NumPy, bad scalars and tensors,
+CUDA). Run alone: make check OP=elu"""
+import copy
+
+import pytest
+import torch
+
+from _elementwise import ElementwiseSuite
+
+reference = torch.nn.functional.elu  # reference(x, *params), differentiable
+
+
+SUITE = ElementwiseSuite("elu", reference, bad_scalars={})
+SUITE.tests(globals())
+
+
+# elu alone: the expm1 tails (tiny negative x, and x down to -100) at several alpha, forward and backward against torch
+# (the reference above), float32 and float64;
+# and inplace=True trains as torch's in-place elu does (functional and nn, with
+# convert()).
+def test_elu_dense_range_matches_torch():
+    from pykernels.torch import functional as F
+
+    x0 = torch.cat([torch.linspace(-100, 5, 20001), torch.tensor((-torch.logspace(-30, 1, 311)).tolist() + [0.0, -0.0])])
+    for params in [(1.0,), (0.5,), (-1.5,), (0.0,)]:
+        for dtype, tol in ((torch.float32, dict(rtol=8 * 2**-24, atol=1e-40)), (torch.float64, dict(rtol=1e-12, atol=1e-15))):
+            x = x0.to(dtype).requires_grad_()
+            y, want = F.elu(x, *params), reference(x, *params)
+            torch.testing.assert_close(y, want, equal_nan=True, **tol)
+            num = ~want.isnan()
+            assert torch.equal(y[num].signbit(), want[num].signbit()) or dtype == torch.float32 and False
+            gy = torch.randn_like(y)
+            (g,) = torch.autograd.grad(y, x, gy)
+            (gwant,) = torch.autograd.grad(want, x, gy)
+            torch.testing.assert_close(g, gwant, equal_nan=True, **tol)
+
+
+def test_elu_inplace_trains_as_torch():
+    import pykernels.torch as pkt
+    from pykernels.torch import functional as F
+
+    torch.manual_seed(0)
+    for params in [(1.0,), (0.5,), (-1.5,), (0.0,)]:
+        a = (torch.randn(6, 7, dtype=torch.float64) * 4).requires_grad_()
+        a_ref = a.detach().clone().requires_grad_()
+        b, b_ref = a * 1, a_ref * 1
+        out = F.elu(b, *params, inplace=True)
+        assert out is b
+        if params[0] < 0:
+            # torch's in-place elu keeps only its result, ambiguous for alpha < 0, and
+            # refuses to train; ours keeps the input (BACKWARD_FROM=input) and trains:
+            # compare with torch's out-of-place gradient.
+            with pytest.raises(RuntimeError, match="negative slope"):
+                y = torch.nn.functional.elu(a_ref * 1, *params, inplace=True)
+                y.sum().backward()
+            a_ref.grad = None
+            b_ref = torch.nn.functional.elu(b_ref, *params)
+        else:
+            torch.nn.functional.elu(b_ref, *params, inplace=True)
+        torch.testing.assert_close(b, b_ref)
+        gy = torch.randn(6, 7, dtype=torch.float64)
+        (b * gy).sum().backward()
+        (b_ref * gy).sum().backward()
+        torch.testing.assert_close(a.grad, a_ref.grad)
+    # the nn twin, reached through convert(), with inplace=True
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.ELU(0.5, inplace=True))
+    twin = copy.deepcopy(model)
+    report = pkt.convert(twin)
+    assert [(c.layer, c.replaced) for c in report] == [("Linear", True), ("ELU", True)]
+    assert type(twin[1]).__bases__ == (torch.nn.ELU,) and type(twin[1]).__name__ == "ELU"
+    x = torch.randn(3, 5)
+    y, y_ref = twin(x), model(x)
+    torch.testing.assert_close(y, y_ref)
+    y.square().sum().backward()
+    y_ref.square().sum().backward()
+    torch.testing.assert_close(twin[0].weight.grad, model[0].weight.grad)
