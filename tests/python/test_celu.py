@@ -25,3 +25,23 @@ def test_celu_wide_range_and_negative_alpha_match_torch():
         torch.testing.assert_close(got, want, rtol=8 * 2**-24, atol=0, equal_nan=True)
         num = ~want.isnan()
         assert torch.equal(got[num].signbit(), want[num].signbit())  # celu(-0) = -0, as torch
+
+
+def test_celu_inplace_trains_as_torch():
+    """inplace=True with a gradient: the backward gets the input as it was (torch's
+    in-place celu_ trains too)."""
+    from pykernels.torch import functional as F
+
+    torch.manual_seed(0)
+    for alpha in (1.0, 0.5, 2.0):
+        a = (torch.randn(6, 7, dtype=torch.float64) * 4).requires_grad_()
+        a_ref = a.detach().clone().requires_grad_()
+        b, b_ref = a * 1, a_ref * 1
+        out = F.celu(b, alpha, inplace=True)
+        assert out is b
+        torch.nn.functional.celu(b_ref, alpha, inplace=True)
+        torch.testing.assert_close(b, b_ref)
+        gy = torch.randn(6, 7, dtype=torch.float64)
+        (b * gy).sum().backward()
+        (b_ref * gy).sum().backward()
+        torch.testing.assert_close(a.grad, a_ref.grad)

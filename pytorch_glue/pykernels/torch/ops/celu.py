@@ -83,11 +83,14 @@ def functional_celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) ->
     """celu(input; alpha) element-wise, like torch.nn.functional.celu (any shape).
 
     ``inplace=True`` computes out of place and copies the result into ``input``
-    (returned); autograd then raises if the backward needs the overwritten
-    input, as torch does for such ops.
+    (returned); when a gradient is needed the backward gets a copy of the
+    input taken before (as torch's in-place ops keep ``original_self``), so it
+    trains as torch's in-place op does.
     """
-    result = celu_fast(input, float(alpha))
-    return input.copy_(result) if inplace else result
+    if not inplace:
+        return celu_fast(input, float(alpha))
+    keep = torch.is_grad_enabled() and input.requires_grad
+    return input.copy_(celu_fast(input.clone() if keep else input, float(alpha)))
 
 
 functional_celu.__name__ = functional_celu.__qualname__ = "celu"
