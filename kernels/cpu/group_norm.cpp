@@ -54,7 +54,7 @@ KN_SIMD_CLONES void backward_row(int64_t cg, int64_t s, const T* dy, const T* x,
   for (int64_t c = 0; c < cg; ++c) {
     double a, b;
     row_grad_sums<T>(s, dy + c * s, nullptr, x + c * s, m, a, b);
-    pw[c] = rs * b;
+    pw[c] = s > 0 ? rs * b : 0.0;  // an empty group: rstd is NaN, the sum 0
     pb[c] = a;
     const double wc = w ? double(w[c]) : 1.0;
     s_g += wc * a;
