@@ -221,3 +221,18 @@ TEST(GroupNorm, BadParamsRefusedOutputsUntouched) {
 
 }  // namespace
 }  // namespace kntest
+
+namespace kntest {
+namespace {
+
+// y and dx of 8 MB and more take the streaming-store path (kernels/internal/stream_store.hpp).
+TEST(GroupNorm, LargeOutputsStreamed) {
+  NormTester t;
+  t.group(8).shape({4, 32, 129, 128}).threads(2);
+  t.test_forward();
+  t.test_backward();
+  t.test_threads_agree();
+}
+
+}  // namespace
+}  // namespace kntest

@@ -261,3 +261,18 @@ TEST(LayerNorm, ConstantRowsAndNaN) {
 
 }  // namespace
 }  // namespace kntest
+
+namespace kntest {
+namespace {
+
+// y and dx of 8 MB and more take the streaming-store path (kernels/internal/stream_store.hpp).
+TEST(LayerNorm, LargeOutputsStreamed) {
+  NormTester t;
+  t.layer(1).shape({2048, 1040}).threads(2);
+  t.test_forward();
+  t.test_backward();
+  t.test_threads_agree();
+}
+
+}  // namespace
+}  // namespace kntest
