@@ -5,9 +5,8 @@
 // threads, each computed by one thread; a row that is not contiguous is
 // gathered into a per-thread buffer (and its output scattered back), so the
 // vectorised row functions (KN_SIMD_CLONES) see contiguous channels of S
-// elements. Statistics in double over the cached row
-// (kernels/internal/moments.hpp); a large contiguous y or dx is written with
-// streaming stores from the cached row (kernels/internal/stream_store.hpp).
+// elements. Statistics in double, two passes over the cached row
+// (kernels/internal/moments.hpp).
 //
 // Backward: per row, per channel, sum(dy) and sum(dy (x - mean)) in double;
 // they give dx and the (n, c) terms of dweight and dbias, which are then
@@ -22,7 +21,6 @@
 #include "kernels/internal/moments.hpp"
 #include "kernels/internal/norm_rows.hpp"
 #include "kernels/internal/simd.hpp"
-#include "kernels/internal/stream_store.hpp"
 #include "kernels/internal/threading.hpp"
 #include "kernels/ops/group_norm.hpp"
 
@@ -51,11 +49,11 @@ KN_SIMD_CLONES void forward_row(int64_t cg, int64_t s, const T* x, const T* w, c
 template <typename T>
 KN_SIMD_CLONES void backward_row(int64_t cg, int64_t s, const T* dy, const T* x, const T* w,
                                  T mean_t, T rstd_t, T* dx, double* pw, double* pb) {
-  const double m = double(mean_t), rs = double(rstd_t);
+  const double rs = double(rstd_t);
   double s_g = 0, s_gd = 0;
   for (int64_t c = 0; c < cg; ++c) {
     double a, b;
-    row_grad_sums<T>(s, dy + c * s, nullptr, x + c * s, m, a, b);
+    row_grad_sums<T>(s, dy + c * s, nullptr, x + c * s, mean_t, a, b);
     pw[c] = s > 0 ? rs * b : 0.0;  // an empty group: rstd is NaN, the sum 0
     pb[c] = a;
     const double wc = w ? double(w[c]) : 1.0;
@@ -107,11 +105,9 @@ void group_norm_forward(const kn_group_norm_params& p, const kn_tensor& x, const
     const T* w = param_vec<T>(weight, wbuf);
     const T* b = param_vec<T>(bias, bbuf);
     const bool cx = row_is_contiguous(sx.row), cy = row_is_contiguous(sy.row);
-    // A large contiguous y: streaming stores from a cached row (as layer_norm).
-    const bool stream = cy && stream_output(R * M * int64_t(sizeof(T)));
     const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, M));
     parallel_for(R, grain, ctx.num_threads, [&](int64_t r0, int64_t r1) {
-      std::vector<T> xb(cx ? 0 : size_t(M)), yb(cy && !stream ? 0 : size_t(M));
+      std::vector<T> xb(cx ? 0 : size_t(M)), yb(cy ? 0 : size_t(M));
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t g = r % G;
         const T* xr = at<T>(x, lead_offset(sx.lead, r));
@@ -121,14 +117,10 @@ void group_norm_forward(const kn_group_norm_params& p, const kn_tensor& x, const
         }
         T* yr = at_mut<T>(y, lead_offset(sy.lead, r));
         forward_row<T>(cg, S, xr, w ? w + g * cg : nullptr, b ? b + g * cg : nullptr,
-                       cy && !stream ? yr : yb.data(), p.eps, at_mut<T>(mean, lead_offset(mean, r)),
+                       cy ? yr : yb.data(), p.eps, at_mut<T>(mean, lead_offset(mean, r)),
                        at_mut<T>(rstd, lead_offset(rstd, r)));
-        if (stream)
-          stream_copy(yr, yb.data(), M * int64_t(sizeof(T)));
-        else if (!cy)
-          scatter_row(sy.row, yr, yb.data());
+        if (!cy) scatter_row(sy.row, yr, yb.data());
       }
-      if (stream) stream_fence();
     });
   });
 }
@@ -149,11 +141,10 @@ void group_norm_backward(const kn_group_norm_params& p, const kn_tensor& dy, con
     const T* w = param_vec<T>(weight, wbuf);
     const bool cx = row_is_contiguous(sx.row), cdy = row_is_contiguous(sdy.row),
                cdx = !dx || row_is_contiguous(sdx.row);
-    const bool stream = dx && cdx && stream_output(R * M * int64_t(sizeof(T)));
     std::vector<double> pw(size_t(N * C)), pb(size_t(N * C));  // (n, c) terms
     const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, M));
     parallel_for(R, grain, ctx.num_threads, [&](int64_t r0, int64_t r1) {
-      std::vector<T> xb(cx ? 0 : size_t(M)), dyb(cdy ? 0 : size_t(M)), dxb(cdx && !stream ? 0 : size_t(M));
+      std::vector<T> xb(cx ? 0 : size_t(M)), dyb(cdy ? 0 : size_t(M)), dxb(cdx ? 0 : size_t(M));
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t g = r % G;
         const T* xr = at<T>(x, lead_offset(sx.lead, r));
@@ -168,15 +159,10 @@ void group_norm_backward(const kn_group_norm_params& p, const kn_tensor& dy, con
         }
         T* dxr = dx ? at_mut<T>(*dx, lead_offset(sdx.lead, r)) : nullptr;
         backward_row<T>(cg, S, dyr, xr, w ? w + g * cg : nullptr, *at<T>(mean, lead_offset(mean, r)),
-                        *at<T>(rstd, lead_offset(rstd, r)),
-                        dx ? (cdx && !stream ? dxr : dxb.data()) : nullptr, pw.data() + r * cg,
-                        pb.data() + r * cg);
-        if (stream)
-          stream_copy(dxr, dxb.data(), M * int64_t(sizeof(T)));
-        else if (dx && !cdx)
-          scatter_row(sdx.row, dxr, dxb.data());
+                        *at<T>(rstd, lead_offset(rstd, r)), dx ? (cdx ? dxr : dxb.data()) : nullptr,
+                        pw.data() + r * cg, pb.data() + r * cg);
+        if (dx && !cdx) scatter_row(sdx.row, dxr, dxb.data());
       }
-      if (stream) stream_fence();
     });
     auto finish = [&](const kn_tensor* out, const std::vector<double>& part) {
       if (!out || C == 0) return;

@@ -6,9 +6,7 @@
 // place, any other (transposed, sliced, reversed) is gathered into a
 // per-thread buffer first and its output scattered back, so one vectorised
 // row function (KN_SIMD_CLONES) serves every layout. Statistics in double,
-// two passes over the cached row (kernels/internal/moments.hpp). A large
-// contiguous output (y, dx) is computed row by row into a cached buffer and
-// written with streaming stores (kernels/internal/stream_store.hpp).
+// two passes over the cached row (kernels/internal/moments.hpp).
 //
 // Backward: dx row by row (sums in double, then dx = rstd g + c2 (x - mean)
 // + c3 in T). dweight and dbias are column sums over the rows: the rows are
@@ -26,7 +24,6 @@
 #include "kernels/internal/moments.hpp"
 #include "kernels/internal/norm_rows.hpp"
 #include "kernels/internal/simd.hpp"
-#include "kernels/internal/stream_store.hpp"
 #include "kernels/internal/threading.hpp"
 #include "kernels/ops/layer_norm.hpp"
 
@@ -58,9 +55,27 @@ KN_SIMD_CLONES void backward_row(int64_t n, const T* dy, const T* x, const T* w,
   const T m = mean_t, r = rstd_t;
   if (dx) {
     double s_g, s_gd;
-    row_grad_sums(n, dy, w, x, double(mean_t), s_g, s_gd);
+    row_grad_sums(n, dy, w, x, mean_t, s_g, s_gd);
     const GradCoefficients c = grad_coefficients(n, double(rstd_t), s_g, s_gd);
     const T c2 = T(c.c2), c3 = T(c.c3);
+    if (acc_w && acc_b) {  // the usual case: one pass for dx and both parameter sums
+      if (w) {
+        for (int64_t i = 0; i < n; ++i) {
+          const T g = dy[i], d = x[i] - m;
+          dx[i] = r * (w[i] * g) + c2 * d + c3;
+          acc_w[i] += g * (d * r);
+          acc_b[i] += g;
+        }
+      } else {
+        for (int64_t i = 0; i < n; ++i) {
+          const T g = dy[i], d = x[i] - m;
+          dx[i] = r * g + c2 * d + c3;
+          acc_w[i] += g * (d * r);
+          acc_b[i] += g;
+        }
+      }
+      return;
+    }
     if (w) {
       for (int64_t i = 0; i < n; ++i) dx[i] = r * (w[i] * dy[i]) + c2 * (x[i] - m) + c3;
     } else {
@@ -110,13 +125,9 @@ void layer_norm_forward(const kn_layer_norm_params& p, const kn_tensor& x, const
     const T* w = param_row<T>(weight, wbuf);
     const T* b = param_row<T>(bias, bbuf);
     const bool cx = row_is_contiguous(sx.row), cy = row_is_contiguous(sy.row);
-    // A large contiguous y: each row computed into a cached buffer, then
-    // written with streaming stores (kernels/internal/stream_store.hpp: no
-    // read of y's lines before they are written).
-    const bool stream = cy && stream_output(R * D * int64_t(sizeof(T)));
     const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, D));
     parallel_for(R, grain, ctx.num_threads, [&](int64_t r0, int64_t r1) {
-      std::vector<T> xb(cx ? 0 : size_t(D)), yb(cy && !stream ? 0 : size_t(D));
+      std::vector<T> xb(cx ? 0 : size_t(D)), yb(cy ? 0 : size_t(D));
       for (int64_t r = r0; r < r1; ++r) {
         const T* xr = at<T>(x, lead_offset(sx.lead, r));
         if (!cx) {
@@ -124,14 +135,10 @@ void layer_norm_forward(const kn_layer_norm_params& p, const kn_tensor& x, const
           xr = xb.data();
         }
         T* yr = at_mut<T>(y, lead_offset(sy.lead, r));
-        forward_row<T>(D, xr, w, b, cy && !stream ? yr : yb.data(), p.eps,
-                       at_mut<T>(mean, lead_offset(mean, r)), at_mut<T>(rstd, lead_offset(rstd, r)));
-        if (stream)
-          stream_copy(yr, yb.data(), D * int64_t(sizeof(T)));
-        else if (!cy)
-          scatter_row(sy.row, yr, yb.data());
+        forward_row<T>(D, xr, w, b, cy ? yr : yb.data(), p.eps, at_mut<T>(mean, lead_offset(mean, r)),
+                       at_mut<T>(rstd, lead_offset(rstd, r)));
+        if (!cy) scatter_row(sy.row, yr, yb.data());
       }
-      if (stream) stream_fence();
     });
   });
 }
@@ -153,7 +160,6 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
     const T* w = dx ? param_row<T>(weight, wbuf) : nullptr;
     const bool cx = row_is_contiguous(sx.row), cdy = row_is_contiguous(sdy.row),
                cdx = !dx || row_is_contiguous(sdx.row);
-    const bool stream = dx && cdx && stream_output(R * D * int64_t(sizeof(T)));  // as the forward's y
     // Chunks of rows: a function of R only.
     const int64_t chunks = R == 0 ? 0 : std::min(kMaxChunks, (R + kMinChunkRows - 1) / kMinChunkRows);
     const int64_t chunk_rows = chunks == 0 ? 0 : (R + chunks - 1) / chunks;
@@ -161,8 +167,7 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
     const int per = int(need_w) + int(need_b);
     std::vector<double> parts(size_t(num_chunks * per * D));
     parallel_for(num_chunks, 1, ctx.num_threads, [&](int64_t c0, int64_t c1) {
-      std::vector<T> xb(cx ? 0 : size_t(D)), dyb(cdy ? 0 : size_t(D)),
-          dxb(cdx && !stream ? 0 : size_t(D));
+      std::vector<T> xb(cx ? 0 : size_t(D)), dyb(cdy ? 0 : size_t(D)), dxb(cdx ? 0 : size_t(D));
       std::vector<T> acc(size_t(per * D));
       T* acc_w = need_w ? acc.data() : nullptr;
       T* acc_b = need_b ? acc.data() + (need_w ? D : 0) : nullptr;
@@ -183,12 +188,8 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
           }
           T* dxr = dx ? at_mut<T>(*dx, lead_offset(sdx.lead, r)) : nullptr;
           const T m = *at<T>(mean, lead_offset(mean, r)), rs = *at<T>(rstd, lead_offset(rstd, r));
-          backward_row<T>(D, dyr, xr, w, m, rs, dx ? (cdx && !stream ? dxr : dxb.data()) : nullptr, acc_w,
-                          acc_b);
-          if (stream)
-            stream_copy(dxr, dxb.data(), D * int64_t(sizeof(T)));
-          else if (dx && !cdx)
-            scatter_row(sdx.row, dxr, dxb.data());
+          backward_row<T>(D, dyr, xr, w, m, rs, dx ? (cdx ? dxr : dxb.data()) : nullptr, acc_w, acc_b);
+          if (dx && !cdx) scatter_row(sdx.row, dxr, dxb.data());
           if (per && (++pending == kFlushRows || r + 1 == r_end)) {
             for (int64_t i = 0; i < per * D; ++i) part[i] += double(acc[i]);
             std::fill(acc.begin(), acc.end(), T(0));
@@ -196,7 +197,6 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
           }
         }
       }
-      if (stream) stream_fence();
     });
     // Chunk partials in chunk order (zero rows: zeros).
     auto finish = [&](const kn_tensor* out, int64_t slot) {

@@ -134,40 +134,36 @@ KN_MOMENTS_INLINE Moments row_moments(int64_t n, const T* x, double eps) {
 }
 
 // The backward's sums over a contiguous row: s_g = sum(g), s_gd = sum(g (x - mean)),
-// with g = dy * w (w == nullptr: g = dy), all in double.
+// with g = dy * w (w == nullptr: g = dy). g and x - mean are formed in T (one
+// rounding each, as the row's dx is), their sums in double.
 template <typename T>
-KN_MOMENTS_INLINE void row_grad_sums(int64_t n, const T* dy, const T* w, const T* x, double mean,
+KN_MOMENTS_INLINE void row_grad_sums(int64_t n, const T* dy, const T* w, const T* x, T mean,
                                      double& s_g, double& s_gd) {
+  typedef T V __attribute__((vector_size(8 * sizeof(T))));
   MomentVec a0 = {}, a1 = {}, b0 = {}, b1 = {};
   int64_t i = 0;
-  if (w) {
-    for (; i + kMomentBlock <= n; i += kMomentBlock) {
-      MomentVec g0, g1, w0, w1, x0, x1;
-      load8(dy + i, g0), load8(dy + i + 8, g1), load8(w + i, w0), load8(w + i + 8, w1);
-      load8(x + i, x0), load8(x + i + 8, x1);
-      g0 *= w0;
-      g1 *= w1;
-      a0 += g0;
-      a1 += g1;
-      b0 += g0 * (x0 - mean);
-      b1 += g1 * (x1 - mean);
+  for (; i + kMomentBlock <= n; i += kMomentBlock) {
+    V g[2], xv[2];
+    std::memcpy(g, dy + i, sizeof g);
+    std::memcpy(xv, x + i, sizeof xv);
+    if (w) {
+      V wv[2];
+      std::memcpy(wv, w + i, sizeof wv);
+      g[0] *= wv[0];
+      g[1] *= wv[1];
     }
-  } else {
-    for (; i + kMomentBlock <= n; i += kMomentBlock) {
-      MomentVec g0, g1, x0, x1;
-      load8(dy + i, g0), load8(dy + i + 8, g1), load8(x + i, x0), load8(x + i + 8, x1);
-      a0 += g0;
-      a1 += g1;
-      b0 += g0 * (x0 - mean);
-      b1 += g1 * (x1 - mean);
-    }
+    const MomentVec g0 = __builtin_convertvector(g[0], MomentVec), g1 = __builtin_convertvector(g[1], MomentVec);
+    a0 += g0;
+    a1 += g1;
+    b0 += g0 * __builtin_convertvector(xv[0] - mean, MomentVec);
+    b1 += g1 * __builtin_convertvector(xv[1] - mean, MomentVec);
   }
   s_g = hsum(a0, a1);
   s_gd = hsum(b0, b1);
   for (; i < n; ++i) {
-    const double g = w ? double(dy[i]) * double(w[i]) : double(dy[i]);
-    s_g += g;
-    s_gd += g * (double(x[i]) - mean);
+    const T g = w ? dy[i] * w[i] : dy[i];
+    s_g += double(g);
+    s_gd += double(g) * double(x[i] - mean);
   }
 }
 
