@@ -30,8 +30,9 @@ namespace {
 // One group: cg channels of s elements at x (contiguous); w, b: the group's cg
 // affine parameters (each or null).
 template <typename T>
-KN_SIMD_CLONES void forward_row(int64_t cg, int64_t s, const T* x, const T* w, const T* b, T* y,
-                                double eps, T* mean_out, T* rstd_out) {
+KN_SIMD_CLONES void forward_row(int64_t cg, int64_t s, const T* __restrict__ x, const T* __restrict__ w,
+                                const T* __restrict__ b, T* __restrict__ y, double eps, T* mean_out,
+                                T* rstd_out) {
   const Moments mo = row_moments(cg * s, x, eps);
   *mean_out = T(mo.mean);
   *rstd_out = T(mo.rstd);
@@ -47,8 +48,9 @@ KN_SIMD_CLONES void forward_row(int64_t cg, int64_t s, const T* x, const T* w, c
 // dx of one group (dx may be null), and per channel rstd sum(dy (x - mean)) and
 // sum(dy) into pw[c], pb[c].
 template <typename T>
-KN_SIMD_CLONES void backward_row(int64_t cg, int64_t s, const T* dy, const T* x, const T* w,
-                                 T mean_t, T rstd_t, T* dx, double* pw, double* pb) {
+KN_SIMD_CLONES void backward_row(int64_t cg, int64_t s, const T* __restrict__ dy,
+                                 const T* __restrict__ x, const T* __restrict__ w, T mean_t, T rstd_t,
+                                 T* __restrict__ dx, double* __restrict__ pw, double* __restrict__ pb) {
   const double rs = double(rstd_t);
   double s_g = 0, s_gd = 0;
   for (int64_t c = 0; c < cg; ++c) {

@@ -31,8 +31,9 @@ namespace kn::cpu {
 namespace {
 
 template <typename T>
-KN_SIMD_CLONES void forward_row(int64_t n, const T* x, const T* w, const T* b, T* y, double eps,
-                                T* mean_out, T* rstd_out) {
+KN_SIMD_CLONES void forward_row(int64_t n, const T* __restrict__ x, const T* __restrict__ w,
+                                const T* __restrict__ b, T* __restrict__ y, double eps, T* mean_out,
+                                T* rstd_out) {
   const Moments mo = row_moments(n, x, eps);
   *mean_out = T(mo.mean);
   *rstd_out = T(mo.rstd);
@@ -49,9 +50,12 @@ KN_SIMD_CLONES void forward_row(int64_t n, const T* x, const T* w, const T* b, T
 }
 
 // dx of one row (dx != nullptr), and dy xhat, dy added into acc_w, acc_b (each or null).
+// No pointer aliases another (outputs never overlap inputs: capi validates it; the
+// accumulators are the thread's own): __restrict__ lets GCC vectorise the fused loop.
 template <typename T>
-KN_SIMD_CLONES void backward_row(int64_t n, const T* dy, const T* x, const T* w, T mean_t,
-                                 T rstd_t, T* dx, T* acc_w, T* acc_b) {
+KN_SIMD_CLONES void backward_row(int64_t n, const T* __restrict__ dy, const T* __restrict__ x,
+                                 const T* __restrict__ w, T mean_t, T rstd_t, T* __restrict__ dx,
+                                 T* __restrict__ acc_w, T* __restrict__ acc_b) {
   const T m = mean_t, r = rstd_t;
   if (dx) {
     double s_g, s_gd;
@@ -107,7 +111,8 @@ T* at_mut(const kn_tensor& t, int64_t off) {
   return static_cast<T*>(t.data) + off;
 }
 
-constexpr int64_t kMaxChunks = 256;   // dweight/dbias partials: at most this many rows chunks
+constexpr int64_t kMaxChunks = 256;   // dweight/dbias partials: at most this many row chunks
+constexpr int64_t kMaxPartBytes = int64_t(4) << 20;  // and at most this many bytes of them
 constexpr int64_t kMinChunkRows = 32;
 constexpr int64_t kFlushRows = 32;    // rows summed in T before adding into double
 
@@ -160,19 +165,29 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
     const T* w = dx ? param_row<T>(weight, wbuf) : nullptr;
     const bool cx = row_is_contiguous(sx.row), cdy = row_is_contiguous(sdy.row),
                cdx = !dx || row_is_contiguous(sdx.row);
-    // Chunks of rows: a function of R only.
-    const int64_t chunks = R == 0 ? 0 : std::min(kMaxChunks, (R + kMinChunkRows - 1) / kMinChunkRows);
+    // Chunks of rows: a function of R and D only (never of the thread count or
+    // of which outputs are asked for), at most kMaxPartBytes of partials.
+    const int64_t by_bytes = std::max<int64_t>(1, kMaxPartBytes / (2 * std::max<int64_t>(1, D) * 8));
+    const int64_t chunks =
+        R == 0 ? 0 : std::min({kMaxChunks, by_bytes, (R + kMinChunkRows - 1) / kMinChunkRows});
     const int64_t chunk_rows = chunks == 0 ? 0 : (R + chunks - 1) / chunks;
     const int64_t num_chunks = chunks == 0 ? 0 : (R + chunk_rows - 1) / chunk_rows;
     const int per = int(need_w) + int(need_b);
-    std::vector<double> parts(size_t(num_chunks * per * D));
+    // The partials live in a buffer the calling thread keeps between calls: a
+    // fresh multi-MB vector per call made glibc return and re-fault those pages
+    // (and trim the heap under the caller's tensors) on every training step.
+    static thread_local std::vector<double> part_cache;
+    const size_t part_size = size_t(num_chunks * per * D);
+    if (part_cache.size() < part_size) part_cache.resize(part_size);
+    double* const parts_data = part_cache.data();
+    std::fill(parts_data, parts_data + part_size, 0.0);
     parallel_for(num_chunks, 1, ctx.num_threads, [&](int64_t c0, int64_t c1) {
       std::vector<T> xb(cx ? 0 : size_t(D)), dyb(cdy ? 0 : size_t(D)), dxb(cdx ? 0 : size_t(D));
       std::vector<T> acc(size_t(per * D));
       T* acc_w = need_w ? acc.data() : nullptr;
       T* acc_b = need_b ? acc.data() + (need_w ? D : 0) : nullptr;
       for (int64_t c = c0; c < c1; ++c) {
-        double* part = parts.data() + c * per * D;
+        double* part = parts_data + c * per * D;
         const int64_t r_end = std::min(R, (c + 1) * chunk_rows);
         int64_t pending = 0;
         for (int64_t r = c * chunk_rows; r < r_end; ++r) {
@@ -204,7 +219,7 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
       std::vector<T> total(static_cast<size_t>(D));
       for (int64_t i = 0; i < D; ++i) {
         double s = 0;
-        for (int64_t c = 0; c < num_chunks; ++c) s += parts[size_t((c * per + slot) * D + i)];
+        for (int64_t c = 0; c < num_chunks; ++c) s += parts_data[(c * per + slot) * D + i];
         total[i] = T(s);
       }
       if (D > 0) scatter_row(*out, static_cast<T*>(out->data), total.data());
