@@ -11,9 +11,10 @@
 // Backward: dx row by row (sums in double, then dx = rstd g + c2 (x - mean)
 // + c3 in T). dweight and dbias are column sums over the rows: the rows are
 // cut into a fixed number of chunks that depends only on the shape (at most
-// 256), each chunk sums its rows in T over blocks of 32 rows flushed into
-// double, and the chunks' partials are added in chunk order: bitwise the
-// same for any thread count.
+// 256, and at most 4 MB of double partials), each chunk sums its rows in T over
+// blocks of 32 rows flushed into double, and the chunks' partials are added in
+// chunk order: bitwise the same for any thread count. The partials live in a
+// buffer each calling thread keeps between calls (up to 4 MB per thread).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
