@@ -5,7 +5,7 @@
 // threads, each computed by one thread; a row that is not contiguous is
 // gathered into a per-thread buffer (and its output scattered back), so the
 // vectorised row functions (KN_SIMD_CLONES) see contiguous channels of S
-// elements. Statistics in double, two passes over the cached row
+// elements. Statistics in double, one pass over the cached row
 // (kernels/internal/moments.hpp).
 //
 // Backward: per row, per channel, sum(dy) and sum(dy (x - mean)) in double;

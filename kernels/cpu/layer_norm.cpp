@@ -6,7 +6,7 @@
 // place, any other (transposed, sliced, reversed) is gathered into a
 // per-thread buffer first and its output scattered back, so one vectorised
 // row function (KN_SIMD_CLONES) serves every layout. Statistics in double,
-// two passes over the cached row (kernels/internal/moments.hpp).
+// one pass over the cached row (kernels/internal/moments.hpp).
 //
 // Backward: dx row by row (sums in double, then dx = rstd g + c2 (x - mean)
 // + c3 in T). dweight and dbias are column sums over the rows: the rows are

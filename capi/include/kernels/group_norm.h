@@ -23,7 +23,7 @@ typedef struct {
  *   elements; weight:(C) or NULL (= 1), bias:(C) or NULL (= 0)
  *   -> y:(N, C, *)   y = (x - mean[n,g]) rstd[n,g] weight[c] + bias[c]
  *      mean:(N, G), rstd:(N, G) = 1 / sqrt(biased var + eps)
- * Statistics in double, two passes over the group (kernels/internal/moments.hpp).
+ * Statistics summed in double (kernels/internal/moments.hpp).
  * Any strides; size-0 dims allowed (an empty group: mean 0, rstd NaN, as
  * torch). Deterministic for any thread count. */
 KN_API kn_status kn_group_norm_forward(const kn_group_norm_params* p, const kn_tensor* x,

@@ -26,9 +26,9 @@ typedef struct {
  *      rstd:(*lead)       1 / sqrt(var + eps), var the biased variance (/ D)
  * mean and rstd have x's LEADING dims only (a 0-d tensor when k = x.ndim);
  * torch's saved shape (*lead, 1, ..., 1) is a view of the same elements.
- * Statistics are computed in double from two passes over the row (mean,
- * then the squared deviations), so float32 is as accurate as it can be
- * rounded. Any strides; size-0 dims allowed (a row of D = 0 elements gives
+ * Statistics are summed in double (on the CPU in one pass over x - x[0],
+ * which bounds the cancellation; on CUDA in two passes), so float32 loses
+ * nothing to the accumulation. Any strides; size-0 dims allowed (a row of D = 0 elements gives
  * mean 0 and rstd NaN, as torch). y may not alias x.
  * Deterministic for any thread count. */
 KN_API kn_status kn_layer_norm_forward(const kn_layer_norm_params* p, const kn_tensor* x,
