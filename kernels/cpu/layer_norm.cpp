@@ -177,10 +177,14 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
     // The partials live in a buffer the calling thread keeps between calls: a
     // fresh multi-MB vector per call made glibc return and re-fault those pages
     // (and trim the heap under the caller's tensors) on every training step.
+    // (Only up to kMaxPartBytes: a larger one, for rows of more than 256K
+    // elements, is allocated per call and not kept.)
     static thread_local std::vector<double> part_cache;
+    std::vector<double> part_once;
     const size_t part_size = size_t(num_chunks * per * D);
-    if (part_cache.size() < part_size) part_cache.resize(part_size);
-    double* const parts_data = part_cache.data();
+    std::vector<double>& part_buf = part_size * sizeof(double) <= size_t(kMaxPartBytes) ? part_cache : part_once;
+    if (part_buf.size() < part_size) part_buf.resize(part_size);
+    double* const parts_data = part_buf.data();
     std::fill(parts_data, parts_data + part_size, 0.0);
     parallel_for(num_chunks, 1, ctx.num_threads, [&](int64_t c0, int64_t c1) {
       std::vector<T> xb(cx ? 0 : size_t(D)), dyb(cdy ? 0 : size_t(D)), dxb(cdx ? 0 : size_t(D));
