@@ -225,8 +225,8 @@ TEST(GroupNorm, BadParamsRefusedOutputsUntouched) {
 namespace kntest {
 namespace {
 
-// y and dx of 8 MB and more take the streaming-store path (kernels/internal/stream_store.hpp).
-TEST(GroupNorm, LargeOutputsStreamed) {
+// Large shapes (8 MB outputs), 2 threads.
+TEST(GroupNorm, LargeOutputs) {
   NormTester t;
   t.group(8).shape({4, 32, 129, 128}).threads(2);
   t.test_forward();

@@ -265,13 +265,21 @@ TEST(LayerNorm, ConstantRowsAndNaN) {
 namespace kntest {
 namespace {
 
-// y and dx of 8 MB and more take the streaming-store path (kernels/internal/stream_store.hpp).
-TEST(LayerNorm, LargeOutputsStreamed) {
+// Large shapes (8 MB outputs), 2 threads.
+TEST(LayerNorm, LargeOutputs) {
   NormTester t;
   t.layer(1).shape({2048, 1040}).threads(2);
   t.test_forward();
   t.test_backward();
   t.test_threads_agree();
+}
+
+// Rows longer than 256K elements: dweight/dbias partials beyond the kept 4 MB buffer.
+TEST(LayerNorm, VeryLongRows) {
+  NormTester t;
+  t.layer(1).shape({3, 270000}).threads(2);
+  t.test_forward();
+  t.test_backward();
 }
 
 }  // namespace
