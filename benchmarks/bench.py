@@ -315,6 +315,30 @@ def all_cases(env: Env, quick: bool) -> Iterator[Case]:
         yield from layer_cases("batch_norm", f"2d training {bn_n}x{bn_c}x{bn_h}x{bn_h} {fmt}",
                                lambda F, x, w, b, rm, rv: F.batch_norm(x, rm, rv, w, b, training=True),
                                bn_inputs, nbytes=(8 * bn_numel, 12 * bn_numel), bound="memory")
+    # Normalisation (issue 13): layer_norm over the last dim of 4096x1024 with weight and
+    # bias (nn.LayerNorm's default); group_norm of a 32x64x56x56 activation in 32 groups.
+    # Bytes: forward reads x and writes y (8 n), backward reads dy and x and writes dx
+    # (12 n); the parameters, mean and rstd are small and not counted.
+    ln_rows, ln_dim = 4096, 1024
+    n_ln = ln_rows * ln_dim
+
+    def layer_norm_inputs():
+        x = R(ln_rows, ln_dim, grad=True, seed=3)
+        w, b = R(ln_dim, grad=True, seed=4), R(ln_dim, grad=True, seed=5)
+        return (x, w, b), [x, w, b]
+    yield from layer_cases("layer_norm", f"{ln_rows}x{ln_dim}",
+                           lambda F, x, w, b: F.layer_norm(x, (ln_dim,), w, b), layer_norm_inputs,
+                           nbytes=(8 * n_ln, 12 * n_ln), bound="memory")
+    gn_shape, gn_groups = (32, 64, 56, 56), 32
+    n_gn = gn_shape[0] * gn_shape[1] * gn_shape[2] * gn_shape[3]
+
+    def group_norm_inputs():
+        x = R(*gn_shape, grad=True, seed=6)
+        w, b = R(gn_shape[1], grad=True, seed=7), R(gn_shape[1], grad=True, seed=8)
+        return (x, w, b), [x, w, b]
+    yield from layer_cases("group_norm", "x".join(map(str, gn_shape)) + f" G{gn_groups}",
+                           lambda F, x, w, b: F.group_norm(x, gn_groups, w, b), group_norm_inputs,
+                           nbytes=(8 * n_gn, 12 * n_gn), bound="memory")
 
     yield from recurrent_cases(env)
 

@@ -8,7 +8,7 @@
 //                  OpenBLAS's threads, mid-size split GEMMs and small ones,
 //                  linear backward, conv2d forward/backward, max/avg pooling,
 //                  softmax/log_softmax, activations, cross_entropy, dropout with
-//                  fixed seeds, gspmm), each with a per-call thread count
+//                  fixed seeds, gspmm, embedding, rnn, layer_norm, group_norm), each with a per-call thread count
 //                  (ex = NULL, num_threads 1, 2, 3, 4), while one more thread
 //                  flips kn_set_num_threads between 0..4 the whole time. Every
 //                  output (with guard bytes around it) is compared with memcmp
@@ -552,6 +552,47 @@ void add_batch_norm(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, co
            });
 }
 
+// layer_norm over the last k dims of x; the backward from given mean and rstd
+// (any values: the formula does not need them to be x's), all three gradients.
+void add_layer_norm(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, const Shape& xs, int k,
+                    Layout xl = {}) {
+  const Shape lead(xs.begin(), xs.end() - k), norm(xs.end() - k, xs.end());
+  const kn_tensor x = in.add(rng, xs, dt, xl), w = in.add(rng, norm, dt), b = in.add(rng, norm, dt),
+                  dy = in.add(rng, xs, dt, Layout::transpose()), mean = in.add(rng, lead, dt),
+                  rstd = in.add(rng, lead, dt, {}, 0.5, 1.5);
+  const std::string name = std::string(dtype_str(dt)) + " " + shape_str(xs) + " k " + std::to_string(k) +
+                           (xl.is_contiguous() ? "" : " x=" + xl.name());
+  const kn_layer_norm_params p{k, 1e-5};
+  add_jobs(jobs, "layer_norm_forward " + name, {OutBuf(xs, dt), OutBuf(lead, dt), OutBuf(lead, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+             return kn_layer_norm_forward(&p, &x, &w, &b, &o[0], &o[1], &o[2], ex);
+           });
+  add_jobs(jobs, "layer_norm_backward " + name, {OutBuf(xs, dt), OutBuf(norm, dt), OutBuf(norm, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+             return kn_layer_norm_backward(&p, &dy, &x, &w, &mean, &rstd, &o[0], &o[1], &o[2], ex);
+           });
+}
+
+// group_norm of x:(N, C, *) with G groups, forward and backward as add_layer_norm.
+void add_group_norm(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, const Shape& xs, int64_t G,
+                    Layout xl = {}) {
+  const Shape stats{xs[0], G}, ch{xs[1]};
+  const kn_tensor x = in.add(rng, xs, dt, xl), w = in.add(rng, ch, dt), b = in.add(rng, ch, dt),
+                  dy = in.add(rng, xs, dt, Layout::sliced(2)), mean = in.add(rng, stats, dt),
+                  rstd = in.add(rng, stats, dt, {}, 0.5, 1.5);
+  const std::string name = std::string(dtype_str(dt)) + " " + shape_str(xs) + " G " + std::to_string(G) +
+                           (xl.is_contiguous() ? "" : " x=" + xl.name());
+  const kn_group_norm_params p{G, 1e-5};
+  add_jobs(jobs, "group_norm_forward " + name, {OutBuf(xs, dt), OutBuf(stats, dt), OutBuf(stats, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+             return kn_group_norm_forward(&p, &x, &w, &b, &o[0], &o[1], &o[2], ex);
+           });
+  add_jobs(jobs, "group_norm_backward " + name, {OutBuf(xs, dt), OutBuf(ch, dt), OutBuf(ch, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+             return kn_group_norm_backward(&p, &dy, &x, &w, &mean, &rstd, &o[0], &o[1], &o[2], ex);
+           });
+}
+
 // One recurrent layer (kernels/rnn.h): padded (T, N, I) when batch_sizes is
 // empty, else packed. Outputs y, h_n, c_n (LSTM) and the reserve.
 void add_rnn(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int32_t mode, int64_t T, int64_t N,
@@ -657,6 +698,10 @@ std::vector<Job> make_mix(Inputs& in) {
   add_batch_norm(jobs, in, rng, KN_FLOAT32, {8, 16, 24, 24});
   add_batch_norm(jobs, in, rng, KN_FLOAT32, {6000, 24});
   add_batch_norm(jobs, in, rng, KN_FLOAT64, {5, 7, 33}, Layout::transpose());
+  add_layer_norm(jobs, in, rng, KN_FLOAT32, {512, 256}, 1);
+  add_layer_norm(jobs, in, rng, KN_FLOAT64, {6, 33, 17}, 2, Layout::transpose());
+  add_group_norm(jobs, in, rng, KN_FLOAT32, {8, 32, 12, 12}, 8);
+  add_group_norm(jobs, in, rng, KN_FLOAT64, {3, 6, 7, 5}, 3, Layout::reverse());
   add_rnn(jobs, in, rng, KN_FLOAT32, KN_LSTM, 8, 16, 32, 64, {});
   add_rnn_backward(jobs, in, rng, KN_FLOAT32, KN_LSTM, 8, 16, 32, 64, {});
   add_rnn(jobs, in, rng, KN_FLOAT64, KN_GRU, 0, 0, 24, 48, {16, 16, 12, 9, 5, 2});

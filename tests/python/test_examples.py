@@ -204,3 +204,70 @@ def test_language_id_demo_trains_saves_plots_and_predicts(tmp_path):
                           "xyz"], check=True, capture_output=True, text=True, timeout=120).stdout
     assert "epoch 1:" not in out and re.search(r"^lomabung: German \d+\.\d%", out, re.M), out
     assert re.fullmatch(r"test accuracy \d+\.\d\d%", out.strip().splitlines()[-1]), out
+
+
+# ---------------------------------------------------------------- the ResNet demo
+
+@pytest.mark.skipif(not pathlib.Path(fashion_mnist.DEFAULT_DIR).is_dir(),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_resnet_demo_trains_checkpoints_resumes_and_plots(tmp_path):
+    """A small, short run of examples/resnet_fashion_mnist.py (every layer on pykernels,
+    BatchNorm included) against its torch twin, then a resume."""
+    torch = pytest.importorskip("torch")
+    from pykernels.torch.models import resnet_small
+    script = str(EXAMPLES / "resnet_fashion_mnist.py")
+    ckpt, png = tmp_path / "resnet.pt", tmp_path / "curves.png"
+    common = ["--limit", "3000", "--threads", "2", "--widths", "8,16,16", "--plot", str(png)]
+    out = subprocess.run([sys.executable, script, "--epochs", "1", "--compare", "--save", str(ckpt),
+                          *common], check=True, capture_output=True, text=True, timeout=600).stdout
+    last = out.strip().splitlines()[-1]
+    match = re.fullmatch(r"test accuracy (\d+\.\d\d)%", last)
+    assert match, out
+    # 24 SGD steps with augmentation: well above chance (10%) when every layer is right.
+    assert float(match.group(1)) > 40.0, out
+    torch_acc = float(re.search(r"torch.nn:  test accuracy (\d+\.\d\d)%", out).group(1))
+    # Same seed, same initial weights, same batches and crops: the runs agree closely.
+    assert abs(float(match.group(1)) - torch_acc) < 5.0, out
+    assert re.search(r"time ratio pykernels/torch: \d+\.\d\d", out), out
+    assert png.stat().st_size > 1000
+
+    # The checkpoint (BatchNorm's buffers included) loads into the torch twin.
+    state = torch.load(ckpt, weights_only=False)
+    assert state["epoch"] == 1 and "1.running_var" in state["model"]
+    assert any(k.endswith("num_batches_tracked") for k in state["model"])
+    reference = resnet_small(torch.nn, widths=(8, 16, 16))
+    reference.load_state_dict(state["model"])
+    ours = resnet_small(widths=(8, 16, 16))
+    ours.load_state_dict(reference.state_dict())
+    ours.eval()
+    reference.eval()
+    x = torch.randn(5, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), reference(x), rtol=1e-4, atol=1e-4)
+
+    out = subprocess.run([sys.executable, script, "--epochs", "2", "--resume", str(ckpt), *common],
+                         check=True, capture_output=True, text=True, timeout=600).stdout
+    assert "resumed from" in out and "epoch 2:" in out and "epoch 1:" not in out, out
+    assert re.fullmatch(r"test accuracy \d+\.\d\d%", out.strip().splitlines()[-1]), out
+
+
+def test_augment_crops_and_flips_with_tensor_ops():
+    torch = pytest.importorskip("torch")
+    import resnet_fashion_mnist as demo
+    x = torch.arange(2 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4)
+    gen = torch.Generator().manual_seed(0)
+    out = demo.augment(x, -1.0, 1, gen)
+    assert out.shape == x.shape
+    gen = torch.Generator().manual_seed(0)
+    offsets = torch.randint(0, 3, (2, 2), generator=gen)
+    flip = torch.rand(2, generator=gen) < 0.5
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1), value=-1.0)
+    for i in range(2):
+        r, c = offsets[0, i].item(), offsets[1, i].item()
+        expect = padded[i, 0, r:r + 4, c:c + 4]
+        if flip[i]:
+            # the flip mirrors the source columns, then the crop offset applies
+            cols = torch.arange(3, -1, -1) + c
+            expect = padded[i, 0, r:r + 4][:, cols]
+        torch.testing.assert_close(out[i, 0], expect)
+    assert demo.augment(x, 0.0, 0, torch.Generator().manual_seed(1)).abs().sum() > 0

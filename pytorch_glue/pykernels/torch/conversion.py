@@ -16,7 +16,7 @@ working, and ``state_dict()`` still loads into the unconverted torch model.
     print(report)            # one line per layer: replaced, or left on torch and why
 
 What is left on torch:
-  * layers pykernels has no twin for (LayerNorm, GroupNorm, ...), and
+  * layers pykernels has no twin for (InstanceNorm2d, Upsample, ...), and
     subclasses of torch.nn classes (their forward may differ from torch's);
   * layers whose parameters are in a dtype other than float32/float64, or on a
     device other than cpu/cuda (cuda only when ``pykernels.has_cuda()``).

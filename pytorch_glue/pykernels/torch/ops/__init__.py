@@ -18,6 +18,8 @@
     _class_loss.py    argument checks shared by nll_loss and cross_entropy
     conv2d.py    pykernels::conv2d, pykernels::conv2d_backward
     gspmm.py     pykernels::csr_transpose, pykernels::gspmm, pykernels::gspmm_backward
+    layer_norm.py  pykernels::layer_norm, pykernels::layer_norm_backward
+    group_norm.py  pykernels::group_norm, pykernels::group_norm_backward
 
 Each module defines the forward and backward custom ops (real kernel through
 ``pykernels._C`` and a ``register_fake`` sharing one output-allocation
