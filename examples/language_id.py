@@ -405,11 +405,7 @@ def main(argv=None):
     if args.predict:
         predict(model, args.predict, alphabet, languages, args.packed, args.device)
     if args.compare:
-        ours_s = sum(ours["seconds"]) / len(ours["seconds"])
-        theirs_s = sum(theirs["seconds"]) / len(theirs["seconds"])
-        print(f"{bk.name}: test accuracy {acc:.2f}%, {ours_s:.2f} s/epoch")
-        print(f"torch.nn:  test accuracy {theirs['test_accuracy'][-1]:.2f}%, {theirs_s:.2f} s/epoch")
-        print(f"time ratio {bk.name}/torch: {ours_s / theirs_s:.2f}")
+        runtime.print_comparison(ours, theirs, bk.name)
     print(f"test accuracy {acc:.2f}%")
     return 0
 

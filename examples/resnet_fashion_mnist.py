@@ -81,21 +81,6 @@ def augment(images, background, pad, generator):
     return images[batch, 0, rows, cols].unsqueeze(1)
 
 
-def evaluate(model, loss_fn, images, labels, batch_size=1000):
-    """(mean loss, accuracy in percent) of ``model`` on a labelled set, in inference mode
-    (BatchNorm uses its running statistics)."""
-    model.eval()
-    total_loss, correct = 0.0, 0
-    with torch.inference_mode():
-        for i in range(0, len(images), batch_size):
-            logits = model(images[i:i + batch_size])
-            target = labels[i:i + batch_size]
-            total_loss += loss_fn(logits, target).item() * len(target)
-            correct += (logits.argmax(1) == target).sum().item()
-    n = max(1, len(images))
-    return total_loss / n, 100.0 * correct / n
-
-
 def learning_rate(args, step, total_steps):
     """One cycle: linear warm-up over the first ``args.warmup`` of the steps to args.lr,
     then cosine decay to 0. A function of the step alone, so --resume continues it."""
@@ -159,26 +144,19 @@ def train(name, nn, data, args):
             seen += len(idx)
             bar.update(len(idx), loss=total_loss / seen)
         seconds = time.perf_counter() - start
-        test_loss, acc = evaluate(model, loss_fn, x_test, y_test)
+        test_loss, acc = runtime.evaluate_classifier(model, loss_fn, x_test, y_test)
         for key, value in zip(history, (epoch, total_loss / seen, test_loss, acc, seconds)):
             history[key].append(value)
         print(f"[{name}] epoch {epoch}: train loss {total_loss / seen:.4f}  test loss "
               f"{test_loss:.4f}  test accuracy {acc:.2f}%  ({seconds:.2f} s)", flush=True)
         if args.save and name == "pykernels":
-            save_checkpoint(args.save, model, opt, gen, epoch, history, args)
+            runtime.save_checkpoint(args.save, model=model.state_dict(), optimizer=opt.state_dict(),
+                                    generator=gen.get_state(), epoch=epoch, history=history,
+                                    args=vars(args))
     if not history["epoch"]:
         raise SystemExit(f"nothing to train: --epochs {args.epochs} is not after the "
                          f"checkpoint's epoch {first_epoch - 1}")
     return history
-
-
-def save_checkpoint(path, model, opt, gen, epoch, history, args):
-    """Everything needed to resume: weights and BatchNorm buffers, optimiser state,
-    the generator of batch order and augmentation, history."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                "generator": gen.get_state(), "epoch": epoch,
-                "history": history, "args": vars(args)}, path)
 
 
 def int_tuple(n):
@@ -234,12 +212,7 @@ def main(argv=None):
     ours = histories["torch" if args.torch_only else "pykernels"]
     acc = ours["test_accuracy"][-1]
     if args.compare and not args.torch_only:
-        theirs = histories["torch"]
-        ours_s = sum(ours["seconds"]) / len(ours["seconds"])
-        theirs_s = sum(theirs["seconds"]) / len(theirs["seconds"])
-        print(f"pykernels: test accuracy {acc:.2f}%, {ours_s:.2f} s/epoch")
-        print(f"torch.nn:  test accuracy {theirs['test_accuracy'][-1]:.2f}%, {theirs_s:.2f} s/epoch")
-        print(f"time ratio pykernels/torch: {ours_s / theirs_s:.2f}")
+        runtime.print_comparison(ours, histories["torch"])
     print(f"test accuracy {acc:.2f}%")
     return 0
 

@@ -55,3 +55,34 @@ def plot_curves(path, histories, title):
         ax.legend()
     fig.tight_layout()
     save_figure(plt, fig, path, "training curves")
+
+
+def evaluate_classifier(model, loss_fn, images, labels, batch_size=1000):
+    """(mean loss, accuracy in percent) of ``model`` on a labelled set, in eval mode and
+    inference mode (BatchNorm uses its running statistics, nothing is saved)."""
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.inference_mode():
+        for i in range(0, len(images), batch_size):
+            logits = model(images[i:i + batch_size])
+            target = labels[i:i + batch_size]
+            total_loss += loss_fn(logits, target).item() * len(target)
+            correct += (logits.argmax(1) == target).sum().item()
+    n = max(1, len(images))
+    return total_loss / n, 100.0 * correct / n
+
+
+def save_checkpoint(path, **state):
+    """torch.save(state) to ``path``, creating its directory."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    torch.save(state, path)
+
+
+def print_comparison(ours, theirs, name="pykernels"):
+    """The --compare summary: both runs' last test accuracy and mean epoch time, and the
+    time ratio. ``ours``, ``theirs``: histories with "test_accuracy" and "seconds"."""
+    ours_s = sum(ours["seconds"]) / len(ours["seconds"])
+    theirs_s = sum(theirs["seconds"]) / len(theirs["seconds"])
+    print(f"{name}: test accuracy {ours['test_accuracy'][-1]:.2f}%, {ours_s:.2f} s/epoch")
+    print(f"torch.nn:  test accuracy {theirs['test_accuracy'][-1]:.2f}%, {theirs_s:.2f} s/epoch")
+    print(f"time ratio {name}/torch: {ours_s / theirs_s:.2f}")
