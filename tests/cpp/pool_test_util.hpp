@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <string>
 #include <tuple>
@@ -64,6 +66,42 @@ void distinct_fill(X& x, Rng& rng) {
 // ------------------------------------------------------------ cases x pools x dtypes
 
 enum class Pool { Max, Avg };
+
+// The options every pool tester has, over TesterBase's (dtype, threads, seed,
+// exec, layouts): which pool, x's (N, C, H, W), the index dtype, and x with
+// special values.
+template <typename Derived>
+class PoolTesterBase : public TesterBase<Derived> {
+ public:
+  Derived& max() { pool_ = Pool::Max; return this->self(); }
+  Derived& avg() { pool_ = Pool::Avg; return this->self(); }
+  Derived& pool(Pool p) { pool_ = p; return this->self(); }
+  Derived& shape(Shape s) { shape_ = std::move(s); return this->self(); }
+  Derived& index_dtype(int32_t d) { idtype_ = d; return this->self(); }
+  // The first elements of x are NaN, +-inf; values with ties.
+  Derived& special_values(bool v = true) { special_ = v; return this->self(); }
+
+ protected:
+  explicit PoolTesterBase(Pool default_pool) : pool_(default_pool) {}
+
+  // x random; with special_values, ties (exact repeats), NaN and +-inf spread
+  // over the first planes. X: HostTensor or a wrapper with numel(), set(i, v).
+  template <typename X>
+  void fill_x(X& x, Rng& rng) const {
+    x.fill_random(rng);
+    if (special_) {
+      const double inf = std::numeric_limits<double>::infinity();
+      for (int64_t i = 0; i < x.numel(); i += 5) x.set(i, 0.5);
+      const double specials[] = {std::nan(""), inf, -inf, -inf, std::nan(""), -inf};
+      for (int64_t i = 0; i < x.numel(); i += 11) x.set(i, specials[(i / 11) % 6]);
+    }
+  }
+
+  Pool pool_;
+  Shape shape_ = {2, 3, 7, 6};
+  int32_t idtype_ = KN_INT64;
+  bool special_ = false;
+};
 
 // Every TesterCase of a pool tester, for both pools and both float dtypes:
 //   class Pool2dCases : public PoolCases<Pool2dTester> {};

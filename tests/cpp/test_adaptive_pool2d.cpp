@@ -136,17 +136,12 @@ class Op4 {
 // AdaptivePool2dTester().max().shape({2, 3, 7, 6}).out(3, 4).nhwc("x")
 //   .layout("dy", Layout::transpose()).test_forward();
 // Operands: x, y, indices (forward), dy, indices, dx (backward).
-class AdaptivePool2dTester : public TesterBase<AdaptivePool2dTester> {
+class AdaptivePool2dTester : public PoolTesterBase<AdaptivePool2dTester> {
  public:
-  AdaptivePool2dTester& max() { pool_ = Pool::Max; return *this; }
-  AdaptivePool2dTester& avg() { pool_ = Pool::Avg; return *this; }
-  AdaptivePool2dTester& pool(Pool p) { pool_ = p; return *this; }
-  AdaptivePool2dTester& shape(Shape s) { shape_ = std::move(s); return *this; }
+  AdaptivePool2dTester() : PoolTesterBase(Pool::Avg) {}
   AdaptivePool2dTester& out(int64_t h, int64_t w) { out_[0] = h, out_[1] = w; return *this; }
   // The operand is stored channels-last (its layout applies to the NHWC storage).
   AdaptivePool2dTester& nhwc(const std::string& operand) { nhwc_.push_back(operand); return *this; }
-  AdaptivePool2dTester& index_dtype(int32_t d) { idtype_ = d; return *this; }
-  AdaptivePool2dTester& special_values(bool v = true) { special_ = v; return *this; }
 
   std::string describe() const {
     std::ostringstream o;
@@ -314,22 +309,12 @@ class AdaptivePool2dTester : public TesterBase<AdaptivePool2dTester> {
   }
   Op4 make_x(Rng& rng) const {
     Op4 x = op("x", shape_);
-    x.fill_random(rng);
-    if (special_) {
-      const double inf = std::numeric_limits<double>::infinity();
-      for (int64_t i = 0; i < x.numel(); i += 5) x.set(i, 0.5);
-      const double specials[] = {std::nan(""), inf, -inf, -inf, std::nan(""), -inf};
-      for (int64_t i = 0; i < x.numel(); i += 11) x.set(i, specials[(i / 11) % 6]);
-    }
+    fill_x(x, rng);
     return x;
   }
 
-  Pool pool_ = Pool::Avg;
-  Shape shape_ = {2, 3, 7, 6};
   int64_t out_[2] = {3, 4};
   std::vector<std::string> nhwc_;
-  bool special_ = false;
-  int32_t idtype_ = KN_INT64;
 };
 
 // ------------------------------------------------------------ cases x pools x dtypes

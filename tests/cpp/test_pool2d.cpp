@@ -110,12 +110,9 @@ Vec ref_avg_backward(const kn_avg_pool2d_params& p, const Vec& dy, const Geo& g,
 // Pool2dTester().max().shape({2, 3, 7, 6}).kernel(3, 2).stride(2, 1).padding(1, 1)
 //   .layout("x", Layout::transpose()).test_forward();
 // Operands: x, y, indices (forward), dy, indices, dx (backward).
-class Pool2dTester : public TesterBase<Pool2dTester> {
+class Pool2dTester : public PoolTesterBase<Pool2dTester> {
  public:
-  Pool2dTester& max() { pool_ = Pool::Max; return *this; }
-  Pool2dTester& avg() { pool_ = Pool::Avg; return *this; }
-  Pool2dTester& pool(Pool p) { pool_ = p; return *this; }
-  Pool2dTester& shape(Shape s) { shape_ = std::move(s); return *this; }
+  Pool2dTester() : PoolTesterBase(Pool::Max) {}
   Pool2dTester& kernel(int64_t h, int64_t w) { k_[0] = h, k_[1] = w; return *this; }
   Pool2dTester& stride(int64_t h, int64_t w) { s_[0] = h, s_[1] = w; return *this; }
   Pool2dTester& padding(int64_t h, int64_t w) { p_[0] = h, p_[1] = w; return *this; }
@@ -123,9 +120,6 @@ class Pool2dTester : public TesterBase<Pool2dTester> {
   Pool2dTester& ceil_mode(bool v = true) { ceil_ = v; return *this; }
   Pool2dTester& count_include_pad(bool v) { cip_ = v; return *this; }
   Pool2dTester& divisor_override(int64_t v) { div_ = v; return *this; }
-  Pool2dTester& index_dtype(int32_t d) { idtype_ = d; return *this; }
-  // The first elements of x are NaN, +-inf; values with ties.
-  Pool2dTester& special_values(bool v = true) { special_ = v; return *this; }
 
   std::string describe() const {
     std::ostringstream o;
@@ -286,22 +280,12 @@ class Pool2dTester : public TesterBase<Pool2dTester> {
   }
   HostTensor make_x(Rng& rng) const {
     HostTensor x = make("x", shape_);
-    x.fill_random(rng);
-    if (special_) {
-      const double inf = std::numeric_limits<double>::infinity();
-      // Ties (exact repeats), NaN, +-inf spread over the first planes.
-      for (int64_t i = 0; i < x.numel(); i += 5) x.set(i, 0.5);
-      const double specials[] = {std::nan(""), inf, -inf, -inf, std::nan(""), -inf};
-      for (int64_t i = 0; i < x.numel(); i += 11) x.set(i, specials[(i / 11) % 6]);
-    }
+    fill_x(x, rng);
     return x;
   }
 
-  Pool pool_ = Pool::Max;
-  Shape shape_ = {2, 3, 7, 6};
   int64_t k_[2] = {2, 2}, s_[2] = {2, 2}, p_[2] = {0, 0}, d_[2] = {1, 1}, div_ = 0;
-  bool ceil_ = false, cip_ = true, special_ = false;
-  int32_t idtype_ = KN_INT64;
+  bool ceil_ = false, cip_ = true;
 };
 
 // ------------------------------------------------------------ cases x pools x dtypes
