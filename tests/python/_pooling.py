@@ -29,3 +29,26 @@ def make(shape, dtype, layout, requires_grad=False):
 
 
 LAYOUTS = ["contiguous", "channels_last", "sliced", "transposed"]
+
+
+def compiled_module_matches_eager(model, x):
+    """model under torch.compile(fullgraph=True): the output and the input gradient of
+    sum(out^2) equal eager's."""
+
+    def step(m):
+        out = m(x)
+        (g,) = torch.autograd.grad((out * out).sum(), x)
+        return out.detach(), g
+
+    eager = step(model)
+    compiled = step(torch.compile(model, fullgraph=True))
+    for a, b in zip(compiled, eager):
+        torch.testing.assert_close(a, b)
+
+
+def check_sum_and_indices(got, got_indices, want, want_indices, x):
+    """A compiled function's scalar and max-pool indices against torch's, and the
+    scalar's gradient with respect to x."""
+    torch.testing.assert_close(got, want)
+    assert torch.equal(got_indices, want_indices)
+    torch.testing.assert_close(torch.autograd.grad(got, x)[0], torch.autograd.grad(want, x)[0])

@@ -7,7 +7,8 @@ import torch
 import pykernels as pk
 import pykernels.torch.nn as knn
 from _helpers import count_saved
-from _pooling import DTYPES, LAYOUTS, make, tol
+from _pooling import (DTYPES, LAYOUTS, check_sum_and_indices, compiled_module_matches_eager,
+                      make, tol)
 from pykernels.torch import autograd as A
 from pykernels.torch import functional as F
 from pykernels.torch.ops import pool2d as ops
@@ -149,16 +150,7 @@ def test_compile_fullgraph_matches_eager():
     torch.manual_seed(0)
     model = torch.nn.Sequential(knn.MaxPool2d(2), knn.AvgPool2d(3, 1, 1, count_include_pad=False))
     x = torch.randn(4, 3, 12, 10, requires_grad=True)
-
-    def step(m):
-        out = m(x)
-        (g,) = torch.autograd.grad((out * out).sum(), x)
-        return out.detach(), g
-
-    eager = step(model)
-    compiled = step(torch.compile(model, fullgraph=True))
-    for a, b in zip(compiled, eager):
-        torch.testing.assert_close(a, b)
+    compiled_module_matches_eager(model, x)
 
     @torch.compile(fullgraph=True)
     def f(a):
@@ -167,9 +159,8 @@ def test_compile_fullgraph_matches_eager():
 
     got, gi = f(x)
     want = TF.max_pool2d(x, 3, 2, 1, ceil_mode=True).sum() + TF.avg_pool2d(x, 2, divisor_override=3).sum()
-    torch.testing.assert_close(got, want)
-    assert torch.equal(gi, TF.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)[1])
-    torch.testing.assert_close(torch.autograd.grad(got, x)[0], torch.autograd.grad(want, x)[0])
+    check_sum_and_indices(got, gi, want,
+                          TF.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)[1], x)
 
 
 @pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
