@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "capi/boundary.hpp"
+#include "capi/pool_indices.hpp"
 #include "capi/validate.hpp"
 #include "kernels/ops/adaptive_pool2d.hpp"
 
@@ -11,6 +12,7 @@ namespace {
 
 using kn::capi::Dim;
 using kn::capi::OpValidator;
+using kn::capi::check_index_width;
 
 // The kernels compute the bins in int64 as (o + 1) in + out - 1 for o < out:
 // refused when out * (in + 1) does not fit (no real tensor comes near).
@@ -32,15 +34,6 @@ void require_nonempty(OpValidator& v, const kn_tensor& t, const char* name, int 
               ": expected a non-zero size in dims ", first_dim, "..3 (as torch), got shape (",
               t.shape[0], ", ", t.shape[1], ", ", t.shape[2], ", ", t.shape[3], ") with dim ", d,
               " empty");
-}
-
-// int32 indices hold flat positions h * W + w of one (H, W) plane.
-void check_index_width(OpValidator& v, const kn_tensor& indices, const kn_tensor& plane,
-                       const char* plane_name) {
-  const int64_t H = plane.shape[2], W = plane.shape[3];
-  v.require(indices.dtype != KN_INT32 || H == 0 || W <= INT32_MAX / H, KN_ERR_UNSUPPORTED,
-            "indices: int32 cannot index a plane of ", plane_name, " with H * W = ", H, " * ", W,
-            " > INT32_MAX elements: use int64 indices");
 }
 
 }  // namespace

@@ -3,12 +3,14 @@
 #include <climits>
 
 #include "capi/boundary.hpp"
+#include "capi/pool_indices.hpp"
 #include "capi/validate.hpp"
 #include "kernels/ops/pool2d.hpp"
 
 namespace {
 
 using kn::capi::OpValidator;
+using kn::capi::check_index_width;
 
 // floor(a / b) for b > 0 (C++ division truncates toward zero).
 __int128 floor_div(__int128 a, __int128 b) {
@@ -99,16 +101,6 @@ const kn_avg_pool2d_params& checked_avg_params(OpValidator& v, const kn_avg_pool
 }
 
 using kn::capi::Dim;
-
-// int32 indices hold flat positions h * W + w of one (H, W) plane: refused
-// when the plane has more elements than int32 can index (they would wrap).
-void check_index_width(OpValidator& v, const kn_tensor& indices, const kn_tensor& plane,
-                       const char* plane_name) {
-  const int64_t H = plane.shape[2], W = plane.shape[3];
-  v.require(indices.dtype != KN_INT32 || H == 0 || W <= INT32_MAX / H, KN_ERR_UNSUPPORTED,
-            "indices: int32 cannot index a plane of ", plane_name, " with H * W = ", H, " * ", W,
-            " > INT32_MAX elements: use int64 indices");
-}
 
 }  // namespace
 

@@ -34,13 +34,11 @@
 #include "kernels/internal/error.hpp"
 #include "kernels/internal/simd.hpp"
 #include "kernels/internal/threading.hpp"
+#include "kernels/cpu/pool_planes.hpp"
 #include "kernels/ops/adaptive_pool2d.hpp"
 
 namespace kn::cpu {
 namespace {
-
-// Work per thread below which splitting the planes does not pay.
-constexpr int64_t kPoolGrain = 16384;
 
 // The bin of output o of `out` over an input of `in` (validation guarantees
 // (out) * (in + 1) fits in int64).
@@ -80,19 +78,6 @@ struct PlaneWalk {
   }
 };
 
-int64_t plane_grain(const kn_tensor& big, const kn_tensor& small) {
-  int64_t a, b, work;
-  if (__builtin_mul_overflow(big.shape[2], big.shape[3], &a)) a = INT64_MAX;
-  if (__builtin_mul_overflow(small.shape[2], small.shape[3], &b)) b = INT64_MAX;
-  if (__builtin_add_overflow(a, b, &work)) work = INT64_MAX;
-  return std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, work));
-}
-
-template <typename T>
-inline bool takes_max(T v, T m) {
-  return v > m || v != v;
-}
-
 // Sum of n contiguous elements: 8 lanes (kept in registers: two SSE / one AVX
 // vector), a sequential tail, then the lanes combined in a fixed tree order.
 template <typename T>
@@ -111,16 +96,6 @@ T lane_sum(const T* x, int64_t n) {
 bool channels_last(const kn_tensor& t) {
   const int64_t C = t.shape[1], W = t.shape[3];
   return C > 1 && t.strides[1] == 1 && t.strides[3] == C && t.strides[2] == W * C;
-}
-
-template <typename T>
-void zero_plane(T* d, int64_t sh, int64_t sw, int64_t H, int64_t W) {
-  if (sw == 1 && sh == W) {
-    std::fill(d, d + H * W, T(0));
-    return;
-  }
-  for (int64_t h = 0; h < H; ++h)
-    for (int64_t w = 0; w < W; ++w) d[h * sh + w * sw] = T(0);
 }
 
 constexpr int64_t kChannelBlock = 256;
@@ -411,38 +386,19 @@ void adaptive_max_pool2d_forward(const kn_tensor& x, const kn_tensor& y, const k
 void adaptive_max_pool2d_backward(const kn_tensor& dy, const kn_tensor& indices, const kn_tensor& dx,
                                   const CpuContext& ctx) {
   const int64_t C = dx.shape[1], H = dx.shape[2], W = dx.shape[3];
-  const int64_t NC = dx.shape[0] * dx.shape[1], Ho = dy.shape[2], Wo = dy.shape[3], HW = H * W;
+  const int64_t NC = dx.shape[0] * dx.shape[1], Ho = dy.shape[2], Wo = dy.shape[3];
   if (numel(dx) == 0) return;  // validation: H, W, C, Ho, Wo >= 1, so only N = 0 here
   dispatch_float(dx.dtype, "kn_adaptive_max_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(indices.dtype, "kn_adaptive_max_pool2d_backward", [&](auto itag) {
       using I = decltype(itag);
       parallel_for(NC, plane_grain(dx, dy), ctx.num_threads, [&](int64_t b, int64_t e) {
-        const int64_t gsh = dy.strides[2], gsw = dy.strides[3];
-        const int64_t ish = indices.strides[2], isw = indices.strides[3];
-        const int64_t dsh = dx.strides[2], dsw = dx.strides[3];
-        const bool dense = dsw == 1 && dsh == W;
         PlaneWalk pw(b, C);
-        for (int64_t q = b; q < e; ++q, pw.next()) {
-          const T* g = pw.at<const T>(dy);
-          const I* ip = pw.at<const I>(indices);
-          T* d = pw.at<T>(dx);
-          zero_plane(d, dsh, dsw, H, W);
-          for (int64_t oh = 0; oh < Ho; ++oh)
-            for (int64_t ow = 0; ow < Wo; ++ow) {
-              const int64_t i = static_cast<int64_t>(ip[oh * ish + ow * isw]);
-              if (i == -1) continue;
-              if (i < 0 || i >= HW)
-                fail(KN_ERR_INVALID_ARGUMENT, "kn_adaptive_max_pool2d_backward: indices: value ", i,
-                     " at (n, c, oh, ow) = (", q / C, ", ", q % C, ", ", oh, ", ", ow,
-                     ") is outside [0, H*W = ", HW, ")");
-              const T v = g[oh * gsh + ow * gsw];
-              if (dense)
-                d[i] += v;
-              else
-                d[(i / W) * dsh + (i % W) * dsw] += v;
-            }
-        }
+        for (int64_t q = b; q < e; ++q, pw.next())
+          max_backward_plane("kn_adaptive_max_pool2d_backward", pw.at<const T>(dy), dy.strides[2],
+                             dy.strides[3], pw.at<const I>(indices), indices.strides[2],
+                             indices.strides[3], pw.at<T>(dx), dx.strides[2], dx.strides[3], H, W,
+                             Ho, Wo, q, C);
       });
     });
   });

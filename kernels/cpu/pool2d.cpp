@@ -26,13 +26,11 @@
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/error.hpp"
 #include "kernels/internal/threading.hpp"
+#include "kernels/cpu/pool_planes.hpp"
 #include "kernels/ops/pool2d.hpp"
 
 namespace kn::cpu {
 namespace {
-
-// Work per thread below which splitting the planes does not pay.
-constexpr int64_t kPoolGrain = 16384;
 
 // The valid taps [k0, k1) of one window along one dim: positions
 // start + k*d inside [0, in), for k in [0, K).
@@ -57,22 +55,6 @@ std::vector<Taps> all_taps(int64_t out, int64_t in, int64_t K, int64_t s, int64_
 template <typename T>
 T* plane(const kn_tensor& t, int64_t p, int64_t C) {
   return data_as<T>(t) + (p / C) * t.strides[0] + (p % C) * t.strides[1];
-}
-
-int64_t plane_grain(const kn_tensor& big, const kn_tensor& small) {
-  // Saturated: one of the two may be a broadcast view whose plane has more
-  // than int64 elements in all.
-  int64_t a, b, work;
-  if (__builtin_mul_overflow(big.shape[2], big.shape[3], &a)) a = INT64_MAX;
-  if (__builtin_mul_overflow(small.shape[2], small.shape[3], &b)) b = INT64_MAX;
-  if (__builtin_add_overflow(a, b, &work)) work = INT64_MAX;
-  return std::max<int64_t>(1, kPoolGrain / std::max<int64_t>(1, work));
-}
-
-// v replaces the running maximum m: greater, or NaN (torch's rule).
-template <typename T>
-inline bool takes_max(T v, T m) {
-  return v > m || v != v;
 }
 
 // One output row of 2x2 / stride-2 max pooling over input rows r0, r1.
@@ -156,17 +138,6 @@ void max_forward_plane(const kn_max_pool2d_params& p, const T* x, int64_t xsh, i
   }
 }
 
-// Sets every element of a (H, W) plane to 0.
-template <typename T>
-void zero_plane(T* dx, int64_t sh, int64_t sw, int64_t H, int64_t W) {
-  if (sw == 1 && sh == W) {
-    std::fill(dx, dx + H * W, T(0));
-    return;
-  }
-  for (int64_t h = 0; h < H; ++h)
-    for (int64_t w = 0; w < W; ++w) dx[h * sh + w * sw] = T(0);
-}
-
 // avg pooling: the clipped window and its divisor along both dims.
 struct AvgWindow {
   int64_t h0, h1, w0, w1;
@@ -229,36 +200,17 @@ void max_pool2d_backward(const kn_max_pool2d_params&, const kn_tensor& dy, const
   // (H or W = 0, N*C >= 1) the loop below still runs, to refuse every index
   // but -1; either way N * C and H * W fit from here on.
   if (numel(dx) == 0 && numel(indices) == 0) return;
-  const int64_t Ho = dy.shape[2], Wo = dy.shape[3], HW = H * W;
+  const int64_t Ho = dy.shape[2], Wo = dy.shape[3];
   dispatch_float(dx.dtype, "kn_max_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(indices.dtype, "kn_max_pool2d_backward", [&](auto itag) {
       using I = decltype(itag);
       parallel_for(N * C, plane_grain(dx, dy), ctx.num_threads, [&](int64_t b, int64_t e) {
-        for (int64_t q = b; q < e; ++q) {
-          const T* g = plane<const T>(dy, q, C);
-          const I* ix = plane<const I>(indices, q, C);
-          T* d = plane<T>(dx, q, C);
-          const int64_t gsh = dy.strides[2], gsw = dy.strides[3];
-          const int64_t ish = indices.strides[2], isw = indices.strides[3];
-          const int64_t dsh = dx.strides[2], dsw = dx.strides[3];
-          zero_plane(d, dsh, dsw, H, W);
-          const bool dense = dsw == 1 && dsh == W;
-          for (int64_t oh = 0; oh < Ho; ++oh)
-            for (int64_t ow = 0; ow < Wo; ++ow) {
-              const int64_t i = static_cast<int64_t>(ix[oh * ish + ow * isw]);
-              if (i == -1) continue;
-              if (i < 0 || i >= HW)
-                fail(KN_ERR_INVALID_ARGUMENT, "kn_max_pool2d_backward: indices: value ", i,
-                     " at (n, c, oh, ow) = (", q / C, ", ", q % C, ", ", oh, ", ", ow,
-                     ") is outside [0, H*W = ", HW, ")");
-              const T v = g[oh * gsh + ow * gsw];
-              if (dense)
-                d[i] += v;
-              else
-                d[(i / W) * dsh + (i % W) * dsw] += v;
-            }
-        }
+        for (int64_t q = b; q < e; ++q)
+          max_backward_plane("kn_max_pool2d_backward", plane<const T>(dy, q, C), dy.strides[2],
+                             dy.strides[3], plane<const I>(indices, q, C), indices.strides[2],
+                             indices.strides[3], plane<T>(dx, q, C), dx.strides[2], dx.strides[3],
+                             H, W, Ho, Wo, q, C);
       });
     });
   });

@@ -10,45 +10,15 @@
 // zero elements. Validation guarantees out * (in + 1) fits in int64.
 #include <cmath>
 
-#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/pool_grid.cuh"
 #include "kernels/ops/adaptive_pool2d.hpp"
 
 namespace kn::cuda {
 namespace {
 
-constexpr int kPoolThreads = 256;
-
-template <typename T>
-struct View4 {
-  T* data;
-  int64_t s0, s1, s2, s3;
-  __device__ __forceinline__ T& at(int64_t n, int64_t c, int64_t h, int64_t w) const {
-    return data[n * s0 + c * s1 + h * s2 + w * s3];
-  }
-};
-
-template <typename T>
-View4<T> view4(const kn_tensor& t) {
-  return {static_cast<T*>(t.data), t.strides[0], t.strides[1], t.strides[2], t.strides[3]};
-}
-
 struct Geometry {
   int64_t C, H, W, Ho, Wo;
 };
-
-struct Coord {
-  int64_t n, c, a, b;
-};
-__device__ __forceinline__ Coord decode(int64_t i, int64_t C, int64_t A, int64_t B) {
-  Coord r;
-  r.b = i % B;
-  i /= B;
-  r.a = i % A;
-  i /= A;
-  r.c = i % C;
-  r.n = i / C;
-  return r;
-}
 
 __device__ __forceinline__ int64_t bin_lo(int64_t o, int64_t in, int64_t out) { return (o * in) / out; }
 __device__ __forceinline__ int64_t bin_hi(int64_t o, int64_t in, int64_t out) {
@@ -116,7 +86,7 @@ __global__ void __launch_bounds__(kPoolThreads)
     for (int64_t h = h0; h < h1; ++h)
       for (int64_t w = w0; w < w1; ++w) {
         const T v = x.at(o.n, o.c, h, w);
-        if (v > m || v != v) m = v, best = h * g.W + w;
+        if (takes_max(v, m)) m = v, best = h * g.W + w;
       }
     y.at(o.n, o.c, o.a, o.b) = m;
     ix.at(o.n, o.c, o.a, o.b) = static_cast<I>(best);
@@ -133,12 +103,7 @@ __global__ void __launch_bounds__(kPoolThreads)
     int64_t oh0, oh1, ow0, ow1;
     covering(p.a, g.H, g.Ho, oh0, oh1);
     covering(p.b, g.W, g.Wo, ow0, ow1);
-    const int64_t flat = p.a * g.W + p.b;
-    T sum(0);
-    for (int64_t oh = oh0; oh < oh1; ++oh)
-      for (int64_t ow = ow0; ow < ow1; ++ow)
-        if (static_cast<int64_t>(ix.at(p.n, p.c, oh, ow)) == flat) sum += dy.at(p.n, p.c, oh, ow);
-    dx.at(p.n, p.c, p.a, p.b) = sum;
+    dx.at(p.n, p.c, p.a, p.b) = max_gather(dy, ix, p.n, p.c, p.a * g.W + p.b, oh0, oh1, ow0, ow1);
   }
 }
 
@@ -153,12 +118,10 @@ void adaptive_avg_pool2d_forward(const kn_tensor& x, const kn_tensor& y, const C
   if (total == 0) return;
   CudaCall call("kn_adaptive_avg_pool2d_forward", x, ctx);
   const Geometry g = geometry(x, y);
-  const LaunchConfig cfg = call.grid_stride(total, kPoolThreads);
   dispatch_float(x.dtype, call.op(), [&](auto tag) {
     using T = decltype(tag);
-    avg_forward_kernel<T><<<cfg.blocks, cfg.threads, 0, call.stream()>>>(view4<const T>(x),
-                                                                          view4<T>(y), g, total);
-    call.check_launch("avg_forward_kernel");
+    launch_pool(call, "avg_forward_kernel", avg_forward_kernel<T>, total,
+                view4<const T>(x), view4<T>(y), g);
   });
 }
 
@@ -167,12 +130,10 @@ void adaptive_avg_pool2d_backward(const kn_tensor& dy, const kn_tensor& dx, cons
   if (total == 0) return;
   CudaCall call("kn_adaptive_avg_pool2d_backward", dx, ctx);
   const Geometry g = geometry(dx, dy);
-  const LaunchConfig cfg = call.grid_stride(total, kPoolThreads);
   dispatch_float(dx.dtype, call.op(), [&](auto tag) {
     using T = decltype(tag);
-    avg_backward_kernel<T><<<cfg.blocks, cfg.threads, 0, call.stream()>>>(
-        view4<const T>(dy), view4<T>(dx), g, total);
-    call.check_launch("avg_backward_kernel");
+    launch_pool(call, "avg_backward_kernel", avg_backward_kernel<T>, total,
+                view4<const T>(dy), view4<T>(dx), g);
   });
 }
 
@@ -182,14 +143,12 @@ void adaptive_max_pool2d_forward(const kn_tensor& x, const kn_tensor& y, const k
   if (total == 0) return;
   CudaCall call("kn_adaptive_max_pool2d_forward", x, ctx);
   const Geometry g = geometry(x, y);
-  const LaunchConfig cfg = call.grid_stride(total, kPoolThreads);
   dispatch_float(x.dtype, call.op(), [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(indices.dtype, call.op(), [&](auto itag) {
       using I = decltype(itag);
-      max_forward_kernel<T, I><<<cfg.blocks, cfg.threads, 0, call.stream()>>>(
-          view4<const T>(x), view4<T>(y), view4<I>(indices), g, total);
-      call.check_launch("max_forward_kernel");
+      launch_pool(call, "max_forward_kernel", max_forward_kernel<T, I>, total,
+                  view4<const T>(x), view4<T>(y), view4<I>(indices), g);
     });
   });
 }
@@ -200,14 +159,12 @@ void adaptive_max_pool2d_backward(const kn_tensor& dy, const kn_tensor& indices,
   if (total == 0) return;
   CudaCall call("kn_adaptive_max_pool2d_backward", dx, ctx);
   const Geometry g = geometry(dx, dy);
-  const LaunchConfig cfg = call.grid_stride(total, kPoolThreads);
   dispatch_float(dx.dtype, call.op(), [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(indices.dtype, call.op(), [&](auto itag) {
       using I = decltype(itag);
-      max_backward_kernel<T, I><<<cfg.blocks, cfg.threads, 0, call.stream()>>>(
-          view4<const T>(dy), view4<const I>(indices), view4<T>(dx), g, total);
-      call.check_launch("max_backward_kernel");
+      launch_pool(call, "max_backward_kernel", max_backward_kernel<T, I>, total,
+                  view4<const T>(dy), view4<const I>(indices), view4<T>(dx), g);
     });
   });
 }

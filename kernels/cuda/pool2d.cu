@@ -10,49 +10,17 @@
 // zero elements.
 #include <cmath>
 
-#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/pool_grid.cuh"
 #include "kernels/ops/pool2d.hpp"
 
 namespace kn::cuda {
 namespace {
-
-constexpr int kPoolThreads = 256;
-
-// A 4-D strided tensor's base pointer and element strides.
-template <typename T>
-struct View4 {
-  T* data;
-  int64_t s0, s1, s2, s3;
-  __device__ __forceinline__ T& at(int64_t n, int64_t c, int64_t h, int64_t w) const {
-    return data[n * s0 + c * s1 + h * s2 + w * s3];
-  }
-};
-
-template <typename T>
-View4<T> view4(const kn_tensor& t) {
-  return {static_cast<T*>(t.data), t.strides[0], t.strides[1], t.strides[2], t.strides[3]};
-}
 
 // The pooling geometry, passed by value.
 struct Geometry {
   int64_t C, H, W, Ho, Wo;
   int64_t kh, kw, sh, sw, ph, pw, dh, dw;
 };
-
-// Logical (n, c, a, b) of the flat row-major index i over (N, C, A, B).
-struct Coord {
-  int64_t n, c, a, b;
-};
-__device__ __forceinline__ Coord decode(int64_t i, int64_t C, int64_t A, int64_t B) {
-  Coord r;
-  r.b = i % B;
-  i /= B;
-  r.a = i % A;
-  i /= A;
-  r.c = i % C;
-  r.n = i / C;
-  return r;
-}
 
 // First tap k with start + k d >= 0, and one past the last with start + k d < in.
 __device__ __forceinline__ void taps(int64_t start, int64_t in, int64_t K, int64_t d, int64_t& k0,
@@ -88,7 +56,7 @@ __global__ void __launch_bounds__(kPoolThreads)
       for (int64_t kw = w0; kw < w1; ++kw) {
         const int64_t iw = ws + kw * g.dw;
         const T v = x.at(o.n, o.c, ih, iw);
-        if (v > m || v != v) m = v, best = ih * g.W + iw;  // a NaN wins (torch's rule)
+        if (takes_max(v, m)) m = v, best = ih * g.W + iw;
       }
     }
     y.at(o.n, o.c, o.a, o.b) = m;
@@ -106,12 +74,7 @@ __global__ void __launch_bounds__(kPoolThreads)
     int64_t oh0, oh1, ow0, ow1;
     covering(p.a, g.Ho, g.kh, g.sh, g.ph, g.dh, oh0, oh1);
     covering(p.b, g.Wo, g.kw, g.sw, g.pw, g.dw, ow0, ow1);
-    const int64_t flat = p.a * g.W + p.b;
-    T sum(0);
-    for (int64_t oh = oh0; oh < oh1; ++oh)
-      for (int64_t ow = ow0; ow < ow1; ++ow)
-        if (static_cast<int64_t>(ix.at(p.n, p.c, oh, ow)) == flat) sum += dy.at(p.n, p.c, oh, ow);
-    dx.at(p.n, p.c, p.a, p.b) = sum;
+    dx.at(p.n, p.c, p.a, p.b) = max_gather(dy, ix, p.n, p.c, p.a * g.W + p.b, oh0, oh1, ow0, ow1);
   }
 }
 
@@ -195,14 +158,12 @@ void max_pool2d_forward(const kn_max_pool2d_params& p, const kn_tensor& x, const
   if (total == 0) return;
   CudaCall call("kn_max_pool2d_forward", x, ctx);
   const Geometry g = geometry(x, y, p.kernel_size, p.stride, p.padding, p.dilation);
-  const LaunchConfig cfg = call.grid_stride(total, kPoolThreads);
   dispatch_float(x.dtype, call.op(), [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(indices.dtype, call.op(), [&](auto itag) {
       using I = decltype(itag);
-      max_forward_kernel<T, I><<<cfg.blocks, cfg.threads, 0, call.stream()>>>(
-          view4<const T>(x), view4<T>(y), view4<I>(indices), g, total);
-      call.check_launch("max_forward_kernel");
+      launch_pool(call, "max_forward_kernel", max_forward_kernel<T, I>, total,
+                  view4<const T>(x), view4<T>(y), view4<I>(indices), g);
     });
   });
 }
@@ -213,14 +174,12 @@ void max_pool2d_backward(const kn_max_pool2d_params& p, const kn_tensor& dy, con
   if (total == 0) return;
   CudaCall call("kn_max_pool2d_backward", dx, ctx);
   const Geometry g = geometry(dx, dy, p.kernel_size, p.stride, p.padding, p.dilation);
-  const LaunchConfig cfg = call.grid_stride(total, kPoolThreads);
   dispatch_float(dx.dtype, call.op(), [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(indices.dtype, call.op(), [&](auto itag) {
       using I = decltype(itag);
-      max_backward_kernel<T, I><<<cfg.blocks, cfg.threads, 0, call.stream()>>>(
-          view4<const T>(dy), view4<const I>(indices), view4<T>(dx), g, total);
-      call.check_launch("max_backward_kernel");
+      launch_pool(call, "max_backward_kernel", max_backward_kernel<T, I>, total,
+                  view4<const T>(dy), view4<const I>(indices), view4<T>(dx), g);
     });
   });
 }
@@ -232,12 +191,10 @@ void avg_pool2d_forward(const kn_avg_pool2d_params& p, const kn_tensor& x, const
   CudaCall call("kn_avg_pool2d_forward", x, ctx);
   const Geometry g = geometry(x, y, p.kernel_size, p.stride, p.padding, kNoDilation);
   const AvgOptions a{p.divisor_override, p.count_include_pad != 0};
-  const LaunchConfig cfg = call.grid_stride(total, kPoolThreads);
   dispatch_float(x.dtype, call.op(), [&](auto tag) {
     using T = decltype(tag);
-    avg_forward_kernel<T><<<cfg.blocks, cfg.threads, 0, call.stream()>>>(view4<const T>(x),
-                                                                          view4<T>(y), g, a, total);
-    call.check_launch("avg_forward_kernel");
+    launch_pool(call, "avg_forward_kernel", avg_forward_kernel<T>, total,
+                view4<const T>(x), view4<T>(y), g, a);
   });
 }
 
@@ -248,12 +205,10 @@ void avg_pool2d_backward(const kn_avg_pool2d_params& p, const kn_tensor& dy, con
   CudaCall call("kn_avg_pool2d_backward", dx, ctx);
   const Geometry g = geometry(dx, dy, p.kernel_size, p.stride, p.padding, kNoDilation);
   const AvgOptions a{p.divisor_override, p.count_include_pad != 0};
-  const LaunchConfig cfg = call.grid_stride(total, kPoolThreads);
   dispatch_float(dx.dtype, call.op(), [&](auto tag) {
     using T = decltype(tag);
-    avg_backward_kernel<T><<<cfg.blocks, cfg.threads, 0, call.stream()>>>(
-        view4<const T>(dy), view4<T>(dx), g, a, total);
-    call.check_launch("avg_backward_kernel");
+    launch_pool(call, "avg_backward_kernel", avg_backward_kernel<T>, total,
+                view4<const T>(dy), view4<T>(dx), g, a);
   });
 }
 

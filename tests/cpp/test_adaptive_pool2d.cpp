@@ -10,18 +10,13 @@
 #include <numeric>
 
 #include "kernels/adaptive_pool2d.h"
+#include "pool_test_util.hpp"
 #include "tensor_util.hpp"
 
 namespace kntest {
 namespace {
 
-using Vec = std::vector<double>;
-
 // ------------------------------------------------------------ reference
-
-struct Geo {
-  int64_t N, C, H, W, Ho, Wo;
-};
 
 // torch: start = floor(o in / out), end = ceil((o + 1) in / out).
 int64_t ref_lo(int64_t o, int64_t in, int64_t out) {
@@ -30,11 +25,6 @@ int64_t ref_lo(int64_t o, int64_t in, int64_t out) {
 int64_t ref_hi(int64_t o, int64_t in, int64_t out) {
   return static_cast<int64_t>(std::ceil(double(o + 1) * double(in) / double(out)));
 }
-
-struct MaxRef {
-  Vec y;
-  std::vector<int64_t> idx;
-};
 
 Vec ref_avg_forward(const Vec& x, const Geo& g, Vec* magnitude) {
   Vec y(static_cast<size_t>(g.N * g.C * g.Ho * g.Wo));
@@ -93,25 +83,6 @@ MaxRef ref_max_forward(const Vec& x, const Geo& g) {
   return r;
 }
 
-Vec ref_max_backward(const Vec& dy, const std::vector<int64_t>& idx, const Geo& g) {
-  Vec dx(static_cast<size_t>(g.N * g.C * g.H * g.W), 0.0);
-  for (int64_t nc = 0; nc < g.N * g.C; ++nc)
-    for (int64_t o = 0; o < g.Ho * g.Wo; ++o) {
-      const int64_t i = idx[nc * g.Ho * g.Wo + o];
-      if (i >= 0) dx[nc * g.H * g.W + i] += dy[nc * g.Ho * g.Wo + o];
-    }
-  return dx;
-}
-
-::testing::AssertionResult indices_equal(const std::vector<int64_t>& got,
-                                         const std::vector<int64_t>& want) {
-  for (size_t i = 0; i < got.size(); ++i)
-    if (got[i] != want[i])
-      return ::testing::AssertionFailure()
-             << "indices[" << i << "]: got " << got[i] << ", expected " << want[i];
-  return ::testing::AssertionSuccess();
-}
-
 // ------------------------------------------------------------ NCHW or NHWC operands
 
 // A 4-D (N, C, H, W) operand, stored either as the layout says or channels-last
@@ -162,22 +133,15 @@ class Op4 {
 
 // ------------------------------------------------------------ tester
 
-enum class Pool { Max, Avg };
-
 // AdaptivePool2dTester().max().shape({2, 3, 7, 6}).out(3, 4).nhwc("x")
 //   .layout("dy", Layout::transpose()).test_forward();
 // Operands: x, y, indices (forward), dy, indices, dx (backward).
-class AdaptivePool2dTester : public TesterBase<AdaptivePool2dTester> {
+class AdaptivePool2dTester : public PoolTesterBase<AdaptivePool2dTester> {
  public:
-  AdaptivePool2dTester& max() { pool_ = Pool::Max; return *this; }
-  AdaptivePool2dTester& avg() { pool_ = Pool::Avg; return *this; }
-  AdaptivePool2dTester& pool(Pool p) { pool_ = p; return *this; }
-  AdaptivePool2dTester& shape(Shape s) { shape_ = std::move(s); return *this; }
+  AdaptivePool2dTester() : PoolTesterBase(Pool::Avg) {}
   AdaptivePool2dTester& out(int64_t h, int64_t w) { out_[0] = h, out_[1] = w; return *this; }
   // The operand is stored channels-last (its layout applies to the NHWC storage).
   AdaptivePool2dTester& nhwc(const std::string& operand) { nhwc_.push_back(operand); return *this; }
-  AdaptivePool2dTester& index_dtype(int32_t d) { idtype_ = d; return *this; }
-  AdaptivePool2dTester& special_values(bool v = true) { special_ = v; return *this; }
 
   std::string describe() const {
     std::ostringstream o;
@@ -254,10 +218,7 @@ class AdaptivePool2dTester : public TesterBase<AdaptivePool2dTester> {
     ASSERT_EQ(dtype_, KN_FLOAT64);
     Rng rng(seed_);
     Op4 x = op("x", shape_), dy = op("dy", out_shape()), y = op("y", out_shape()), dx = op("dx", shape_);
-    std::vector<double> v(static_cast<size_t>(x.numel()));
-    std::iota(v.begin(), v.end(), 0.0);
-    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<size_t>(rng.integer(0, int64_t(i) - 1))]);
-    for (int64_t i = 0; i < x.numel(); ++i) x.set(i, (v[i] - 0.5 * double(x.numel())) * 1e-2);
+    distinct_fill(x, rng);
     dy.fill_random(rng);
     IndexTensor ix(out_shape(), idtype_, layout_of("indices"));
     const kn_exec ex = exec();
@@ -348,22 +309,12 @@ class AdaptivePool2dTester : public TesterBase<AdaptivePool2dTester> {
   }
   Op4 make_x(Rng& rng) const {
     Op4 x = op("x", shape_);
-    x.fill_random(rng);
-    if (special_) {
-      const double inf = std::numeric_limits<double>::infinity();
-      for (int64_t i = 0; i < x.numel(); i += 5) x.set(i, 0.5);
-      const double specials[] = {std::nan(""), inf, -inf, -inf, std::nan(""), -inf};
-      for (int64_t i = 0; i < x.numel(); i += 11) x.set(i, specials[(i / 11) % 6]);
-    }
+    fill_x(x, rng);
     return x;
   }
 
-  Pool pool_ = Pool::Avg;
-  Shape shape_ = {2, 3, 7, 6};
   int64_t out_[2] = {3, 4};
   std::vector<std::string> nhwc_;
-  bool special_ = false;
-  int32_t idtype_ = KN_INT64;
 };
 
 // ------------------------------------------------------------ cases x pools x dtypes
@@ -415,28 +366,13 @@ std::vector<Case> pool_cases() {
   };
 }
 
-class AdaptivePool2dCases : public ::testing::TestWithParam<std::tuple<Case, Pool, int32_t>> {
- protected:
-  AdaptivePool2dTester tester() const {
-    AdaptivePool2dTester t;
-    t.pool(std::get<1>(GetParam())).dtype(std::get<2>(GetParam()));
-    std::get<0>(GetParam()).apply(t);
-    return t;
-  }
-};
+class AdaptivePool2dCases : public PoolCases<AdaptivePool2dTester> {};
 
 TEST_P(AdaptivePool2dCases, Forward) { tester().test_forward(); }
 TEST_P(AdaptivePool2dCases, Backward) { tester().test_backward(); }
 
-INSTANTIATE_TEST_SUITE_P(AdaptivePool2d, AdaptivePool2dCases,
-                         ::testing::Combine(::testing::ValuesIn(pool_cases()),
-                                            ::testing::Values(Pool::Max, Pool::Avg),
-                                            ::testing::Values(KN_FLOAT32, KN_FLOAT64)),
-                         [](const ::testing::TestParamInfo<AdaptivePool2dCases::ParamType>& p) {
-                           return std::get<0>(p.param).name +
-                                  (std::get<1>(p.param) == Pool::Max ? "_max_" : "_avg_") +
-                                  dtype_str(std::get<2>(p.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(AdaptivePool2d, AdaptivePool2dCases, pool_case_values(pool_cases()),
+                         pool_case_name<AdaptivePool2dCases::ParamType>);
 
 // Output sizes of 0 (forward only, as torch), and C = 0 for the average forward.
 TEST(AdaptivePool2d, ZeroOutputSizeForward) {
@@ -629,30 +565,8 @@ TEST(AdaptiveMaxPool2d, Int32IndicesRefusedOnPlanesBeyondInt32) {
 // ------------------------------------------------------------ validation
 
 // Valid float32 calls: x (2, 3, 7, 6) -> y, indices (2, 3, 3, 4) int64.
-struct PoolCall {
-  HostTensor x{{2, 3, 7, 6}, KN_FLOAT32}, y{{2, 3, 3, 4}, KN_FLOAT32}, dy{{2, 3, 3, 4}, KN_FLOAT32},
-      dx{{2, 3, 7, 6}, KN_FLOAT32};
-  IndexTensor ix{{2, 3, 3, 4}, KN_INT64, {}};
-  OpCall max_fwd, max_bwd, avg_fwd, avg_bwd;
-  PoolCall() {
-    ix.fill(0);
-    const kn_tensor xk = x.kn(), yk = y.kn(), ik = ix.kn(), dyk = dy.kn(), dxk = dx.kn();
-    max_fwd.add("x", &xk), max_fwd.add("y", &yk), max_fwd.add("indices", &ik);
-    max_bwd.add("dy", &dyk), max_bwd.add("indices", &ik), max_bwd.add("dx", &dxk);
-    avg_fwd.add("x", &xk), avg_fwd.add("y", &yk);
-    avg_bwd.add("dy", &dyk), avg_bwd.add("dx", &dxk);
-  }
-  // Every byte of every tensor (a failing call writes nothing anywhere).
-  std::vector<std::vector<unsigned char>> snapshot() const {
-    std::vector<std::vector<unsigned char>> s{x.raw(), y.raw(), dy.raw(), dx.raw()};
-    const std::vector<int64_t> iv = ix.values();
-    s.emplace_back(reinterpret_cast<const unsigned char*>(iv.data()),
-                   reinterpret_cast<const unsigned char*>(iv.data() + iv.size()));
-    return s;
-  }
-};
 PoolCall& pool_call() {
-  static PoolCall call;
+  static PoolCall call({2, 3, 7, 6}, {2, 3, 3, 4});
   return call;
 }
 
@@ -667,19 +581,6 @@ kn_status invoke_avg_forward(const OpCall& c) {
 }
 kn_status invoke_avg_backward(const OpCall& c) {
   return kn_adaptive_avg_pool2d_backward(c.arg("dy"), c.arg("dx"), c.exec());
-}
-
-std::vector<ErrorCase> with_index_arg(std::vector<ErrorCase> cases) {
-  std::vector<ErrorCase> out;
-  for (ErrorCase& c : cases) {
-    if (c.name == "indices_int32" || c.name == "indices_dtype_mismatch" ||
-        c.name.rfind("indices_aliases_output_", 0) == 0)
-      continue;
-    out.push_back(std::move(c));
-  }
-  out.push_back({"indices_float32", [](OpCall& c) { c["indices"].dtype = KN_FLOAT32; }, KN_ERR_UNSUPPORTED, "indices"});
-  out.push_back({"indices_float64", [](OpCall& c) { c["indices"].dtype = KN_FLOAT64; }, KN_ERR_UNSUPPORTED, "indices"});
-  return out;
 }
 
 const kn_status SHAPE = KN_ERR_SHAPE_MISMATCH;

@@ -8,13 +8,12 @@
 #include <limits>
 #include <numeric>
 
-#include "tensor_util.hpp"
 #include "kernels/pool2d.h"
+#include "pool_test_util.hpp"
+#include "tensor_util.hpp"
 
 namespace kntest {
 namespace {
-
-using Vec = std::vector<double>;
 
 // ------------------------------------------------------------ reference
 
@@ -25,15 +24,6 @@ int64_t ref_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, boo
   if (ceil_mode && (out - 1) * s >= in + p) --out;
   return out;
 }
-
-struct Geo {
-  int64_t N, C, H, W, Ho, Wo;
-};
-
-struct MaxRef {
-  Vec y;
-  std::vector<int64_t> idx;
-};
 
 MaxRef ref_max_forward(const kn_max_pool2d_params& p, const Vec& x, const Geo& g) {
   MaxRef r{Vec(static_cast<size_t>(g.N * g.C * g.Ho * g.Wo)),
@@ -57,16 +47,6 @@ MaxRef ref_max_forward(const kn_max_pool2d_params& p, const Vec& x, const Geo& g
         r.y[o] = m, r.idx[o] = at;
       }
   return r;
-}
-
-Vec ref_max_backward(const Vec& dy, const std::vector<int64_t>& idx, const Geo& g) {
-  Vec dx(static_cast<size_t>(g.N * g.C * g.H * g.W), 0.0);
-  for (int64_t nc = 0; nc < g.N * g.C; ++nc)
-    for (int64_t o = 0; o < g.Ho * g.Wo; ++o) {
-      const int64_t i = idx[nc * g.Ho * g.Wo + o];
-      if (i >= 0) dx[nc * g.H * g.W + i] += dy[nc * g.Ho * g.Wo + o];
-    }
-  return dx;
 }
 
 // The divisor and the input taps of avg window (oh, ow), straight from the definition.
@@ -125,31 +105,14 @@ Vec ref_avg_backward(const kn_avg_pool2d_params& p, const Vec& dy, const Geo& g,
   return dx;
 }
 
-// ------------------------------------------------------------ index tensors
-// (IndexTensor: tensor_util.hpp)
-
-::testing::AssertionResult indices_equal(const std::vector<int64_t>& got,
-                                         const std::vector<int64_t>& want) {
-  for (size_t i = 0; i < got.size(); ++i)
-    if (got[i] != want[i])
-      return ::testing::AssertionFailure()
-             << "indices[" << i << "]: got " << got[i] << ", expected " << want[i];
-  return ::testing::AssertionSuccess();
-}
-
 // ------------------------------------------------------------ tester
-
-enum class Pool { Max, Avg };
 
 // Pool2dTester().max().shape({2, 3, 7, 6}).kernel(3, 2).stride(2, 1).padding(1, 1)
 //   .layout("x", Layout::transpose()).test_forward();
 // Operands: x, y, indices (forward), dy, indices, dx (backward).
-class Pool2dTester : public TesterBase<Pool2dTester> {
+class Pool2dTester : public PoolTesterBase<Pool2dTester> {
  public:
-  Pool2dTester& max() { pool_ = Pool::Max; return *this; }
-  Pool2dTester& avg() { pool_ = Pool::Avg; return *this; }
-  Pool2dTester& pool(Pool p) { pool_ = p; return *this; }
-  Pool2dTester& shape(Shape s) { shape_ = std::move(s); return *this; }
+  Pool2dTester() : PoolTesterBase(Pool::Max) {}
   Pool2dTester& kernel(int64_t h, int64_t w) { k_[0] = h, k_[1] = w; return *this; }
   Pool2dTester& stride(int64_t h, int64_t w) { s_[0] = h, s_[1] = w; return *this; }
   Pool2dTester& padding(int64_t h, int64_t w) { p_[0] = h, p_[1] = w; return *this; }
@@ -157,9 +120,6 @@ class Pool2dTester : public TesterBase<Pool2dTester> {
   Pool2dTester& ceil_mode(bool v = true) { ceil_ = v; return *this; }
   Pool2dTester& count_include_pad(bool v) { cip_ = v; return *this; }
   Pool2dTester& divisor_override(int64_t v) { div_ = v; return *this; }
-  Pool2dTester& index_dtype(int32_t d) { idtype_ = d; return *this; }
-  // The first elements of x are NaN, +-inf; values with ties.
-  Pool2dTester& special_values(bool v = true) { special_ = v; return *this; }
 
   std::string describe() const {
     std::ostringstream o;
@@ -320,29 +280,12 @@ class Pool2dTester : public TesterBase<Pool2dTester> {
   }
   HostTensor make_x(Rng& rng) const {
     HostTensor x = make("x", shape_);
-    x.fill_random(rng);
-    if (special_) {
-      const double inf = std::numeric_limits<double>::infinity();
-      // Ties (exact repeats), NaN, +-inf spread over the first planes.
-      for (int64_t i = 0; i < x.numel(); i += 5) x.set(i, 0.5);
-      const double specials[] = {std::nan(""), inf, -inf, -inf, std::nan(""), -inf};
-      for (int64_t i = 0; i < x.numel(); i += 11) x.set(i, specials[(i / 11) % 6]);
-    }
+    fill_x(x, rng);
     return x;
   }
-  // Distinct values at least 1e-3 apart: no argmax flips under +-1e-6.
-  static void distinct_fill(HostTensor& x, Rng& rng) {
-    std::vector<double> v(static_cast<size_t>(x.numel()));
-    std::iota(v.begin(), v.end(), 0.0);
-    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<size_t>(rng.integer(0, int64_t(i) - 1))]);
-    for (int64_t i = 0; i < x.numel(); ++i) x.set(i, (v[i] - 0.5 * double(x.numel())) * 1e-2);
-  }
 
-  Pool pool_ = Pool::Max;
-  Shape shape_ = {2, 3, 7, 6};
   int64_t k_[2] = {2, 2}, s_[2] = {2, 2}, p_[2] = {0, 0}, d_[2] = {1, 1}, div_ = 0;
-  bool ceil_ = false, cip_ = true, special_ = false;
-  int32_t idtype_ = KN_INT64;
+  bool ceil_ = false, cip_ = true;
 };
 
 // ------------------------------------------------------------ cases x pools x dtypes
@@ -387,28 +330,13 @@ std::vector<Case> pool_cases() {
   };
 }
 
-class Pool2dCases : public ::testing::TestWithParam<std::tuple<Case, Pool, int32_t>> {
- protected:
-  Pool2dTester tester() const {
-    Pool2dTester t;
-    t.pool(std::get<1>(GetParam())).dtype(std::get<2>(GetParam()));
-    std::get<0>(GetParam()).apply(t);
-    return t;
-  }
-};
+class Pool2dCases : public PoolCases<Pool2dTester> {};
 
 TEST_P(Pool2dCases, Forward) { tester().test_forward(); }
 TEST_P(Pool2dCases, Backward) { tester().test_backward(); }
 
-INSTANTIATE_TEST_SUITE_P(Pool2d, Pool2dCases,
-                         ::testing::Combine(::testing::ValuesIn(pool_cases()),
-                                            ::testing::Values(Pool::Max, Pool::Avg),
-                                            ::testing::Values(KN_FLOAT32, KN_FLOAT64)),
-                         [](const ::testing::TestParamInfo<Pool2dCases::ParamType>& p) {
-                           return std::get<0>(p.param).name +
-                                  (std::get<1>(p.param) == Pool::Max ? "_max_" : "_avg_") +
-                                  dtype_str(std::get<2>(p.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Pool2d, Pool2dCases, pool_case_values(pool_cases()),
+                         pool_case_name<Pool2dCases::ParamType>);
 
 // Options of one pool only.
 TEST(MaxPool2d, Dilation) {
@@ -599,22 +527,8 @@ INSTANTIATE_TEST_SUITE_P(Pool2d, Pool2dRandom, ::testing::Range(0, 40));
 // ------------------------------------------------------------ validation
 
 // Valid float32 calls: x (2, 3, 6, 6), kernel 2 -> y, indices (2, 3, 3, 3) int64.
-struct PoolCall {
-  HostTensor x{{2, 3, 6, 6}, KN_FLOAT32}, y{{2, 3, 3, 3}, KN_FLOAT32}, dy{{2, 3, 3, 3}, KN_FLOAT32},
-      dx{{2, 3, 6, 6}, KN_FLOAT32};
-  IndexTensor ix{{2, 3, 3, 3}, KN_INT64, {}};
-  OpCall max_fwd, max_bwd, avg_fwd, avg_bwd;
-  PoolCall() {
-    ix.fill(0);
-    const kn_tensor xk = x.kn(), yk = y.kn(), ik = ix.kn(), dyk = dy.kn(), dxk = dx.kn();
-    max_fwd.add("x", &xk), max_fwd.add("y", &yk), max_fwd.add("indices", &ik);
-    max_bwd.add("dy", &dyk), max_bwd.add("indices", &ik), max_bwd.add("dx", &dxk);
-    avg_fwd.add("x", &xk), avg_fwd.add("y", &yk);
-    avg_bwd.add("dy", &dyk), avg_bwd.add("dx", &dxk);
-  }
-};
 PoolCall& pool_call() {
-  static PoolCall call;
+  static PoolCall call({2, 3, 6, 6}, {2, 3, 3, 3});
   return call;
 }
 
@@ -632,21 +546,6 @@ kn_status invoke_avg_forward(const OpCall& c) {
 }
 kn_status invoke_avg_backward(const OpCall& c) {
   return kn_avg_pool2d_backward(&kAvgParams, c.arg("dy"), c.arg("dx"), c.exec());
-}
-
-// The generic cases assume float arguments: for the Index tensor `indices`
-// int32 is valid and float32/float64 are unsupported, so those are replaced.
-std::vector<ErrorCase> with_index_arg(std::vector<ErrorCase> cases) {
-  std::vector<ErrorCase> out;
-  for (ErrorCase& c : cases) {
-    if (c.name == "indices_int32" || c.name == "indices_dtype_mismatch" ||
-        c.name.rfind("indices_aliases_output_", 0) == 0)
-      continue;
-    out.push_back(std::move(c));
-  }
-  out.push_back({"indices_float32", [](OpCall& c) { c["indices"].dtype = KN_FLOAT32; }, KN_ERR_UNSUPPORTED, "indices"});
-  out.push_back({"indices_float64", [](OpCall& c) { c["indices"].dtype = KN_FLOAT64; }, KN_ERR_UNSUPPORTED, "indices"});
-  return out;
 }
 
 std::vector<ErrorCase> max_forward_cases() {

@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "harness.hpp"
+#include "pool_indices.hpp"
 
 // Enum-typed parameters go through C shims (shims.c): a C caller may pass any
 // int there, and a C++ caller cannot without undefined behaviour.
@@ -496,37 +497,7 @@ void fin_maxpool_fwd(Call& c) {
   else c.either("int32-indices-overflow", "empty");
 }
 // indices: positions in [-1, H*W); a bad one (CPU: KN_ERR_INVALID_ARGUMENT, dx unspecified).
-void fill_maxpool_bwd(Call& c) {
-  const int64_t n = fill_count(c, 1), plane = c.g[0] * c.g[1];
-  if (n <= 0) return;
-  // The plane the library checks against: dx's, after the mutations.
-  const kn_tensor& dx = c.a[2].t;
-  int64_t actual = plane;
-  if (c.a[2].present && dx.ndim == 4 && dx.shape[2] >= 0 && dx.shape[3] >= 0 &&
-      i128(dx.shape[2]) * dx.shape[3] <= INT32_MAX)
-    actual = dx.shape[2] * dx.shape[3];
-  uint64_t rs = c.data_seed ^ 0x5bd1e995;
-  int64_t top = -1;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t v = static_cast<int64_t>(splitmix(rs) % static_cast<uint64_t>(plane + 1)) - 1;
-    set_index(c, 1, i, v);
-    top = std::max(top, v);
-  }
-  if (top >= actual) {  // a mutated dx made some index out of range
-    c.either("index-outside-dx", "indices");
-    c.lenient_dx = true;
-  }
-  if (c.mutate_content && c.a[1].present && c.a[1].t.device_type == KN_DEVICE_CPU) {
-    const int64_t i = c.src->range(0, n - 1);
-    static const int64_t bad[] = {0, 1, 7, -2, INT32_MIN};
-    int64_t v = c.src->pick(bad);
-    if (v >= 0) v += actual;
-    set_index(c, 1, i, v);
-    c.mutations.push_back("indices[" + std::to_string(i) + "]=" + fmt_i64(v));
-    c.must_fail("bad-index", "indices");
-    c.lenient_dx = true;
-  }
-}
+void fill_maxpool_bwd(Call& c) { fill_max_pool_indices(c, 0x5bd1e995, 7, false); }
 std::string desc_maxpool(const Call& c) {
   if (c.p_null) return "p=NULL";
   const kn_max_pool2d_params& p = c.maxp;

@@ -8,35 +8,14 @@ import torch
 import pykernels as pk
 import pykernels.torch as pkt
 import pykernels.torch.nn as knn
-from _helpers import strided
+from _helpers import count_saved
+from _pooling import (DTYPES, LAYOUTS, check_sum_and_indices, compiled_module_matches_eager,
+                      make, tol)
 from pykernels.torch import autograd as A
 from pykernels.torch import functional as F
 from pykernels.torch.ops import adaptive_pool2d as ops
 
-DTYPES = [torch.float32, torch.float64]
 TF = torch.nn.functional
-
-
-def tol(dtype):
-    return dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-12)
-
-
-def make(shape, dtype, layout, requires_grad=False):
-    """contiguous | channels_last | sliced (every other row and column) | transposed (H, W)."""
-    if layout == "channels_last":
-        t = torch.randn(shape, dtype=dtype).to(memory_format=torch.channels_last)
-    elif layout == "sliced":
-        n, c, h, w = shape
-        t = torch.randn(n, c, 2 * h, 2 * w + 1, dtype=dtype)[:, :, ::2, 1::2]
-    elif layout == "transposed":
-        t = strided(shape, dtype, "transposed")
-    else:
-        t = torch.randn(shape, dtype=dtype)
-    assert t.shape == tuple(shape)
-    return t.requires_grad_(requires_grad)
-
-
-LAYOUTS = ["contiguous", "channels_last", "sliced", "transposed"]
 
 CASES = [  # (input shape, output_size)
     ((2, 3, 7, 7), 3),
@@ -178,16 +157,7 @@ def test_compile_fullgraph_matches_eager():
     torch.manual_seed(0)
     model = torch.nn.Sequential(knn.AdaptiveMaxPool2d((5, 4)), knn.AdaptiveAvgPool2d(3))
     x = torch.randn(4, 3, 12, 10, requires_grad=True)
-
-    def step(m):
-        out = m(x)
-        (g,) = torch.autograd.grad((out * out).sum(), x)
-        return out.detach(), g
-
-    eager = step(model)
-    compiled = step(torch.compile(model, fullgraph=True))
-    for a, b in zip(compiled, eager):
-        torch.testing.assert_close(a, b)
+    compiled_module_matches_eager(model, x)
 
     @torch.compile(fullgraph=True)
     def f(a):
@@ -196,16 +166,8 @@ def test_compile_fullgraph_matches_eager():
 
     got, gi = f(x)
     want = TF.adaptive_max_pool2d(x, (None, 3)).sum() + TF.adaptive_avg_pool2d(x, 1).sum()
-    torch.testing.assert_close(got, want)
-    assert torch.equal(gi, TF.adaptive_max_pool2d(x, (None, 3), return_indices=True)[1])
-    torch.testing.assert_close(torch.autograd.grad(got, x)[0], torch.autograd.grad(want, x)[0])
-
-
-def _count_saved(fn):
-    packed = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
-        out = fn()
-    return len(packed), out
+    check_sum_and_indices(got, gi, want,
+                          TF.adaptive_max_pool2d(x, (None, 3), return_indices=True)[1], x)
 
 
 @pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
@@ -214,19 +176,19 @@ def test_nothing_saved_without_grad(mode):
     calls = [lambda: F.adaptive_max_pool2d(x, 2), lambda: knn.AdaptiveMaxPool2d(3)(x),
              lambda: A.AdaptiveMaxPool2dFunction.apply(x, (2, 2))[0]]
     for call in calls:
-        n, out = _count_saved(call)
+        n, out = count_saved(call)
         assert n == 1 and out.grad_fn is not None  # indices saved when a grad is needed
         with torch.no_grad() if mode == "no_grad" else torch.inference_mode():
-            n, out = _count_saved(call)
+            n, out = count_saved(call)
         assert n == 0 and out.grad_fn is None
     for call in [lambda: F.adaptive_avg_pool2d(x, 2), lambda: knn.AdaptiveAvgPool2d(1)(x),
                  lambda: A.AdaptiveAvgPool2dFunction.apply(x, (3, 2))]:
-        n, out = _count_saved(call)
+        n, out = count_saved(call)
         assert n == 0 and out.grad_fn is not None  # avg pooling never saves a tensor
         with torch.no_grad() if mode == "no_grad" else torch.inference_mode():
-            _, out = _count_saved(call)
+            _, out = count_saved(call)
         assert out.grad_fn is None
-    n, _ = _count_saved(lambda: F.adaptive_max_pool2d(x.detach(), 2))
+    n, _ = count_saved(lambda: F.adaptive_max_pool2d(x.detach(), 2))
     assert n == 0
 
 

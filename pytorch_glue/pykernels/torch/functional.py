@@ -116,16 +116,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride=
 
 from .. import _pool2d_params  # noqa: E402
 from .ops import pool2d as _pool2d  # noqa: E402
-
-
-def _pool_batched(input: Tensor, op: str):
-    """(N, C, H, W) as is, or an unbatched (C, H, W) with a batch dim of 1."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input: expected a torch.Tensor, got {type(input).__name__}")
-    if input.dim() not in (3, 4):
-        raise _shape_error(f"{op}: input: expected a 3-D (C, H, W) or 4-D (N, C, H, W) tensor, "
-                           f"got shape {tuple(input.shape)}")
-    return (input, False) if input.dim() == 4 else (input.unsqueeze(0), True)
+from .ops._pooling import batched as _pool_batched  # noqa: E402
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,

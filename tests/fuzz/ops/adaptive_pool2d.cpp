@@ -10,6 +10,7 @@
 #include <string>
 
 #include "harness.hpp"
+#include "pool_indices.hpp"
 #include "kernels/adaptive_pool2d.h"
 
 namespace {
@@ -61,37 +62,7 @@ void gen_max_bwd(Call& c) {  // dy indices dx
 
 // indices in [-1, H*W) of the generated plane; with mutate_content one outside (the
 // CPU must refuse it; dx is then unspecified).
-void fill_max_bwd(Call& c) {
-  const int64_t n = fz::fill_count(c, 1), plane = c.g[0] * c.g[1];
-  if (n <= 0) return;
-  const kn_tensor& dx = c.a[2].t;
-  int64_t actual = plane;
-  if (c.a[2].present && dx.ndim == 4 && dx.shape[2] >= 0 && dx.shape[3] >= 0 &&
-      static_cast<__int128>(dx.shape[2]) * dx.shape[3] <= INT32_MAX)
-    actual = dx.shape[2] * dx.shape[3];
-  uint64_t rs = c.data_seed ^ 0x7a3c1f05;
-  int64_t top = -1;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t v = static_cast<int64_t>(fz::splitmix(rs) % static_cast<uint64_t>(plane + 1)) - 1;
-    fz::set_index(c, 1, i, v);
-    top = std::max(top, v);
-  }
-  if (top >= actual) {  // a mutated dx made some index out of range
-    c.either("index-outside-dx", "indices");
-    c.lenient_dx = true;
-  }
-  if (c.mutate_content && c.a[1].present && c.a[1].t.device_type == KN_DEVICE_CPU) {
-    const int64_t i = c.src->range(0, n - 1);
-    static const int64_t bad[] = {0, 1, 5, -2, INT32_MIN};
-    int64_t v = c.src->pick(bad);
-    if (v >= 0) v += actual;
-    fz::set_index(c, 1, i, v);
-    c.mutations.push_back("indices[" + std::to_string(i) + "]=" + fz::fmt_i64(v));
-    if (c.touched) c.either("bad-index-after-mutation");
-    else c.must_fail("bad-index", "indices");
-    c.lenient_dx = true;
-  }
-}
+void fill_max_bwd(Call& c) { fz::fill_max_pool_indices(c, 0x7a3c1f05, 5, true); }
 
 kn_status invoke_avg_fwd(Call& c) { return kn_adaptive_avg_pool2d_forward(c.t(0), c.t(1), c.exec()); }
 kn_status invoke_avg_bwd(Call& c) { return kn_adaptive_avg_pool2d_backward(c.t(0), c.t(1), c.exec()); }

@@ -31,6 +31,7 @@ from ... import _C, _shape_error
 from ...ops.adaptive_pool2d import _adaptive_output_size
 from .. import _registry
 from .._glue import call, empty, expect_dim, fast_path
+from ._pooling import batched, save_max_indices
 
 
 def _nonempty(t: Tensor, first_dim: int, op: str, name: str) -> None:
@@ -177,11 +178,8 @@ adaptive_max_pool2d_backward_fast = fast_path(adaptive_max_pool2d_backward,
 
 
 def max_setup_context(ctx, inputs, output) -> None:
-    """indices are not differentiable; saved only when the input needs a gradient."""
     ctx.input_size = tuple(inputs[0].shape[2:])
-    _, indices = output
-    ctx.mark_non_differentiable(indices)
-    ctx.save_for_backward(indices if ctx.needs_input_grad[0] else None)
+    save_max_indices(ctx, output)
 
 
 def max_backward(ctx, grad_output: Tensor, grad_indices: Optional[Tensor]):
@@ -199,21 +197,11 @@ adaptive_max_pool2d_fast = fast_path(adaptive_max_pool2d, _adaptive_max_pool2d,
 # ------------------------------------------------------------- public API
 
 
-def _batched(input: Tensor, op: str):
-    """(N, C, H, W) as is, or an unbatched (C, H, W) with a batch dim of 1."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input: expected a torch.Tensor, got {type(input).__name__}")
-    if input.dim() not in (3, 4):
-        raise _shape_error(f"{op}: input: expected a 3-D (C, H, W) or 4-D (N, C, H, W) tensor, "
-                           f"got shape {tuple(input.shape)}")
-    return (input, False) if input.dim() == 4 else (input.unsqueeze(0), True)
-
-
 def functional_adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Like torch.nn.functional.adaptive_avg_pool2d: input (N, C, H, W) or (C, H, W);
     output_size an int or an (h, w) pair, None entries = the input's size."""
     op = "pykernels.torch.functional.adaptive_avg_pool2d"
-    x, unbatched = _batched(input, op)
+    x, unbatched = batched(input, op)
     size = _adaptive_output_size(output_size, tuple(x.shape[2:]), op)
     y = adaptive_avg_pool2d_fast(x, list(size))
     return y.squeeze(0) if unbatched else y
@@ -227,7 +215,7 @@ def functional_adaptive_max_pool2d(input: Tensor, output_size, return_indices: b
     """Like torch.nn.functional.adaptive_max_pool2d: returns the output, or (output,
     indices) with ``return_indices`` (int64 flat positions h*W + w, equal to torch's)."""
     op = "pykernels.torch.functional.adaptive_max_pool2d"
-    x, unbatched = _batched(input, op)
+    x, unbatched = batched(input, op)
     size = _adaptive_output_size(output_size, tuple(x.shape[2:]), op)
     y, indices = adaptive_max_pool2d_fast(x, list(size))
     if unbatched:

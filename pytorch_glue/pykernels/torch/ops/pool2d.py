@@ -26,6 +26,7 @@ from torch import Tensor
 
 from ... import _C, _divisor, _pool2d_output_size, _pool2d_params
 from .._glue import call, empty, expect_dim, fast_path
+from ._pooling import save_max_indices
 
 # ------------------------------------------------------------------ max forward
 
@@ -89,13 +90,10 @@ max_pool2d_backward_fast = fast_path(max_pool2d_backward, _max_pool2d_backward)
 
 
 def max_setup_context(ctx, inputs, output) -> None:
-    """indices are not differentiable; saved only when the input needs a gradient."""
     input = inputs[0]
     ctx.params = tuple(inputs[1:6])
     ctx.input_size = tuple(input.shape[2:])
-    _, indices = output
-    ctx.mark_non_differentiable(indices)
-    ctx.save_for_backward(indices if ctx.needs_input_grad[0] else None)
+    save_max_indices(ctx, output)
 
 
 def max_backward(ctx, grad_output: Tensor, grad_indices: Optional[Tensor]):
