@@ -11,6 +11,7 @@
 
 #include "harness.hpp"
 #include "kernels/group_norm.h"
+#include "norm_operands.hpp"
 
 namespace {
 
@@ -30,26 +31,12 @@ Shape gen_shape(Call& c) {
 
 void gen_forward(Call& c) {  // x weight bias y mean rstd
   const Shape x = gen_shape(c);
-  const int32_t dt = fz::float_dtype(c);
-  fz::make(c, 0, x, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 1, {x[1]}, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 2, {x[1]}, dt);
-  fz::make(c, 3, x, dt);
-  fz::make(c, 4, {x[0], c.g[0]}, dt);
-  fz::make(c, 5, {x[0], c.g[0]}, dt);
+  fz_norm::make_forward(c, x, {x[1]}, {x[0], c.g[0]});
 }
 
 void gen_backward(Call& c) {  // dy x weight mean rstd dx dweight dbias
   const Shape x = gen_shape(c);
-  const int32_t dt = fz::float_dtype(c);
-  fz::make(c, 0, x, dt);
-  fz::make(c, 1, x, dt);
-  if (c.src->coin(1, 2)) fz::make(c, 2, {x[1]}, dt);
-  fz::make(c, 3, {x[0], c.g[0]}, dt);
-  fz::make(c, 4, {x[0], c.g[0]}, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 5, x, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 6, {x[1]}, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 7, {x[1]}, dt);
+  fz_norm::make_backward(c, x, {x[1]}, {x[0], c.g[0]});
 }
 
 void mutate(Call& c) {

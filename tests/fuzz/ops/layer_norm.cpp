@@ -11,6 +11,7 @@
 
 #include "harness.hpp"
 #include "kernels/layer_norm.h"
+#include "norm_operands.hpp"
 
 namespace {
 
@@ -37,26 +38,12 @@ Split gen_shapes(Call& c) {
 
 void gen_forward(Call& c) {  // x weight bias y mean rstd
   const Split s = gen_shapes(c);
-  const int32_t dt = fz::float_dtype(c);
-  fz::make(c, 0, s.x, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 1, s.norm, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 2, s.norm, dt);
-  fz::make(c, 3, s.x, dt);
-  fz::make(c, 4, s.lead, dt);
-  fz::make(c, 5, s.lead, dt);
+  fz_norm::make_forward(c, s.x, s.norm, s.lead);
 }
 
 void gen_backward(Call& c) {  // dy x weight mean rstd dx dweight dbias
   const Split s = gen_shapes(c);
-  const int32_t dt = fz::float_dtype(c);
-  fz::make(c, 0, s.x, dt);
-  fz::make(c, 1, s.x, dt);
-  if (c.src->coin(1, 2)) fz::make(c, 2, s.norm, dt);
-  fz::make(c, 3, s.lead, dt);
-  fz::make(c, 4, s.lead, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 5, s.x, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 6, s.norm, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 7, s.norm, dt);
+  fz_norm::make_backward(c, s.x, s.norm, s.lead);
 }
 
 void mutate(Call& c) {
