@@ -1,48 +1,17 @@
 // pykernels._C: the layer_norm bindings (kn_layer_norm_forward / _backward of kernels/layer_norm.h).
-#include "bindings/common.hpp"
+#include "bindings/norm_ops.hpp"
 #include "kernels/layer_norm.h"
 
 using namespace knpy;
 
 KN_BINDINGS(layer_norm) {
-  m.def(
-      "layer_norm_forward",
-      [](int32_t normalized_ndim, double eps, py::handle x, py::handle weight, py::handle bias,
-         py::handle y, py::handle mean, py::handle rstd, std::uintptr_t stream, int32_t num_threads) {
-        const char* op = "kn_layer_norm_forward";
-        const kn_layer_norm_params p{normalized_ndim, eps};
-        const TensorArg X(x, op, "x", In), W(weight, op, "weight", In, Optional),
-            B(bias, op, "bias", In, Optional), Y(y, op, "y", Out), M(mean, op, "mean", Out),
-            S(rstd, op, "rstd", Out);
-        const kn_exec e = make_exec(stream, num_threads);
-        call([&] {
-          return kn_layer_norm_forward(&p, X.get(), W.get(), B.get(), Y.get(), M.get(), S.get(), &e);
-        });
-      },
-      "normalized_ndim"_a, "eps"_a, "x"_a, "weight"_a.none(true), "bias"_a.none(true), "y"_a,
-      "mean"_a, "rstd"_a, KN_EXEC_ARGS,
-      "x:(*lead, *norm) (k = normalized_ndim trailing dims), weight, bias:(*norm) or None -> "
-      "y:(*lead, *norm), mean, rstd:(*lead), written in place.");
-
-  m.def(
-      "layer_norm_backward",
-      [](int32_t normalized_ndim, double eps, py::handle dy, py::handle x, py::handle weight,
-         py::handle mean, py::handle rstd, py::handle dx, py::handle dweight, py::handle dbias,
-         std::uintptr_t stream, int32_t num_threads) {
-        const char* op = "kn_layer_norm_backward";
-        const kn_layer_norm_params p{normalized_ndim, eps};
-        const TensorArg DY(dy, op, "dy", In), X(x, op, "x", In),
-            W(weight, op, "weight", In, Optional), M(mean, op, "mean", In), S(rstd, op, "rstd", In),
-            DX(dx, op, "dx", Out, Optional), DW(dweight, op, "dweight", Out, Optional),
-            DB(dbias, op, "dbias", Out, Optional);
-        const kn_exec e = make_exec(stream, num_threads);
-        call([&] {
-          return kn_layer_norm_backward(&p, DY.get(), X.get(), W.get(), M.get(), S.get(), DX.get(),
-                                        DW.get(), DB.get(), &e);
-        });
-      },
-      "normalized_ndim"_a, "eps"_a, "dy"_a, "x"_a, "weight"_a.none(true), "mean"_a, "rstd"_a,
-      "dx"_a.none(true), "dweight"_a.none(true), "dbias"_a.none(true), KN_EXEC_ARGS,
-      "dy, x:(*lead, *norm), weight or None, mean, rstd:(*lead) -> dx, dweight, dbias (each None = "
-      "not needed), written in place.");
+  def_norm_ops<kn_layer_norm_params, int32_t>(
+      m,
+      {"layer_norm_forward", "layer_norm_backward", "kn_layer_norm_forward", "kn_layer_norm_backward",
+       "normalized_ndim",
+       "x:(*lead, *norm) (k = normalized_ndim trailing dims), weight, bias:(*norm) or None -> "
+       "y:(*lead, *norm), mean, rstd:(*lead), written in place.",
+       "dy, x:(*lead, *norm), weight or None, mean, rstd:(*lead) -> dx, dweight, dbias (each None = "
+       "not needed), written in place."},
+      kn_layer_norm_forward, kn_layer_norm_backward);
 }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "kernels/internal/dispatch.hpp"
+#include "kernels/internal/moments.hpp"
 #include "kernels/internal/simd.hpp"
 #include "kernels/internal/strided.hpp"
 #include "kernels/internal/tensor.hpp"
@@ -84,22 +85,19 @@ bool channels_last(std::initializer_list<const kn_tensor*> ts) {
 
 constexpr int kLanes = 16;
 
-// 8 doubles / 8 T as GCC vector types: one AVX-512 register (two AVX2, four SSE2 in the
-// other clones). The vectoriser left the two-sum lane loops half scalar; written with
-// vectors, each lane still adds its elements in order (the same bits in every clone).
-// (load8 is internal and inlined: GCC's note that a 64-byte vector return would change the
+// 8 doubles as a GCC vector type (kernels/internal/moments.hpp: MomentVec, load8): one
+// AVX-512 register (two AVX2, four SSE2 in the other clones). The vectoriser left the
+// two-sum lane loops half scalar; written with vectors, each lane still adds its elements
+// in order (the same bits in every clone).
+// (v8 is internal and inlined: GCC's note that a 64-byte vector return would change the
 // ABI of a non-AVX-512 caller does not apply.)
 #pragma GCC diagnostic ignored "-Wpsabi"
-typedef double v8d __attribute__((vector_size(64)));
+typedef MomentVec v8d;
 template <typename T>
-struct V8 {
-  typedef T type __attribute__((vector_size(8 * sizeof(T))));
-};
-template <typename T>
-__attribute__((always_inline)) inline v8d load8(const T* p) {
-  typename V8<T>::type v;
-  std::memcpy(&v, p, sizeof v);
-  return __builtin_convertvector(v, v8d);
+__attribute__((always_inline)) inline v8d v8(const T* p) {
+  v8d v;
+  load8(p, v);
+  return v;
 }
 
 template <typename T>
@@ -111,7 +109,7 @@ KN_SIMD_CLONES void row_shifted_sums(const T* x, int64_t n, int64_t s, double K,
     const v8d k = {K, K, K, K, K, K, K, K};
     v8d a0 = {}, a1 = {}, b0 = {}, b1 = {};
     for (; q + kLanes <= n; q += kLanes) {
-      const v8d d0 = load8(x + q) - k, d1 = load8(x + q + 8) - k;
+      const v8d d0 = v8(x + q) - k, d1 = v8(x + q + 8) - k;
       a0 += d0, a1 += d1;
       b0 += d0 * d0, b1 += d1 * d1;
     }
@@ -145,9 +143,9 @@ KN_SIMD_CLONES void row_grad_sums(const T* dy, int64_t sdy, const T* x, int64_t 
     const v8d m = {mean, mean, mean, mean, mean, mean, mean, mean};
     v8d a0 = {}, a1 = {}, b0 = {}, b1 = {};
     for (; q + kLanes <= n; q += kLanes) {
-      const v8d g0 = load8(dy + q), g1 = load8(dy + q + 8);
+      const v8d g0 = v8(dy + q), g1 = v8(dy + q + 8);
       a0 += g0, a1 += g1;
-      b0 += g0 * (load8(x + q) - m), b1 += g1 * (load8(x + q + 8) - m);
+      b0 += g0 * (v8(x + q) - m), b1 += g1 * (v8(x + q + 8) - m);
     }
     for (int l = 0; l < 8; ++l) a[l] = a0[l], a[8 + l] = a1[l], b[l] = b0[l], b[8 + l] = b1[l];
   } else {

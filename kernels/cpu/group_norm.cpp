@@ -74,24 +74,6 @@ KN_SIMD_CLONES void backward_row(int64_t cg, int64_t s, const T* __restrict__ dy
   }
 }
 
-template <typename T>
-const T* param_vec(const kn_tensor* t, std::vector<T>& buf) {
-  if (!t) return nullptr;
-  if (row_is_contiguous(*t)) return static_cast<const T*>(t->data);
-  buf.resize(static_cast<size_t>(t->shape[0]));
-  gather_row(*t, static_cast<const T*>(t->data), buf.data());
-  return buf.data();
-}
-
-template <typename T>
-const T* at(const kn_tensor& t, int64_t off) {
-  return static_cast<const T*>(t.data) + off;
-}
-template <typename T>
-T* at_mut(const kn_tensor& t, int64_t off) {
-  return static_cast<T*>(t.data) + off;
-}
-
 }  // namespace
 
 void group_norm_forward(const kn_group_norm_params& p, const kn_tensor& x, const kn_tensor* weight,
@@ -104,24 +86,16 @@ void group_norm_forward(const kn_group_norm_params& p, const kn_tensor& x, const
     const int64_t R = sx.rows, M = sx.row_len, cg = x.shape[1] / G, S = cg ? M / cg : 0;
     if (R == 0) return;
     std::vector<T> wbuf, bbuf;
-    const T* w = param_vec<T>(weight, wbuf);
-    const T* b = param_vec<T>(bias, bbuf);
-    const bool cx = row_is_contiguous(sx.row), cy = row_is_contiguous(sy.row);
+    const T* w = param_row<T>(weight, wbuf);
+    const T* b = param_row<T>(bias, bbuf);
     const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, M));
     parallel_for(R, grain, ctx.num_threads, [&](int64_t r0, int64_t r1) {
-      std::vector<T> xb(cx ? 0 : size_t(M)), yb(cy ? 0 : size_t(M));
+      RowIO<T> xio(&x, sx), yio(&y, sy);
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t g = r % G;
-        const T* xr = at<T>(x, lead_offset(sx.lead, r));
-        if (!cx) {
-          gather_row(sx.row, xr, xb.data());
-          xr = xb.data();
-        }
-        T* yr = at_mut<T>(y, lead_offset(sy.lead, r));
-        forward_row<T>(cg, S, xr, w ? w + g * cg : nullptr, b ? b + g * cg : nullptr,
-                       cy ? yr : yb.data(), p.eps, at_mut<T>(mean, lead_offset(mean, r)),
-                       at_mut<T>(rstd, lead_offset(rstd, r)));
-        if (!cy) scatter_row(sy.row, yr, yb.data());
+        forward_row<T>(cg, S, xio.in(r), w ? w + g * cg : nullptr, b ? b + g * cg : nullptr,
+                       yio.out(r), p.eps, row_elem<T>(mean, r), row_elem<T>(rstd, r));
+        yio.flush(r);
       }
     });
   });
@@ -140,30 +114,18 @@ void group_norm_backward(const kn_group_norm_params& p, const kn_tensor& dy, con
     if (dx) sdx = split_groups(*dx, G);
     const int64_t R = sx.rows, M = sx.row_len, cg = C / G, S = cg ? M / cg : 0;
     std::vector<T> wbuf;
-    const T* w = param_vec<T>(weight, wbuf);
-    const bool cx = row_is_contiguous(sx.row), cdy = row_is_contiguous(sdy.row),
-               cdx = !dx || row_is_contiguous(sdx.row);
+    const T* w = param_row<T>(weight, wbuf);
     std::vector<double> pw(size_t(N * C)), pb(size_t(N * C));  // (n, c) terms
     const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, M));
     parallel_for(R, grain, ctx.num_threads, [&](int64_t r0, int64_t r1) {
-      std::vector<T> xb(cx ? 0 : size_t(M)), dyb(cdy ? 0 : size_t(M)), dxb(cdx ? 0 : size_t(M));
+      RowIO<T> xio(&x, sx), dyio(&dy, sdy), dxio(dx, sdx);
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t g = r % G;
-        const T* xr = at<T>(x, lead_offset(sx.lead, r));
-        if (!cx) {
-          gather_row(sx.row, xr, xb.data());
-          xr = xb.data();
-        }
-        const T* dyr = at<T>(dy, lead_offset(sdy.lead, r));
-        if (!cdy) {
-          gather_row(sdy.row, dyr, dyb.data());
-          dyr = dyb.data();
-        }
-        T* dxr = dx ? at_mut<T>(*dx, lead_offset(sdx.lead, r)) : nullptr;
-        backward_row<T>(cg, S, dyr, xr, w ? w + g * cg : nullptr, *at<T>(mean, lead_offset(mean, r)),
-                        *at<T>(rstd, lead_offset(rstd, r)), dx ? (cdx ? dxr : dxb.data()) : nullptr,
-                        pw.data() + r * cg, pb.data() + r * cg);
-        if (dx && !cdx) scatter_row(sdx.row, dxr, dxb.data());
+        const T* xr = xio.in(r);
+        const T* dyr = dyio.in(r);
+        backward_row<T>(cg, S, dyr, xr, w ? w + g * cg : nullptr, *row_elem<T>(mean, r),
+                        *row_elem<T>(rstd, r), dxio.out(r), pw.data() + r * cg, pb.data() + r * cg);
+        dxio.flush(r);
       }
     });
     auto finish = [&](const kn_tensor* out, const std::vector<double>& part) {

@@ -93,25 +93,6 @@ KN_SIMD_CLONES void backward_row(int64_t n, const T* __restrict__ dy, const T* _
     for (int64_t i = 0; i < n; ++i) acc_b[i] += dy[i];
 }
 
-// A (*norm)-shaped parameter as a contiguous row: its own memory, or a copy in buf.
-template <typename T>
-const T* param_row(const kn_tensor* t, std::vector<T>& buf) {
-  if (!t) return nullptr;
-  if (row_is_contiguous(*t)) return static_cast<const T*>(t->data);
-  buf.resize(static_cast<size_t>(dims_numel(*t)));
-  gather_row(*t, static_cast<const T*>(t->data), buf.data());
-  return buf.data();
-}
-
-template <typename T>
-const T* at(const kn_tensor& t, int64_t off) {
-  return static_cast<const T*>(t.data) + off;
-}
-template <typename T>
-T* at_mut(const kn_tensor& t, int64_t off) {
-  return static_cast<T*>(t.data) + off;
-}
-
 constexpr int64_t kMaxChunks = 256;   // dweight/dbias partials: at most this many row chunks
 constexpr int64_t kMaxPartBytes = int64_t(4) << 20;  // and at most this many bytes of them
 constexpr int64_t kMinChunkRows = 32;
@@ -130,20 +111,13 @@ void layer_norm_forward(const kn_layer_norm_params& p, const kn_tensor& x, const
     std::vector<T> wbuf, bbuf;
     const T* w = param_row<T>(weight, wbuf);
     const T* b = param_row<T>(bias, bbuf);
-    const bool cx = row_is_contiguous(sx.row), cy = row_is_contiguous(sy.row);
     const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, D));
     parallel_for(R, grain, ctx.num_threads, [&](int64_t r0, int64_t r1) {
-      std::vector<T> xb(cx ? 0 : size_t(D)), yb(cy ? 0 : size_t(D));
+      RowIO<T> xio(&x, sx), yio(&y, sy);
       for (int64_t r = r0; r < r1; ++r) {
-        const T* xr = at<T>(x, lead_offset(sx.lead, r));
-        if (!cx) {
-          gather_row(sx.row, xr, xb.data());
-          xr = xb.data();
-        }
-        T* yr = at_mut<T>(y, lead_offset(sy.lead, r));
-        forward_row<T>(D, xr, w, b, cy ? yr : yb.data(), p.eps, at_mut<T>(mean, lead_offset(mean, r)),
-                       at_mut<T>(rstd, lead_offset(rstd, r)));
-        if (!cy) scatter_row(sy.row, yr, yb.data());
+        forward_row<T>(D, xio.in(r), w, b, yio.out(r), p.eps, row_elem<T>(mean, r),
+                       row_elem<T>(rstd, r));
+        yio.flush(r);
       }
     });
   });
@@ -164,8 +138,6 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
     if (!dx && !need_w && !need_b) return;
     std::vector<T> wbuf;
     const T* w = dx ? param_row<T>(weight, wbuf) : nullptr;
-    const bool cx = row_is_contiguous(sx.row), cdy = row_is_contiguous(sdy.row),
-               cdx = !dx || row_is_contiguous(sdx.row);
     // Chunks of rows: a function of R and D only (never of the thread count or
     // of which outputs are asked for), at most kMaxPartBytes of partials.
     const int64_t by_bytes = std::max<int64_t>(1, kMaxPartBytes / (2 * std::max<int64_t>(1, D) * 8));
@@ -187,7 +159,7 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
     double* const parts_data = part_buf.data();
     std::fill(parts_data, parts_data + part_size, 0.0);
     parallel_for(num_chunks, 1, ctx.num_threads, [&](int64_t c0, int64_t c1) {
-      std::vector<T> xb(cx ? 0 : size_t(D)), dyb(cdy ? 0 : size_t(D)), dxb(cdx ? 0 : size_t(D));
+      RowIO<T> xio(&x, sx), dyio(&dy, sdy), dxio(dx, sdx);
       std::vector<T> acc(size_t(per * D));
       T* acc_w = need_w ? acc.data() : nullptr;
       T* acc_b = need_b ? acc.data() + (need_w ? D : 0) : nullptr;
@@ -196,20 +168,11 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
         const int64_t r_end = std::min(R, (c + 1) * chunk_rows);
         int64_t pending = 0;
         for (int64_t r = c * chunk_rows; r < r_end; ++r) {
-          const T* xr = at<T>(x, lead_offset(sx.lead, r));
-          if (!cx) {
-            gather_row(sx.row, xr, xb.data());
-            xr = xb.data();
-          }
-          const T* dyr = at<T>(dy, lead_offset(sdy.lead, r));
-          if (!cdy) {
-            gather_row(sdy.row, dyr, dyb.data());
-            dyr = dyb.data();
-          }
-          T* dxr = dx ? at_mut<T>(*dx, lead_offset(sdx.lead, r)) : nullptr;
-          const T m = *at<T>(mean, lead_offset(mean, r)), rs = *at<T>(rstd, lead_offset(rstd, r));
-          backward_row<T>(D, dyr, xr, w, m, rs, dx ? (cdx ? dxr : dxb.data()) : nullptr, acc_w, acc_b);
-          if (dx && !cdx) scatter_row(sdx.row, dxr, dxb.data());
+          const T* xr = xio.in(r);
+          const T* dyr = dyio.in(r);
+          backward_row<T>(D, dyr, xr, w, *row_elem<T>(mean, r), *row_elem<T>(rstd, r), dxio.out(r),
+                          acc_w, acc_b);
+          dxio.flush(r);
           if (per && (++pending == kFlushRows || r + 1 == r_end)) {
             for (int64_t i = 0; i < per * D; ++i) part[i] += double(acc[i]);
             std::fill(acc.begin(), acc.end(), T(0));

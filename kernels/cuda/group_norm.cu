@@ -1,100 +1,50 @@
 // Group normalisation on CUDA (maths as kernels/cpu/group_norm.cpp and
 // capi/include/kernels/group_norm.h), on the caller's stream, no allocation.
-//   forward:  one block per group (n, g), grid-stride: mean, then the sum of
-//             squared deviations (double, block_all: fixed order), then y.
-//   backward: dx: one block per group (sums of g and g (x - mean) in double);
-//             dweight, dbias: one block per channel c summing over (n, *) in
+//   forward, and backward's dx: the row kernels shared with layer_norm
+//             (kernels/cuda/norm_rows.cuh), one block per group (n, g);
+//   backward: dweight, dbias: one block per channel c summing over (n, *) in
 //             a fixed assignment and order. No atomics: bitwise the same run
 //             to run.
 // The channel of an element of a group comes from a stand-in operand of the
 // element indexer with strides (1, 0, ..., 0): its "offset" is the channel
 // index within the group.
-#include <math_constants.h>
-
-#include "kernels/cuda/row_reduce.cuh"
-#include "kernels/internal/norm_rows.hpp"
+#include "kernels/cuda/norm_rows.cuh"
 #include "kernels/ops/group_norm.hpp"
 
 namespace kn::cuda {
 namespace {
 
-constexpr int kThreads = 256;
+using norm_rows::bytes;
+using norm_rows::kThreads;
 
-// rows: {y, x, mean, rstd} over (N, G); elems: {y, x, channel} over (C/G, *).
-template <typename T, typename IndexT>
-__global__ void __launch_bounds__(kThreads)
-    forward_kernel(StridedIndexer<4> rows, int64_t num_rows, StridedIndexer<3> elems, int64_t n,
-                   int64_t groups, int64_t cg, double eps, char* y, const char* x, char* mean,
-                   char* rstd, const T* w, int64_t sw, const T* b, int64_t sb) {
-  for (int64_t r = blockIdx.x; r < num_rows; r += gridDim.x) {
-    int64_t ro[4];
-    rows.offsets(r, ro);
-    const int64_t c0 = (r % groups) * cg;
-    double s = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      int64_t eo[3];
-      elems.offsets(static_cast<IndexT>(i), eo);
-      s += double(*at_bytes<T>(x, ro[1] + eo[1]));
+// group_norm's affine: weight and bias per channel (w[c * sw], b[c * sb];
+// absent: nullptr), c = (r % groups) cg + the element's channel within the
+// group, which is the offset a[0] of the channel stand-in operand.
+template <typename T>
+struct Affine {
+  const T* w;
+  int64_t sw;
+  const T* b;
+  int64_t sb;
+  int64_t groups, cg;
+  struct Row {
+    Affine f;
+    int64_t c0;
+    __device__ T y(const int64_t* a, T xv, T mt, T rt) const {
+      const int64_t c = c0 + a[0];
+      const T scale = f.w ? rt * f.w[c * f.sw] : rt, shift = f.b ? f.b[c * f.sb] : T(0);
+      return (xv - mt) * scale + shift;
     }
-    const double m = n > 0 ? block_all<false>(s) / double(n) : 0.0;
-    double ss = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      int64_t eo[3];
-      elems.offsets(static_cast<IndexT>(i), eo);
-      const double d = double(*at_bytes<T>(x, ro[1] + eo[1])) - m;
-      ss += d * d;
+    __device__ double g(const int64_t* a, double dy) const {
+      return f.w ? dy * double(f.w[(c0 + a[0]) * f.sw]) : dy;
     }
-    const double var = block_all<false>(ss);
-    const double rs = n > 0 ? 1.0 / sqrt(var / double(n) + eps) : CUDART_NAN;
-    if (threadIdx.x == 0) {
-      *at_bytes<T>(mean, ro[2]) = T(m);
-      *at_bytes<T>(rstd, ro[3]) = T(rs);
+    __device__ T dx_g(const int64_t* a, T dy, T rt) const {
+      const T s = f.w ? rt * f.w[(c0 + a[0]) * f.sw] : rt;
+      return s * dy;
     }
-    const T mt = T(m), rt = T(rs);
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      int64_t eo[3];
-      elems.offsets(static_cast<IndexT>(i), eo);
-      const int64_t c = c0 + eo[2];
-      const T scale = w ? rt * w[c * sw] : rt, shift = b ? b[c * sb] : T(0);
-      *at_bytes<T>(y, ro[0] + eo[0]) = (*at_bytes<T>(x, ro[1] + eo[1]) - mt) * scale + shift;
-    }
-  }
-}
-
-// rows: {dx, dy, x, mean, rstd}; elems: {dx, dy, x, channel}.
-template <typename T, typename IndexT>
-__global__ void __launch_bounds__(kThreads)
-    dx_kernel(StridedIndexer<5> rows, int64_t num_rows, StridedIndexer<4> elems, int64_t n,
-              int64_t groups, int64_t cg, char* dx, const char* dy, const char* x,
-              const char* mean, const char* rstd, const T* w, int64_t sw) {
-  for (int64_t r = blockIdx.x; r < num_rows; r += gridDim.x) {
-    int64_t ro[5];
-    rows.offsets(r, ro);
-    const int64_t c0 = (r % groups) * cg;
-    const T mt = *at_bytes<T>(mean, ro[3]), rt = *at_bytes<T>(rstd, ro[4]);
-    const double m = double(mt);
-    double sg = 0, sgd = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      int64_t eo[4];
-      elems.offsets(static_cast<IndexT>(i), eo);
-      double g = double(*at_bytes<T>(dy, ro[1] + eo[1]));
-      if (w) g *= double(w[(c0 + eo[3]) * sw]);
-      sg += g;
-      sgd += g * (double(*at_bytes<T>(x, ro[2] + eo[2])) - m);
-    }
-    const double s_g = block_all<false>(sg), s_gd = block_all<false>(sgd);
-    const double rs = double(rt);
-    const T c2 = n > 0 ? T(-rs * rs * rs * s_gd / double(n)) : T(0);
-    const T c3 = n > 0 ? T(-rs * s_g / double(n)) : T(0);
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      int64_t eo[4];
-      elems.offsets(static_cast<IndexT>(i), eo);
-      const T a = w ? rt * w[(c0 + eo[3]) * sw] : rt;
-      *at_bytes<T>(dx, ro[0] + eo[0]) =
-          a * *at_bytes<T>(dy, ro[1] + eo[1]) + c2 * (*at_bytes<T>(x, ro[2] + eo[2]) - mt) + c3;
-    }
-  }
-}
+  };
+  __device__ Row row(int64_t r) const { return Row{*this, (r % groups) * cg}; }
+};
 
 // One block per channel c: sums over j = n S + s in [0, N S), thread t taking
 // j = t, t + blockDim.x, ... (fixed), then block_all. spatial: {dy, x} over (*).
@@ -130,12 +80,6 @@ __global__ void __launch_bounds__(kThreads)
     }
   }
 }
-
-unsigned row_threads(int64_t n) {
-  return static_cast<unsigned>(n >= kThreads ? kThreads : ((std::max<int64_t>(n, 1) + 31) / 32) * 32);
-}
-
-kn_tensor bytes(const kn_tensor& t) { return byte_row_view(t, -1); }
 
 // The channel-within-group stand-in over a group's dims (C/G, *).
 kn_tensor channel_operand(const kn_tensor& row) {
@@ -173,19 +117,11 @@ void group_norm_forward(const kn_group_norm_params& p, const kn_tensor& x, const
     const StridedIndexer<3> ei =
         row_indexer<3>({bytes(sy.row), bytes(sx.row), channel_operand(sx.row)}, elems);
     const int64_t n = sx.row_len;
-    const unsigned threads = row_threads(n);
-    const LaunchConfig cfg = call.grid_stride(rows * threads, static_cast<int>(threads));
-    auto launch = [&](auto index_tag) {
-      using I = decltype(index_tag);
-      forward_kernel<T, I><<<cfg.blocks, threads, 0, call.stream()>>>(
-          ri, rows, ei, n, G, x.shape[1] / G, p.eps, static_cast<char*>(y.data),
-          static_cast<const char*>(x.data), static_cast<char*>(mean.data),
-          static_cast<char*>(rstd.data), weight ? static_cast<const T*>(weight->data) : nullptr,
-          weight ? weight->strides[0] : 0, bias ? static_cast<const T*>(bias->data) : nullptr,
-          bias ? bias->strides[0] : 0);
-    };
-    if (n <= INT32_MAX) launch(uint32_t{}); else launch(int64_t{});
-    call.check_launch("group_norm forward_kernel");
+    norm_rows::launch_forward<T>(
+        call, "group_norm forward_kernel", ri, rows, ei, n, p.eps, y, x, mean, rstd,
+        Affine<T>{weight ? static_cast<const T*>(weight->data) : nullptr,
+                  weight ? weight->strides[0] : 0, bias ? static_cast<const T*>(bias->data) : nullptr,
+                  bias ? bias->strides[0] : 0, G, x.shape[1] / G});
   });
 }
 
@@ -207,18 +143,10 @@ void group_norm_backward(const kn_group_norm_params& p, const kn_tensor& dy, con
           {bytes(sdx.lead), bytes(sdy.lead), bytes(sx.lead), bytes(mean), bytes(rstd)}, rows);
       const StridedIndexer<4> ei = row_indexer<4>(
           {bytes(sdx.row), bytes(sdy.row), bytes(sx.row), channel_operand(sx.row)}, elems);
-      const unsigned threads = row_threads(n);
-      const LaunchConfig cfg = call.grid_stride(rows * threads, static_cast<int>(threads));
-      auto launch = [&](auto index_tag) {
-        using I = decltype(index_tag);
-        dx_kernel<T, I><<<cfg.blocks, threads, 0, call.stream()>>>(
-            ri, rows, ei, n, G, cg, static_cast<char*>(dx->data), static_cast<const char*>(dy.data),
-            static_cast<const char*>(x.data), static_cast<const char*>(mean.data),
-            static_cast<const char*>(rstd.data),
-            weight ? static_cast<const T*>(weight->data) : nullptr, weight ? weight->strides[0] : 0);
-      };
-      if (n <= INT32_MAX) launch(uint32_t{}); else launch(int64_t{});
-      call.check_launch("group_norm dx_kernel");
+      norm_rows::launch_dx<T>(
+          call, "group_norm dx_kernel", ri, rows, ei, n, *dx, dy, x, mean, rstd,
+          Affine<T>{weight ? static_cast<const T*>(weight->data) : nullptr,
+                    weight ? weight->strides[0] : 0, nullptr, 0, G, cg});
     }
     const int64_t C = x.shape[1];
     if ((dweight || dbias) && C > 0) {

@@ -1,100 +1,45 @@
 // Layer normalisation on CUDA (maths as kernels/cpu/layer_norm.cpp and
 // capi/include/kernels/layer_norm.h), on the caller's stream, no allocation.
-//   forward:  one block per row (grid-stride over rows): mean, then the sum
-//             of squared deviations (two passes over the row, in double,
-//             block_all: fixed order), then y.
-//   backward: dx: one block per row (sums of g and g (x - mean) in double);
-//             dweight, dbias: a (32 x 8) block per 32 columns, each of its 8
+//   forward, and backward's dx: the row kernels shared with group_norm
+//             (kernels/cuda/norm_rows.cuh), one block per row;
+//   backward: dweight, dbias: a (32 x 8) block per 32 columns, each of its 8
 //             thread rows summing rows r = ty, ty + 8, ... in order, the 8
 //             partials then added in a fixed order. No atomics: bitwise the
 //             same run to run.
 // Rows and elements are addressed through StridedIndexer (any strides): rows
 // over the leading dims, elements over the row's dims with every operand of
 // the row (an absent weight/bias: stride 0).
-#include <math_constants.h>
-
-#include "kernels/cuda/row_reduce.cuh"
-#include "kernels/internal/norm_rows.hpp"
+#include "kernels/cuda/norm_rows.cuh"
 #include "kernels/ops/layer_norm.hpp"
 
 namespace kn::cuda {
 namespace {
 
-constexpr int kThreads = 256;
+using norm_rows::bytes;
 
-template <typename T, typename IndexT>
-__global__ void __launch_bounds__(kThreads)
-    forward_kernel(StridedIndexer<4> rows, int64_t num_rows, StridedIndexer<4> elems, int64_t n,
-                   double eps, char* y, const char* x, char* mean, char* rstd, const char* w,
-                   const char* b) {
-  for (int64_t r = blockIdx.x; r < num_rows; r += gridDim.x) {
-    int64_t ro[4];
-    rows.offsets(r, ro);
-    double s = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      int64_t eo[4];
-      elems.offsets(static_cast<IndexT>(i), eo);
-      s += double(*at_bytes<T>(x, ro[1] + eo[1]));
-    }
-    const double m = n > 0 ? block_all<false>(s) / double(n) : 0.0;
-    double ss = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      int64_t eo[4];
-      elems.offsets(static_cast<IndexT>(i), eo);
-      const double d = double(*at_bytes<T>(x, ro[1] + eo[1])) - m;
-      ss += d * d;
-    }
-    const double var = block_all<false>(ss);
-    const double rs = n > 0 ? 1.0 / sqrt(var / double(n) + eps) : CUDART_NAN;
-    if (threadIdx.x == 0) {
-      *at_bytes<T>(mean, ro[2]) = T(m);
-      *at_bytes<T>(rstd, ro[3]) = T(rs);
-    }
-    const T mt = T(m), rt = T(rs);
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      int64_t eo[4];
-      elems.offsets(static_cast<IndexT>(i), eo);
-      T v = (*at_bytes<T>(x, ro[1] + eo[1]) - mt) * rt;
-      if (w) v = v * *at_bytes<T>(w, eo[2]);
-      if (b) v = v + *at_bytes<T>(b, eo[3]);
-      *at_bytes<T>(y, ro[0] + eo[0]) = v;
-    }
+// layer_norm's affine: weight and bias per element of the row, the element
+// indexer's operands a[0] (weight) and a[1] (bias) in the forward, a[0]
+// (weight) in dx; absent: nullptr (and a stride-0 stand-in operand).
+template <typename T>
+struct Affine {
+  const char* w;
+  const char* b;
+  __device__ const Affine& row(int64_t) const { return *this; }
+  __device__ T y(const int64_t* a, T xv, T mt, T rt) const {
+    T v = (xv - mt) * rt;
+    if (w) v = v * *at_bytes<T>(w, a[0]);
+    if (b) v = v + *at_bytes<T>(b, a[1]);
+    return v;
   }
-}
-
-// rows: {dx, dy, x, mean, rstd} leading views; elems: {dx, dy, x, w}.
-template <typename T, typename IndexT>
-__global__ void __launch_bounds__(kThreads)
-    dx_kernel(StridedIndexer<5> rows, int64_t num_rows, StridedIndexer<4> elems, int64_t n,
-              char* dx, const char* dy, const char* x, const char* mean, const char* rstd,
-              const char* w) {
-  for (int64_t r = blockIdx.x; r < num_rows; r += gridDim.x) {
-    int64_t ro[5];
-    rows.offsets(r, ro);
-    const T mt = *at_bytes<T>(mean, ro[3]), rt = *at_bytes<T>(rstd, ro[4]);
-    const double m = double(mt);
-    double sg = 0, sgd = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      int64_t eo[4];
-      elems.offsets(static_cast<IndexT>(i), eo);
-      double g = double(*at_bytes<T>(dy, ro[1] + eo[1]));
-      if (w) g *= double(*at_bytes<T>(w, eo[3]));
-      sg += g;
-      sgd += g * (double(*at_bytes<T>(x, ro[2] + eo[2])) - m);
-    }
-    const double s_g = block_all<false>(sg), s_gd = block_all<false>(sgd);
-    const double rs = double(rt);
-    const T c2 = n > 0 ? T(-rs * rs * rs * s_gd / double(n)) : T(0);
-    const T c3 = n > 0 ? T(-rs * s_g / double(n)) : T(0);
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      int64_t eo[4];
-      elems.offsets(static_cast<IndexT>(i), eo);
-      T g = *at_bytes<T>(dy, ro[1] + eo[1]);
-      if (w) g = *at_bytes<T>(w, eo[3]) * g;
-      *at_bytes<T>(dx, ro[0] + eo[0]) = rt * g + c2 * (*at_bytes<T>(x, ro[2] + eo[2]) - mt) + c3;
-    }
+  __device__ double g(const int64_t* a, double dy) const {
+    return w ? dy * double(*at_bytes<T>(w, a[0])) : dy;
   }
-}
+  __device__ T dx_g(const int64_t* a, T dy, T rt) const {
+    T g = dy;
+    if (w) g = *at_bytes<T>(w, a[0]) * g;
+    return rt * g;
+  }
+};
 
 constexpr int kColTile = 32, kRowThreads = 8;
 
@@ -134,13 +79,6 @@ __global__ void __launch_bounds__(kColTile * kRowThreads)
   }
 }
 
-unsigned row_threads(int64_t n) {
-  return static_cast<unsigned>(n >= kThreads ? kThreads : ((std::max<int64_t>(n, 1) + 31) / 32) * 32);
-}
-
-// t's descriptor with element strides turned into bytes (all dims kept).
-kn_tensor bytes(const kn_tensor& t) { return byte_row_view(t, -1); }
-
 // A stand-in for an absent operand: `shape`'s dims, every stride 0.
 kn_tensor zero_strides(const kn_tensor& shape) {
   kn_tensor t = shape;
@@ -167,18 +105,10 @@ void layer_norm_forward(const kn_layer_norm_params& p, const kn_tensor& x, const
          bias ? bytes(*bias) : zero_strides(sx.row)},
         n);
     n = sx.row_len;
-    const unsigned threads = row_threads(n);
-    const LaunchConfig cfg = call.grid_stride(rows * threads, static_cast<int>(threads));
-    auto launch = [&](auto index_tag) {
-      using I = decltype(index_tag);
-      forward_kernel<T, I><<<cfg.blocks, threads, 0, call.stream()>>>(
-          ri, rows, ei, n, p.eps, static_cast<char*>(y.data), static_cast<const char*>(x.data),
-          static_cast<char*>(mean.data), static_cast<char*>(rstd.data),
-          weight ? static_cast<const char*>(weight->data) : nullptr,
-          bias ? static_cast<const char*>(bias->data) : nullptr);
-    };
-    if (n <= INT32_MAX) launch(uint32_t{}); else launch(int64_t{});
-    call.check_launch("layer_norm forward_kernel");
+    norm_rows::launch_forward<T>(
+        call, "layer_norm forward_kernel", ri, rows, ei, n, p.eps, y, x, mean, rstd,
+        Affine<T>{weight ? static_cast<const char*>(weight->data) : nullptr,
+                  bias ? static_cast<const char*>(bias->data) : nullptr});
   });
 }
 
@@ -200,18 +130,9 @@ void layer_norm_backward(const kn_layer_norm_params& p, const kn_tensor& dy, con
       const StridedIndexer<4> ei = row_indexer<4>(
           {bytes(sdx.row), bytes(sdy.row), bytes(sx.row), weight ? bytes(*weight) : zero_strides(sx.row)},
           elems);
-      const unsigned threads = row_threads(n);
-      const LaunchConfig cfg = call.grid_stride(rows * threads, static_cast<int>(threads));
-      auto launch = [&](auto index_tag) {
-        using I = decltype(index_tag);
-        dx_kernel<T, I><<<cfg.blocks, threads, 0, call.stream()>>>(
-            ri, rows, ei, n, static_cast<char*>(dx->data), static_cast<const char*>(dy.data),
-            static_cast<const char*>(x.data), static_cast<const char*>(mean.data),
-            static_cast<const char*>(rstd.data),
-            weight ? static_cast<const char*>(weight->data) : nullptr);
-      };
-      if (n <= INT32_MAX) launch(uint32_t{}); else launch(int64_t{});
-      call.check_launch("layer_norm dx_kernel");
+      norm_rows::launch_dx<T>(
+          call, "layer_norm dx_kernel", ri, rows, ei, n, *dx, dy, x, mean, rstd,
+          Affine<T>{weight ? static_cast<const char*>(weight->data) : nullptr, nullptr});
     }
     if ((dweight || dbias) && n > 0) {
       int64_t rows = 0, elems = 0;

@@ -47,6 +47,15 @@ KN_MOMENTS_INLINE void load8(const T* p, MomentVec& out) {
   out = __builtin_convertvector(v, MomentVec);
 }
 
+// The block of 16 at p minus c, in double: d0 = p[0..8) - c, d1 = p[8..16) - c.
+template <typename T>
+KN_MOMENTS_INLINE void load16_dev(const T* p, double c, MomentVec& d0, MomentVec& d1) {
+  load8(p, d0);
+  load8(p + 8, d1);
+  d0 -= c;
+  d1 -= c;
+}
+
 KN_MOMENTS_INLINE double hsum(const MomentVec& a, const MomentVec& b) {
   const MomentVec c = a + b;
   double s = 0;
@@ -78,10 +87,7 @@ KN_MOMENTS_INLINE double row_sum_sq_dev(int64_t n, const T* x, double c) {
   int64_t i = 0;
   for (; i + kMomentBlock <= n; i += kMomentBlock) {
     MomentVec d0, d1;
-    load8(x + i, d0);
-    load8(x + i + 8, d1);
-    d0 -= c;
-    d1 -= c;
+    load16_dev(x + i, c, d0, d1);
     a += d0 * d0;
     b += d1 * d1;
   }
@@ -113,10 +119,7 @@ KN_MOMENTS_INLINE Moments row_moments(int64_t n, const T* x, double eps) {
   int64_t i = 0;
   for (; i + kMomentBlock <= n; i += kMomentBlock) {
     MomentVec d0, d1;
-    load8(x + i, d0);
-    load8(x + i + 8, d1);
-    d0 -= c;
-    d1 -= c;
+    load16_dev(x + i, c, d0, d1);
     a0 += d0;
     a1 += d1;
     b0 += d0 * d0;

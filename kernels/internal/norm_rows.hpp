@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/internal/tensor.hpp"
 
@@ -125,5 +126,55 @@ template <typename T>
 void scatter_row(const kn_tensor& row, T* base, const T* buf) {
   copy_row<T, true>(row, base, const_cast<T*>(buf));
 }
+
+// The CPU kernels' access to rows (the CUDA kernels index in place).
+
+// Element r of a per-row tensor (mean, rstd: shaped as the leading dims).
+template <typename T>
+T* row_elem(const kn_tensor& t, int64_t r) {
+  return static_cast<T*>(t.data) + lead_offset(t, r);
+}
+
+// An affine parameter (layer_norm: the row's shape; group_norm: (C)) as
+// contiguous memory: its own, or a copy in buf. t == nullptr: nullptr.
+template <typename T>
+const T* param_row(const kn_tensor* t, std::vector<T>& buf) {
+  if (!t) return nullptr;
+  if (row_is_contiguous(*t)) return static_cast<const T*>(t->data);
+  buf.resize(static_cast<size_t>(dims_numel(*t)));
+  gather_row(*t, static_cast<const T*>(t->data), buf.data());
+  return buf.data();
+}
+
+// Row r of one operand as contiguous row-major memory, so that one vectorised
+// row function (KN_SIMD_CLONES) serves every layout: a row whose elements are
+// contiguous is used in place; any other (transposed, sliced, reversed) is
+// gathered into this buffer of row_len elements (an input: in), or written
+// there and scattered back (an output: out, then flush). One per operand per
+// thread. t == nullptr (an output not asked for): out() gives nullptr.
+template <typename T>
+class RowIO {
+ public:
+  RowIO(const kn_tensor* t, const NormSplit& s)
+      : t_(t), s_(s), contiguous_(!t || row_is_contiguous(s.row)),
+        buf_(contiguous_ ? 0 : size_t(s.row_len)) {}
+  const T* in(int64_t r) {
+    const T* p = base(r);
+    if (contiguous_) return p;
+    gather_row(s_.row, p, buf_.data());
+    return buf_.data();
+  }
+  T* out(int64_t r) { return !t_ ? nullptr : contiguous_ ? base(r) : buf_.data(); }
+  void flush(int64_t r) {
+    if (!contiguous_) scatter_row(s_.row, base(r), buf_.data());
+  }
+
+ private:
+  T* base(int64_t r) const { return static_cast<T*>(t_->data) + lead_offset(s_.lead, r); }
+  const kn_tensor* t_;
+  const NormSplit& s_;
+  bool contiguous_;
+  std::vector<T> buf_;
+};
 
 }  // namespace kn

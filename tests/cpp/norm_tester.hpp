@@ -219,11 +219,8 @@ class NormTester : public TesterBase<NormTester> {
     SCOPED_TRACE(describe());
     ASSERT_EQ(dtype_, KN_FLOAT64);
     Rng rng(seed_);
-    HostTensor x = make_x(rng), w = make("weight", param_shape()), b = make("bias", param_shape()),
-               dy = make("dy", shape_);
-    w.fill_random(rng, -1.5, 1.5);
-    b.fill_random(rng);
-    dy.fill_random(rng);
+    Inputs in = make_inputs(rng);
+    HostTensor &x = in.x, &w = in.w, &b = in.b, &dy = in.dy;
     HostTensor y = make_output("y", shape_), mean = make_output("mean", stat_shape()),
                rstd = make_output("rstd", stat_shape());
     const kn_exec ex = exec();
@@ -249,11 +246,8 @@ class NormTester : public TesterBase<NormTester> {
   void test_threads_agree() const {
     SCOPED_TRACE(describe());
     Rng rng(seed_);
-    HostTensor x = make_x(rng), w = make("weight", param_shape()), b = make("bias", param_shape()),
-               dy = make("dy", shape_);
-    w.fill_random(rng, -1.5, 1.5);
-    b.fill_random(rng);
-    dy.fill_random(rng);
+    Inputs in = make_inputs(rng);
+    HostTensor &x = in.x, &w = in.w, &b = in.b, &dy = in.dy;
     std::vector<Vec> runs[3];
     const int32_t counts[3] = {1, 2, 3};
     for (int k = 0; k < 3; ++k) {
@@ -273,6 +267,17 @@ class NormTester : public TesterBase<NormTester> {
   }
 
  private:
+  // x, weight, bias and dy, drawn from rng in that order.
+  struct Inputs {
+    HostTensor x, w, b, dy;
+  };
+  Inputs make_inputs(Rng& rng) const {
+    Inputs in{make_x(rng), make("weight", param_shape()), make("bias", param_shape()), make("dy", shape_)};
+    in.w.fill_random(rng, -1.5, 1.5);
+    in.b.fill_random(rng);
+    in.dy.fill_random(rng);
+    return in;
+  }
   int64_t spatial() const {
     int64_t s = 1;
     for (size_t d = 2; d < shape_.size(); ++d) s *= shape_[d];
@@ -296,6 +301,26 @@ class NormTester : public TesterBase<NormTester> {
   bool weight_ = true, bias_ = true;
   bool need_dx_ = true, need_dw_ = true, need_db_ = true;
   double eps_ = 1e-5, offset_ = 0.0;
+};
+
+// Valid float32 calls of a normalisation op, for its validation tests: x and
+// dy, dx of shape x; weight, bias, dweight, dbias of shape param; mean, rstd of
+// shape stat (rstd = 1), named as the C ABI's arguments in fwd and bwd.
+struct NormCall {
+  HostTensor x, w, b, y, mean, rstd, dy, dx, dw, db;
+  OpCall fwd, bwd;
+  NormCall(const Shape& xs, const Shape& param, const Shape& stat)
+      : x{xs, KN_FLOAT32}, w{param, KN_FLOAT32}, b{param, KN_FLOAT32}, y{xs, KN_FLOAT32},
+        mean{stat, KN_FLOAT32}, rstd{stat, KN_FLOAT32}, dy{xs, KN_FLOAT32}, dx{xs, KN_FLOAT32},
+        dw{param, KN_FLOAT32}, db{param, KN_FLOAT32} {
+    rstd.fill(1.0);
+    const kn_tensor xk = x.kn(), wk = w.kn(), bk = b.kn(), yk = y.kn(), mk = mean.kn(), sk = rstd.kn(),
+                    dyk = dy.kn(), dxk = dx.kn(), dwk = dw.kn(), dbk = db.kn();
+    fwd.add("x", &xk), fwd.add("weight", &wk), fwd.add("bias", &bk), fwd.add("y", &yk);
+    fwd.add("mean", &mk), fwd.add("rstd", &sk);
+    bwd.add("dy", &dyk), bwd.add("x", &xk), bwd.add("weight", &wk), bwd.add("mean", &mk);
+    bwd.add("rstd", &sk), bwd.add("dx", &dxk), bwd.add("dweight", &dwk), bwd.add("dbias", &dbk);
+  }
 };
 
 }  // namespace kntest

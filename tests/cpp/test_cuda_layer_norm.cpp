@@ -1,9 +1,6 @@
-// CUDA layer_norm against the CPU kernels, through the C ABI (conventions:
-// test_cuda_kernels.cpp). Strided views of random storage on both devices;
-// the whole storage of every output is compared afterwards (statistics are in
-// double on both devices; dweight/dbias are summed in another order, so the
-// tolerance grows with the row count). Skips without a GPU.
-#include "cuda_util.hpp"
+// CUDA layer_norm against the CPU kernels, through the C ABI (the checks:
+// cuda_norm_case.hpp; conventions: test_cuda_kernels.cpp). Skips without a GPU.
+#include "cuda_norm_case.hpp"
 #include "kernels/layer_norm.h"
 
 namespace {
@@ -20,66 +17,30 @@ const std::vector<LnConfig> kConfigs = {
     {{0, 5}, 1},  {{3, 0}, 1},    {{64, 1000}, 1},   {{5, 300, 3}, 1},
 };
 
-Shape lead(const LnConfig& c) { return Shape(c.x.begin(), c.x.end() - c.k); }
-Shape norm(const LnConfig& c) { return Shape(c.x.end() - c.k, c.x.end()); }
-
-template <typename T>
-void layer_norm_case(CudaKernels<T>& f, std::mt19937& rng, const kn_exec& ex, const std::function<void()>& sync,
-                     const LnConfig& c, Layout lin, Layout lout, bool affine) {
-  SCOPED_TRACE("x " + shape_str(c.x) + " k " + std::to_string(c.k) + " in " + layout_name(lin) + " out " +
-               layout_name(lout) + (affine ? " affine" : ""));
-  const double tol = 16 * eps<T>();
-  const kn_layer_norm_params p{c.k, 1e-5};
-  Buffer<T> x(c.x, lin, rng), w(norm(c), Layout::Contiguous, rng), b(norm(c), Layout::Sliced, rng),
-      y(c.x, lout, rng), mean(lead(c), lout, rng), rstd(lead(c), lout, rng);
-  KN_OK_(kn_layer_norm_forward(&p, &x.h, affine ? &w.h : nullptr, affine ? &b.h : nullptr, &y.h, &mean.h, &rstd.h,
-                               nullptr));
-  KN_OK_(kn_layer_norm_forward(&p, &x.d, affine ? &w.d : nullptr, affine ? &b.d : nullptr, &y.d, &mean.d, &rstd.d,
-                               &ex));
-  sync();
-  EXPECT_TRUE(same_storage(y, tol, tol));
-  EXPECT_TRUE(same_storage(mean, tol, tol));
-  EXPECT_TRUE(same_storage(rstd, tol, tol));
-  mean.upload();
-  rstd.upload();
-  Buffer<T> dy(c.x, lin, rng), dx(c.x, lout, rng), dw(norm(c), lout, rng), db(norm(c), Layout::Contiguous, rng);
-  KN_OK_(kn_layer_norm_backward(&p, &dy.h, &x.h, affine ? &w.h : nullptr, &mean.h, &rstd.h, &dx.h, &dw.h, &db.h,
-                                nullptr));
-  KN_OK_(kn_layer_norm_backward(&p, &dy.d, &x.d, affine ? &w.d : nullptr, &mean.d, &rstd.d, &dx.d, &dw.d, &db.d,
-                                &ex));
-  sync();
-  int64_t rows = 1;
-  for (int64_t s : lead(c)) rows *= s;
-  EXPECT_TRUE(same_storage(dx, 64 * tol, 64 * tol));
-  EXPECT_TRUE(same_storage(dw, tol, tol * double(rows + 1)));
-  EXPECT_TRUE(same_storage(db, tol, tol * double(rows + 1)));
-}
+struct LayerNormOp {
+  using Config = LnConfig;
+  using Params = kn_layer_norm_params;
+  static constexpr auto forward = kn_layer_norm_forward;
+  static constexpr auto backward = kn_layer_norm_backward;
+  static Params params(const LnConfig& c) { return {c.k, 1e-5}; }
+  static std::string describe(const LnConfig& c) { return " k " + std::to_string(c.k); }
+  static Shape lead(const LnConfig& c) { return Shape(c.x.begin(), c.x.end() - c.k); }
+  static Shape norm(const LnConfig& c) { return Shape(c.x.end() - c.k, c.x.end()); }
+  static int64_t terms(const LnConfig& c) {  // the rows
+    int64_t rows = 1;
+    for (int64_t s : lead(c)) rows *= s;
+    return rows;
+  }
+};
 
 TYPED_TEST(CudaKernels, LayerNorm) {
-  for (const LnConfig& c : kConfigs)
-    for (size_t i = 0; i < kOutputLayouts.size(); ++i) {
-      const Layout lin = kInputLayouts[i], lout = kOutputLayouts[(i + 1) % kOutputLayouts.size()];
-      layer_norm_case<TypeParam>(*this, this->rng_, this->ex_, [this] { this->sync(); }, c, lin, lout, i % 2 == 0);
-    }
+  norm_cases<LayerNormOp, TypeParam>(this->rng_, this->ex_, [this] { this->sync(); }, kConfigs);
 }
 
 // Two runs of the backward give bitwise-equal results (no atomics).
 TYPED_TEST(CudaKernels, LayerNormBackwardDeterministic) {
-  using T = TypeParam;
-  const kn_layer_norm_params p{1, 1e-5};
-  const Shape s{257, 129}, n{129}, l{257};
-  Buffer<T> x(s, Layout::Contiguous, this->rng_), w(n, Layout::Contiguous, this->rng_),
-      y(s, Layout::Contiguous, this->rng_), mean(l, Layout::Contiguous, this->rng_),
-      rstd(l, Layout::Contiguous, this->rng_), dy(s, Layout::Contiguous, this->rng_),
-      dx(s, Layout::Contiguous, this->rng_), dw(n, Layout::Contiguous, this->rng_);
-  KN_OK_(kn_layer_norm_forward(&p, &x.d, &w.d, nullptr, &y.d, &mean.d, &rstd.d, &this->ex_));
-  KN_OK_(kn_layer_norm_backward(&p, &dy.d, &x.d, &w.d, &mean.d, &rstd.d, &dx.d, &dw.d, nullptr, &this->ex_));
-  this->sync();
-  const std::vector<T> first_dx = dx.download(), first_dw = dw.download();
-  KN_OK_(kn_layer_norm_backward(&p, &dy.d, &x.d, &w.d, &mean.d, &rstd.d, &dx.d, &dw.d, nullptr, &this->ex_));
-  this->sync();
-  EXPECT_EQ(dx.download(), first_dx);
-  EXPECT_EQ(dw.download(), first_dw);
+  norm_backward_deterministic<LayerNormOp, TypeParam>(this->rng_, this->ex_, [this] { this->sync(); },
+                                                      kn_layer_norm_params{1, 1e-5}, {257, 129}, {129}, {257});
 }
 
 }  // namespace

@@ -111,23 +111,8 @@ INSTANTIATE_TEST_SUITE_P(LayerNorm, LayerNormRandom, ::testing::Range(0, 30));
 // ------------------------------------------------------------ validation
 
 // Valid float32 calls: x (2, 3, 4), k = 1 -> weight, bias (4), mean, rstd (2, 3).
-struct LnCall {
-  HostTensor x{{2, 3, 4}, KN_FLOAT32}, w{{4}, KN_FLOAT32}, b{{4}, KN_FLOAT32}, y{{2, 3, 4}, KN_FLOAT32},
-      mean{{2, 3}, KN_FLOAT32}, rstd{{2, 3}, KN_FLOAT32}, dy{{2, 3, 4}, KN_FLOAT32},
-      dx{{2, 3, 4}, KN_FLOAT32}, dw{{4}, KN_FLOAT32}, db{{4}, KN_FLOAT32};
-  OpCall fwd, bwd;
-  LnCall() {
-    rstd.fill(1.0);
-    const kn_tensor xk = x.kn(), wk = w.kn(), bk = b.kn(), yk = y.kn(), mk = mean.kn(), sk = rstd.kn(),
-                    dyk = dy.kn(), dxk = dx.kn(), dwk = dw.kn(), dbk = db.kn();
-    fwd.add("x", &xk), fwd.add("weight", &wk), fwd.add("bias", &bk), fwd.add("y", &yk);
-    fwd.add("mean", &mk), fwd.add("rstd", &sk);
-    bwd.add("dy", &dyk), bwd.add("x", &xk), bwd.add("weight", &wk), bwd.add("mean", &mk);
-    bwd.add("rstd", &sk), bwd.add("dx", &dxk), bwd.add("dweight", &dwk), bwd.add("dbias", &dbk);
-  }
-};
-LnCall& ln_call() {
-  static LnCall call;
+NormCall& ln_call() {
+  static NormCall call({2, 3, 4}, {4}, {2, 3});
   return call;
 }
 

@@ -9,21 +9,14 @@ import torch.nn.functional as TF
 import pykernels as pk
 import pykernels.torch as pkt
 import pykernels.torch.nn as knn
-from _helpers import LAYOUTS, count_saved, strided
+from _helpers import LAYOUTS, strided
+from _norm import (assert_compile_matches_eager, assert_forward_backward_close,
+                   assert_module_like_torch, assert_nothing_saved_without_grad)
 from pykernels.torch import autograd as A
 from pykernels.torch import functional as F
 from pykernels.torch.ops import group_norm as ops
 
 DTYPES = [torch.float32, torch.float64]
-
-
-def tol(dtype):
-    return dict(rtol=2e-5, atol=2e-5) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
-
-
-def _grads(y, params, gy):
-    params = [p for p in params if p is not None and p.requires_grad]
-    return torch.autograd.grad(y, params, gy)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -47,10 +40,7 @@ def test_parity_forward_backward(dtype, layout, affine, shape, groups):
     # have a device"): compare with weight = ones there.
     w_ref = torch.ones(c, dtype=dtype) if w is None and b is not None else w
     ref = TF.group_norm(x, groups, w_ref, b, eps=1e-3)
-    torch.testing.assert_close(y, ref, **tol(dtype))
-    gy = strided(shape, dtype, "transposed")  # non-contiguous grad_output
-    for g, r in zip(_grads(y, [x, w, b], gy), _grads(ref, [x, w, b], gy)):
-        torch.testing.assert_close(g, r, **tol(dtype))
+    assert_forward_backward_close(y, ref, [x, w, b], dtype)
 
 
 def test_mean_rstd_match_torch_native():
@@ -88,17 +78,7 @@ def test_compile_fullgraph_matches_eager():
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), knn.GroupNorm(4, 8), torch.nn.ReLU(),
                                 knn.GroupNorm(2, 8, affine=False))
     x = torch.randn(2, 3, 6, 6, requires_grad=True)
-
-    def step(m):
-        out = m(x)
-        grads = torch.autograd.grad((out * out).sum(), [x, *m.parameters()])
-        return out.detach(), grads
-
-    eager = step(model)
-    compiled = step(torch.compile(model, fullgraph=True))
-    torch.testing.assert_close(compiled[0], eager[0])
-    for a, b in zip(compiled[1], eager[1]):
-        torch.testing.assert_close(a, b)
+    assert_compile_matches_eager(model, x)
 
 
 @pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
@@ -106,12 +86,7 @@ def test_nothing_saved_without_grad(mode):
     x = torch.randn(2, 4, 5, requires_grad=True)
     m = knn.GroupNorm(2, 4)
     calls = [lambda: F.group_norm(x, 2), lambda: m(x), lambda: A.GroupNormFunction.apply(x, 2)[0]]
-    for call in calls:
-        n, out = count_saved(call)
-        assert n >= 3 and out.grad_fn is not None
-        with torch.no_grad() if mode == "no_grad" else torch.inference_mode():
-            n, out = count_saved(call)
-        assert n == 0 and out.grad_fn is None
+    assert_nothing_saved_without_grad(calls, mode)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"affine": False}, {"eps": 0.1}])
@@ -127,15 +102,7 @@ def test_nn_module_like_torch(kwargs):
     ours.load_state_dict(ref.state_dict())
     ref2 = torch.nn.GroupNorm(3, 6, **kwargs)
     ref2.load_state_dict(ours.state_dict())
-    assert ours.state_dict().keys() == ref.state_dict().keys()
-    x = torch.randn(2, 6, 4, 4, requires_grad=True)
-    torch.testing.assert_close(ours(x), ref(x))
-    torch.testing.assert_close(ref2(x), ref(x))
-    gy = torch.randn(2, 6, 4, 4)
-    got = torch.autograd.grad(ours(x), [x, *ours.parameters()], gy)
-    want = torch.autograd.grad(ref(x), [x, *ref.parameters()], gy)
-    for a, b in zip(got, want):
-        torch.testing.assert_close(a, b)
+    assert_module_like_torch(ours, ref, ref2, torch.randn(2, 6, 4, 4, requires_grad=True))
 
 
 def test_convert_switches_group_norm():

@@ -5,20 +5,16 @@
 // which must be refused with nothing written.
 //
 // Call fields used: g[0] = num_groups (g[1]: as generated), dp[0] = eps, p_null = the params pointer is NULL.
-#include <cmath>
-#include <limits>
 #include <string>
 
 #include "harness.hpp"
 #include "kernels/group_norm.h"
+#include "norm_entry.hpp"
 
 namespace {
 
 using fz::Call;
 using Shape = std::vector<int64_t>;
-
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
 Shape gen_shape(Call& c) {
   Shape x = fz::any_shape(c, 2, 4);
@@ -30,49 +26,24 @@ Shape gen_shape(Call& c) {
 
 void gen_forward(Call& c) {  // x weight bias y mean rstd
   const Shape x = gen_shape(c);
-  const int32_t dt = fz::float_dtype(c);
-  fz::make(c, 0, x, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 1, {x[1]}, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 2, {x[1]}, dt);
-  fz::make(c, 3, x, dt);
-  fz::make(c, 4, {x[0], c.g[0]}, dt);
-  fz::make(c, 5, {x[0], c.g[0]}, dt);
+  fz_norm::make_forward(c, x, {x[1]}, {x[0], c.g[0]});
 }
 
 void gen_backward(Call& c) {  // dy x weight mean rstd dx dweight dbias
   const Shape x = gen_shape(c);
-  const int32_t dt = fz::float_dtype(c);
-  fz::make(c, 0, x, dt);
-  fz::make(c, 1, x, dt);
-  if (c.src->coin(1, 2)) fz::make(c, 2, {x[1]}, dt);
-  fz::make(c, 3, {x[0], c.g[0]}, dt);
-  fz::make(c, 4, {x[0], c.g[0]}, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 5, x, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 6, {x[1]}, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 7, {x[1]}, dt);
+  fz_norm::make_backward(c, x, {x[1]}, {x[0], c.g[0]});
 }
 
 void mutate(Call& c) {
-  fz::Source& s = *c.src;
-  switch (s.below(3)) {
-    case 0: c.p_null = true; c.mutations.push_back("p=NULL"); return;
-    case 1: {
-      static const int64_t v[] = {0, -1, INT64_MIN, INT64_MAX, 5, 7};
-      c.g[0] = s.pick(v);
-      c.mutations.push_back("num_groups=" + fz::fmt_i64(c.g[0]));
-      return;
-    }
-    default: {
-      static const double v[] = {kNan, kInf, -kInf, -1.0, -1e-300};
-      c.dp[0] = s.pick(v);
-      c.mutations.push_back("eps mutated");
-    }
-  }
+  fz_norm::mutate_params(c, [&c](fz::Source& s) {
+    static const int64_t v[] = {0, -1, INT64_MIN, INT64_MAX, 5, 7};
+    c.g[0] = s.pick(v);
+    c.mutations.push_back("num_groups=" + fz::fmt_i64(c.g[0]));
+  });
 }
 
 void finish(Call& c) {
-  if (c.p_null) return c.must_fail("params-null");
-  if (!(std::isfinite(c.dp[0]) && c.dp[0] >= 0)) c.must_fail("param-range", "eps");
+  if (!fz_norm::finish_params(c)) return;
   if (c.g[0] == c.g[1]) return;  // not mutated
   if (c.g[0] < 1) return c.must_fail("param-range", "num_groups");
   const int xs = std::string(c.e->name) == "kn_group_norm_forward" ? 0 : 1;

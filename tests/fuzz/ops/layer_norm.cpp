@@ -5,20 +5,16 @@
 // nothing written.
 //
 // Call fields used: i0 = normalized_ndim (i1: as generated), dp[0] = eps, p_null = the params pointer is NULL.
-#include <cmath>
-#include <limits>
 #include <string>
 
 #include "harness.hpp"
 #include "kernels/layer_norm.h"
+#include "norm_entry.hpp"
 
 namespace {
 
 using fz::Call;
 using Shape = std::vector<int64_t>;
-
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
 struct Split {
   Shape x, lead, norm;
@@ -37,49 +33,24 @@ Split gen_shapes(Call& c) {
 
 void gen_forward(Call& c) {  // x weight bias y mean rstd
   const Split s = gen_shapes(c);
-  const int32_t dt = fz::float_dtype(c);
-  fz::make(c, 0, s.x, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 1, s.norm, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 2, s.norm, dt);
-  fz::make(c, 3, s.x, dt);
-  fz::make(c, 4, s.lead, dt);
-  fz::make(c, 5, s.lead, dt);
+  fz_norm::make_forward(c, s.x, s.norm, s.lead);
 }
 
 void gen_backward(Call& c) {  // dy x weight mean rstd dx dweight dbias
   const Split s = gen_shapes(c);
-  const int32_t dt = fz::float_dtype(c);
-  fz::make(c, 0, s.x, dt);
-  fz::make(c, 1, s.x, dt);
-  if (c.src->coin(1, 2)) fz::make(c, 2, s.norm, dt);
-  fz::make(c, 3, s.lead, dt);
-  fz::make(c, 4, s.lead, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 5, s.x, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 6, s.norm, dt);
-  if (c.src->coin(2, 3)) fz::make(c, 7, s.norm, dt);
+  fz_norm::make_backward(c, s.x, s.norm, s.lead);
 }
 
 void mutate(Call& c) {
-  fz::Source& s = *c.src;
-  switch (s.below(3)) {
-    case 0: c.p_null = true; c.mutations.push_back("p=NULL"); return;
-    case 1: {
-      static const int32_t v[] = {0, -1, 9, INT32_MIN, INT32_MAX};
-      c.i0 = s.coin(1, 3) ? c.i0 + 4 : s.pick(v);
-      c.mutations.push_back("normalized_ndim=" + std::to_string(c.i0));
-      return;
-    }
-    default: {
-      static const double v[] = {kNan, kInf, -kInf, -1.0, -1e-300};
-      c.dp[0] = s.pick(v);
-      c.mutations.push_back("eps mutated");
-    }
-  }
+  fz_norm::mutate_params(c, [&c](fz::Source& s) {
+    static const int32_t v[] = {0, -1, 9, INT32_MIN, INT32_MAX};
+    c.i0 = s.coin(1, 3) ? c.i0 + 4 : s.pick(v);
+    c.mutations.push_back("normalized_ndim=" + std::to_string(c.i0));
+  });
 }
 
 void finish(Call& c) {
-  if (c.p_null) return c.must_fail("params-null");
-  if (!(std::isfinite(c.dp[0]) && c.dp[0] >= 0)) c.must_fail("param-range", "eps");
+  if (!fz_norm::finish_params(c)) return;
   const int xs = std::string(c.e->name) == "kn_layer_norm_forward" ? 0 : 1;
   const bool k_ok = c.i0 >= 1 && c.i0 <= c.a[static_cast<size_t>(xs)].t.ndim;
   if (c.i0 == c.i1) return;  // not mutated

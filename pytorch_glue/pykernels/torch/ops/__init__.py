@@ -20,6 +20,7 @@
     gspmm.py     pykernels::csr_transpose, pykernels::gspmm, pykernels::gspmm_backward
     layer_norm.py  pykernels::layer_norm, pykernels::layer_norm_backward
     group_norm.py  pykernels::group_norm, pykernels::group_norm_backward
+    _norm.py       backward outputs, kernel call and autograd shared by layer_norm and group_norm
 
 Each module defines the forward and backward custom ops (real kernel through
 ``pykernels._C`` and a ``register_fake`` sharing one output-allocation

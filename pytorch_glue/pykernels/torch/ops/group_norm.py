@@ -21,7 +21,8 @@ from torch import Tensor
 
 from ... import _C, _shape_error
 from .. import _registry
-from .._glue import call, empty, fast_path, none_output
+from . import _norm
+from .._glue import call, empty, fast_path
 
 _OP = "pykernels::group_norm"
 _BW = "pykernels::group_norm_backward"
@@ -68,23 +69,17 @@ def _group_norm_backward_outputs(grad_output: Tensor, input: Tensor, num_groups:
                                  need_input: bool, need_weight: bool, need_bias: bool):
     _check(input, num_groups, _BW)
     c = (input.shape[1],)
-    dx = empty(tuple(input.shape), like=grad_output) if need_input else none_output(grad_output)
-    dw = empty(c, like=grad_output) if need_weight else none_output(grad_output)
-    db = empty(c, like=grad_output) if need_bias else none_output(grad_output)
-    return dx, dw, db
+    return _norm.backward_outputs(grad_output, input, c, need_input, need_weight, need_bias)
 
 
 def _group_norm_backward(grad_output: Tensor, input: Tensor, num_groups: int,
                          weight: Optional[Tensor], mean: Tensor, rstd: Tensor, need_input: bool,
                          need_weight: bool, need_bias: bool) -> tuple[Tensor, Tensor, Tensor]:
     """(grad_input, grad_weight, grad_bias); a 0-element tensor where not needed."""
-    dx, dw, db = _group_norm_backward_outputs(grad_output, input, num_groups, weight, mean, rstd,
-                                              need_input, need_weight, need_bias)
-    call(_C.group_norm_backward, _BW, int(num_groups), 0.0, dy=grad_output, x=input,
-         weight=weight if need_input else None, mean=mean, rstd=rstd,
-         dx=dx if need_input else None, dweight=dw if need_weight else None,
-         dbias=db if need_bias else None)
-    return dx, dw, db
+    outputs = _group_norm_backward_outputs(grad_output, input, num_groups, weight, mean, rstd,
+                                           need_input, need_weight, need_bias)
+    return _norm.call_backward(_C.group_norm_backward, _BW, num_groups, grad_output, input, weight,
+                               mean, rstd, outputs, need_input, need_weight, need_bias)
 
 
 group_norm_backward = torch.library.custom_op(_BW, mutates_args=())(_group_norm_backward)
@@ -94,23 +89,7 @@ group_norm_backward_fast = fast_path(group_norm_backward, _group_norm_backward)
 # ----------------------------------------------------------------- autograd
 
 
-def setup_context(ctx, inputs, output) -> None:
-    """Saves input, weight, mean and rstd (the last two: outputs, not differentiable)."""
-    input, num_groups, weight = (*inputs, None)[:3]  # GroupNormFunction.apply(x, g)
-    _, mean, rstd = output
-    ctx.mark_non_differentiable(mean, rstd)
-    ctx.num_groups = int(num_groups)
-    ctx.save_for_backward(input, weight, mean, rstd)
-
-
-def backward(ctx, grad_output: Tensor, grad_mean, grad_rstd):
-    input, weight, mean, rstd = ctx.saved_tensors
-    need = (*ctx.needs_input_grad, False, False, False)
-    need_x, need_w, need_b = need[0], need[2] and weight is not None, need[3]
-    dx, dw, db = group_norm_backward_fast(grad_output, input, ctx.num_groups, weight, mean, rstd,
-                                          need_x, need_w, need_b)
-    return dx if need_x else None, None, dw if need_w else None, db if need_b else None, None
-
+setup_context, backward = _norm.autograd(group_norm_backward_fast)
 
 group_norm.register_autograd(backward, setup_context=setup_context)
 group_norm_fast = fast_path(group_norm, _group_norm, setup_context, backward)

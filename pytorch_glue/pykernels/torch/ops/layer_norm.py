@@ -22,7 +22,8 @@ from torch import Tensor
 
 from ... import _C, _shape_error
 from .. import _registry
-from .._glue import call, empty, fast_path, none_output
+from . import _norm
+from .._glue import call, empty, fast_path
 
 _OP = "pykernels::layer_norm"
 _BW = "pykernels::layer_norm_backward"
@@ -65,23 +66,17 @@ def _layer_norm_backward_outputs(grad_output: Tensor, input: Tensor, normalized_
                                  need_input: bool, need_weight: bool, need_bias: bool):
     k = _check_k(input, normalized_ndim, _BW)
     norm = tuple(input.shape[input.dim() - k:])
-    dx = empty(tuple(input.shape), like=grad_output) if need_input else none_output(grad_output)
-    dw = empty(norm, like=grad_output) if need_weight else none_output(grad_output)
-    db = empty(norm, like=grad_output) if need_bias else none_output(grad_output)
-    return dx, dw, db
+    return _norm.backward_outputs(grad_output, input, norm, need_input, need_weight, need_bias)
 
 
 def _layer_norm_backward(grad_output: Tensor, input: Tensor, normalized_ndim: int,
                          weight: Optional[Tensor], mean: Tensor, rstd: Tensor, need_input: bool,
                          need_weight: bool, need_bias: bool) -> tuple[Tensor, Tensor, Tensor]:
     """(grad_input, grad_weight, grad_bias); a 0-element tensor where not needed."""
-    dx, dw, db = _layer_norm_backward_outputs(grad_output, input, normalized_ndim, weight, mean,
-                                              rstd, need_input, need_weight, need_bias)
-    call(_C.layer_norm_backward, _BW, int(normalized_ndim), 0.0, dy=grad_output, x=input,
-         weight=weight if need_input else None, mean=mean, rstd=rstd,
-         dx=dx if need_input else None, dweight=dw if need_weight else None,
-         dbias=db if need_bias else None)
-    return dx, dw, db
+    outputs = _layer_norm_backward_outputs(grad_output, input, normalized_ndim, weight, mean,
+                                           rstd, need_input, need_weight, need_bias)
+    return _norm.call_backward(_C.layer_norm_backward, _BW, normalized_ndim, grad_output, input,
+                               weight, mean, rstd, outputs, need_input, need_weight, need_bias)
 
 
 layer_norm_backward = torch.library.custom_op(_BW, mutates_args=())(_layer_norm_backward)
@@ -91,23 +86,7 @@ layer_norm_backward_fast = fast_path(layer_norm_backward, _layer_norm_backward)
 # ----------------------------------------------------------------- autograd
 
 
-def setup_context(ctx, inputs, output) -> None:
-    """Saves input, weight, mean and rstd (the last two: outputs, not differentiable)."""
-    input, normalized_ndim, weight = (*inputs, None)[:3]  # LayerNormFunction.apply(x, k)
-    _, mean, rstd = output
-    ctx.mark_non_differentiable(mean, rstd)
-    ctx.normalized_ndim = int(normalized_ndim)
-    ctx.save_for_backward(input, weight, mean, rstd)
-
-
-def backward(ctx, grad_output: Tensor, grad_mean, grad_rstd):
-    input, weight, mean, rstd = ctx.saved_tensors
-    need = (*ctx.needs_input_grad, False, False, False)
-    need_x, need_w, need_b = need[0], need[2] and weight is not None, need[3]
-    dx, dw, db = layer_norm_backward_fast(grad_output, input, ctx.normalized_ndim, weight, mean,
-                                          rstd, need_x, need_w, need_b)
-    return dx if need_x else None, None, dw if need_w else None, db if need_b else None, None
-
+setup_context, backward = _norm.autograd(layer_norm_backward_fast)
 
 layer_norm.register_autograd(backward, setup_context=setup_context)
 layer_norm_fast = fast_path(layer_norm, _layer_norm, setup_context, backward)
