@@ -65,7 +65,7 @@ ARGS      ?=
 TORCH_PIN := torch==2.13.0
 PIP_PKGS  := $(TORCH_PIN) "numpy>=1.22" "pybind11>=2.12" "scikit-build-core>=0.10" \
              "pytest>=7" "cmake>=3.20" ninja matplotlib \
-             networkx scipy
+             networkx scipy "expecttest==0.3.0"
 # The word lists of examples/language_id.py (make demo-rnn; its test in make test):
 # Debian 12's packages, installing /usr/share/dict/{american-english,ngerman,french,...}
 # (examples/wordlists.py).
