@@ -408,13 +408,22 @@ def gcn_cases(env: Env, quick: bool) -> Iterator[Case]:
 
 
 def lenet_cases(env: Env, quick: bool) -> Iterator[Case]:
-    """LeNet-5 training steps (forward, cross-entropy, backward, SGD) on random data, batch 64."""
-    steps, batch = (3 if quick else 20), 64
+    """LeNet-5 training steps (forward, cross-entropy, backward, SGD) on random data, batch
+    64; and the same for the ResNet of `make demo-resnet` (widths 24/48/96, batch 128)."""
+    yield from training_cases(env, "lenet5 training", pk_models.lenet5, (3 if quick else 20), 64)
+    yield from training_cases(env, "resnet_small training",
+                              lambda nn: pk_models.resnet_small(nn, widths=(24, 48, 96)),
+                              (2 if quick else 5), 128)
+
+
+def training_cases(env: Env, op: str, builder: Callable, steps: int, batch: int) -> Iterator[Case]:
+    """Training steps of builder(nn) on (batch, 1, 28, 28) random images: ours and the torch
+    twin from the same weights (forward, cross-entropy, backward, SGD)."""
 
     def build():
         torch.manual_seed(0)
-        ours = pk_models.lenet5(pk_nn).to(env.device)
-        theirs = pk_models.lenet5(torch.nn).to(env.device)
+        ours = builder(pk_nn).to(env.device)
+        theirs = builder(torch.nn).to(env.device)
         theirs.load_state_dict(ours.state_dict())
         x = env.randn(steps, batch, 1, 28, 28)
         labels = env.randint(10, steps, batch)
@@ -430,7 +439,7 @@ def lenet_cases(env: Env, quick: bool) -> Iterator[Case]:
             return train
         return run(ours, pk_nn.CrossEntropyLoss()), run(theirs, torch.nn.CrossEntropyLoss())
 
-    yield Case("lenet5 training", f"batch {batch}, {steps} steps", "fwd+bwd", build)
+    yield Case(op, f"batch {batch}, {steps} steps", "fwd+bwd", build)
 
 
 # ---------------------------------------------------------------- timing
