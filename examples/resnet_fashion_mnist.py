@@ -6,7 +6,7 @@
                 stage 3: BasicBlock 96, stride 2, 1x1-conv shortcut   (7x7)
     global average pool -> fc 10,
     cross-entropy loss; SGD with Nesterov momentum and weight decay (or Adam), a one-cycle
-    learning rate (linear warm-up, cosine decay); random crops (padding 2) and horizontal
+    learning rate (linear warm-up, cosine decay); random crops (padding 1) and horizontal
     flips done with tensor ops on each batch.
 
 Every layer (Conv2d, BatchNorm2d, ReLU, AdaptiveAvgPool2d, Linear) and the loss are
@@ -134,7 +134,7 @@ def train(name, nn, data, args):
             idx = order[i:i + args.batch_size]
             images = x_train[idx]
             if args.augment:
-                images = augment(images, background, 2, gen)
+                images = augment(images, background, args.crop_padding, gen)
             for group in opt.param_groups:
                 group["lr"] = learning_rate(args, (epoch - 1) * steps_per_epoch + b, total_steps)
             loss = loss_fn(model(images), y_train[idx])
@@ -182,6 +182,7 @@ def main(argv=None):
     p.add_argument("--warmup", type=float, default=0.15, help="fraction of the steps spent warming up")
     p.add_argument("--widths", type=int_tuple(3), default=(24, 48, 96), help="channels of the 3 stages")
     p.add_argument("--blocks", type=int_tuple(3), default=(1, 1, 1), help="BasicBlocks per stage")
+    p.add_argument("--crop-padding", type=int, default=1, help="random crops: pixels of padding")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no crops or flips")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch and pykernels")
