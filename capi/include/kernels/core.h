@@ -51,7 +51,7 @@ extern "C" {
 /* ---------------------------------------------------------------- versions */
 
 #define KN_ABI_VERSION_MAJOR 0 /* bumped on a layout or signature break       */
-#define KN_ABI_VERSION_MINOR 6 /* additive changes only; a changed fn gets _v2 */
+#define KN_ABI_VERSION_MINOR 7 /* additive changes only; a changed fn gets _v2 */
 #define KN_MAX_DIMS 8
 
 /* ----------------------------------------------------------------- status */

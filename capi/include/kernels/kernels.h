@@ -45,6 +45,7 @@
 #include "kernels/relu.h"
 #include "kernels/relu6.h"
 #include "kernels/rnn.h"
+#include "kernels/scaled_dot_product_attention.h"
 #include "kernels/sigmoid.h"
 #include "kernels/silu.h"
 #include "kernels/softmax.h"
