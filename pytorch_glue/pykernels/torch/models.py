@@ -6,13 +6,22 @@ can be instantiated on pykernels (``pykernels.torch.nn``, the default) or on tor
     reference = lenet5(torch.nn)      # the identical torch model
     reference.load_state_dict(model.state_dict())
 
+Models that call functionals as well (GPT: attention and the loss) take the functional
+namespace too (``F``: pykernels.torch.functional by default with pykernels' layers,
+torch.nn.functional with torch.nn's).
+
 Used by examples/ and by ``python -m pykernels.torch.profile``.
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Optional
+
 import torch
 
-__all__ = ["lenet5", "mlp", "BasicBlock", "resnet_small", "ResNet18", "resnet18"]
+__all__ = ["lenet5", "mlp", "BasicBlock", "resnet_small", "ResNet18", "resnet18",
+           "GPTConfig", "CausalSelfAttention", "MLP", "Block", "GPT"]
 
 
 def _namespace(nn):
@@ -20,6 +29,17 @@ def _namespace(nn):
         from . import nn as pk_nn
         return pk_nn
     return nn
+
+
+def _functional(nn, F):
+    """The functional namespace that goes with the module namespace ``nn``: ``F`` when
+    given, else torch.nn.functional for torch.nn and pykernels.torch.functional otherwise."""
+    if F is not None:
+        return F
+    if nn is torch.nn:
+        return torch.nn.functional
+    from . import functional as pk_functional
+    return pk_functional
 
 
 def lenet5(nn=None, num_classes: int = 10) -> torch.nn.Sequential:
@@ -160,3 +180,183 @@ class ResNet18(torch.nn.Module):
 def resnet18(nn=None, num_classes: int = 1000) -> ResNet18:
     """torchvision's ResNet-18 layout on ``nn`` (pykernels.torch.nn by default)."""
     return ResNet18(nn, num_classes)
+
+
+# ------------------------------------------------------------------ GPT (nanoGPT)
+
+@dataclass
+class GPTConfig:
+    """nanoGPT's configuration (Karpathy's model.py, GPT-2 sizes by default)."""
+    vocab_size: int = 50304
+    block_size: int = 1024      # the longest context
+    n_layer: int = 12
+    n_head: int = 12
+    n_embd: int = 768
+    dropout: float = 0.0
+    bias: bool = True           # biases in the Linear layers and LayerNorms
+
+
+class CausalSelfAttention(torch.nn.Module):
+    """Multi-head causal self-attention, nanoGPT's layout and names:
+
+        x (B,T,C) -> c_attn (one Linear to 3C) -> q, k, v (B,nh,T,hs) as views of its output
+                  -> F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p)
+                  -> heads merged (B,T,C) -> c_proj -> resid_dropout
+
+    ``nn``/``F``: the module and functional namespaces (pykernels' or torch's)."""
+
+    def __init__(self, config: GPTConfig, nn=None, F=None):
+        super().__init__()
+        if config.n_embd % config.n_head:
+            raise ValueError(f"n_embd ({config.n_embd}) must be a multiple of n_head "
+                             f"({config.n_head})")
+        nn = _namespace(nn)
+        # the function itself, not the namespace: a module object in an attribute would
+        # make the model impossible to deepcopy or pickle
+        self.attention = _functional(nn, F).scaled_dot_product_attention
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.resid_dropout = nn.Dropout(config.dropout)
+        self.n_head, self.n_embd, self.dropout = config.n_head, config.n_embd, config.dropout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        hs = C // self.n_head
+        # (B,T,3C) -> three (B,T,C) views -> (B,T,nh,hs) -> (B,nh,T,hs): strided views, no copies
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        q = q.view(B, T, self.n_head, hs).transpose(1, 2)
+        k = k.view(B, T, self.n_head, hs).transpose(1, 2)
+        v = v.view(B, T, self.n_head, hs).transpose(1, 2)
+        y = self.attention(q, k, v, attn_mask=None,
+                           dropout_p=self.dropout if self.training else 0.0, is_causal=True)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(torch.nn.Module):
+    """x -> c_fc (C to 4C) -> GELU -> c_proj (4C to C) -> dropout."""
+
+    def __init__(self, config: GPTConfig, nn=None):
+        super().__init__()
+        nn = _namespace(nn)
+        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(torch.nn.Module):
+    """A pre-LayerNorm transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x))."""
+
+    def __init__(self, config: GPTConfig, nn=None, F=None):
+        super().__init__()
+        nn = _namespace(nn)
+        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config, nn, F)
+        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = MLP(config, nn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(torch.nn.Module):
+    """nanoGPT's GPT (a GPT-2 decoder), the same module names, shapes and initialisation,
+    so state dicts load both ways between ``GPT(config)`` and ``GPT(config, torch.nn)``:
+
+        idx (B,T) -> wte(idx) + wpe(0..T-1) -> drop -> n_layer Blocks -> ln_f -> lm_head
+        -> logits (B,T,vocab_size)
+
+    lm_head's weight is wte's (weight tying); Linear and Embedding weights start N(0, 0.02),
+    the residual projections (``*.c_proj.weight``) N(0, 0.02/sqrt(2 n_layer)), biases 0.
+    With ``nn`` = pykernels.torch.nn (the default) every layer and the loss run on
+    pykernels; ``F`` supplies scaled_dot_product_attention and cross_entropy."""
+
+    def __init__(self, config: GPTConfig, nn=None, F=None):
+        super().__init__()
+        nn = _namespace(nn)
+        F = _functional(nn, F)
+        self.config = config
+        self.cross_entropy = F.cross_entropy
+        self.softmax = F.softmax
+        self.transformer = torch.nn.ModuleDict(dict(
+            wte=nn.Embedding(config.vocab_size, config.n_embd),
+            wpe=nn.Embedding(config.block_size, config.n_embd),
+            drop=nn.Dropout(config.dropout),
+            h=torch.nn.ModuleList([Block(config, nn, F) for _ in range(config.n_layer)]),
+            ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
+        ))
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight  # weight tying
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module: torch.nn.Module) -> None:
+        if isinstance(module, torch.nn.Linear):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, torch.nn.Embedding):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        """Parameters (the tied weight once); without the position embedding by default."""
+        n = sum(p.numel() for p in self.parameters())
+        return n - self.transformer.wpe.weight.numel() if non_embedding else n
+
+    def forward(self, idx: torch.Tensor, targets: Optional[torch.Tensor] = None):
+        """idx (B,T) int64, T <= block_size -> (logits (B,T,vocab), mean cross-entropy
+        against targets (B,T), or None). Without targets only the last position's logits
+        are computed (B,1,vocab), as nanoGPT does for generation."""
+        B, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"GPT: a sequence of length {T} is longer than block_size "
+                             f"{self.config.block_size}")
+        pos = torch.arange(T, dtype=torch.long, device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        if targets is None:
+            return self.lm_head(x[:, [-1], :]), None
+        logits = self.lm_head(x)
+        loss = self.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1))
+        return logits, loss
+
+    def configure_optimizer(self, weight_decay: float, learning_rate: float, betas=(0.9, 0.95),
+                            **kwargs) -> torch.optim.AdamW:
+        """nanoGPT's AdamW: weight decay on the matrices (Linear weights, the embeddings),
+        none on biases and LayerNorm weights (every parameter with fewer than 2 dims)."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, **kwargs)
+
+    @torch.no_grad()
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+                 top_k: Optional[int] = None,
+                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """idx (B,T) continued by max_new_tokens sampled tokens -> (B,T+max_new_tokens).
+        The context is cropped to the last block_size tokens; logits are divided by
+        ``temperature`` and, with ``top_k``, all but the k likeliest tokens are dropped.
+        ``generator`` (on idx's device) makes the samples reproducible."""
+        if temperature <= 0:
+            raise ValueError(f"GPT.generate: temperature must be > 0, got {temperature}")
+        for _ in range(max_new_tokens):
+            context = idx if idx.size(1) <= self.config.block_size else idx[:, -self.config.block_size:]
+            logits, _ = self(context)
+            logits = logits[:, -1, :] / temperature
+            if top_k is not None:
+                v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+                logits[logits < v[:, [-1]]] = -float("inf")
+            probs = self.softmax(logits, dim=-1)
+            nxt = torch.multinomial(probs, num_samples=1, generator=generator)
+            idx = torch.cat((idx, nxt), dim=1)
+        return idx
