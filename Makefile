@@ -8,6 +8,9 @@
 #                        ten Debian word lists (ARGS="--compare", "--predict hund chien")
 #   make demo-resnet     a residual network (Conv, BatchNorm, adaptive pooling) on Fashion-MNIST,
 #                        >= 93% (ARGS="--compare", "--epochs 2")
+#   make demo-gpt        a character-level GPT (nanoGPT's architecture: Embedding, LayerNorm,
+#                        causal attention, GELU) on Debian's fortune cookies, then a sample
+#                        (ARGS="--compare", "--prompt 'Q: ' --temperature 0.6", "--steps 500")
 #   make profile         per-operator times of one LeNet-5 training step vs torch
 #   make test            every test: GoogleTest (ctest), the C install test, pytest, and the
 #                        scaffold's self-test (make test-scaffold, ~1 min)
@@ -71,8 +74,11 @@ PIP_PKGS  := $(TORCH_PIN) "numpy>=1.22" "pybind11>=2.12" "scikit-build-core>=0.1
 # (examples/wordlists.py).
 WORDLIST_PKGS := wamerican wngerman wfrench witalian wspanish wportuguese wdutch wswedish \
              wpolish wdanish
+# The text of examples/char_gpt.py (make demo-gpt; its test in make test): Debian's
+# fortune cookies, /usr/share/games/fortunes/{computers,literature,...}.
+FORTUNE_PKGS := fortunes
 APT_PKGS  := g++ make ccache pkg-config libopenblas-dev libopenblas0-openmp libgtest-dev libbenchmark-dev \
-             dataset-fashion-mnist python3-venv $(WORDLIST_PKGS)
+             dataset-fashion-mnist python3-venv $(WORDLIST_PKGS) $(FORTUNE_PKGS)
 CMAKE     := $(VENV)/bin/cmake
 # ccache (when installed; CMakeLists.txt picks it up) shares compiled objects
 # between clones and worktrees of the project: paths under the root are
@@ -84,7 +90,7 @@ CMAKE_ARGS ?=
 # runs is refused with a message (tools/locked), never mixed.
 LOCK      := $(ROOT)/tools/locked $(ROOT)/build/.build.lock
 
-.PHONY: new-op check vec-report bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn demo-rnn demo-resnet profile test bench install clean setup apt venv build pyinstall \
+.PHONY: new-op check vec-report bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn demo-rnn demo-resnet demo-gpt profile test bench install clean setup apt venv build pyinstall \
         test-cpp test-c test-python test-sanitize test-stress test-gpu fuzz fuzz-smoke
 
 # ---------------------------------------------------------------- set-up
@@ -137,6 +143,9 @@ demo-rnn: setup pyinstall
 
 demo-resnet: setup pyinstall
 	$(PY) examples/resnet_fashion_mnist.py $(ARGS)
+
+demo-gpt: setup pyinstall
+	$(PY) examples/char_gpt.py $(ARGS)
 
 profile: setup pyinstall
 	$(PY) -m pykernels.torch.profile $(ARGS)

@@ -271,3 +271,130 @@ def test_augment_crops_and_flips_with_tensor_ops():
             expect = padded[i, 0, r:r + 4][:, cols]
         torch.testing.assert_close(out[i, 0], expect)
     assert demo.augment(x, 0.0, 0, torch.Generator().manual_seed(1)).abs().sum() > 0
+
+
+# ---------------------------------------------------------------- the char GPT demo
+
+FORTUNES_DIR = "/usr/share/games/fortunes"  # char_gpt.DEFAULT_DIR (char_gpt imports torch)
+
+
+def _char_gpt():
+    pytest.importorskip("torch")
+    import char_gpt
+    assert char_gpt.DEFAULT_DIR == FORTUNES_DIR
+    return char_gpt
+
+
+def write_fortunes(directory, count=40):
+    """Two small strfile sources under Debian's names, with what the loader must clean:
+    overstruck (underlined, bold) letters, a bell, trailing blanks, an empty fortune."""
+    fortunes = [f"Fortune number {i} says?\n\tnothing {i % 7} times.  " for i in range(count)]
+    fortunes[0] = "_\bU_\bn_\bd_\be_\br_\bl_\bi_\bn_\be_\bd and b\bbo\bol\bld\bd\a."
+    half = count // 2
+    (directory / "computers").write_text("\n%\n".join(fortunes[:half]) + "\n%\n\n%\n")
+    (directory / "zippy").write_text("\n%\n".join(fortunes[half:]) + "\n%\n")
+    (directory / "zippy.dat").write_bytes(b"\x00\x02binary")  # index files are not read
+    return fortunes
+
+
+def test_fortunes_are_cleaned_and_split_the_same_way(tmp_path):
+    char_gpt = _char_gpt()
+    write_fortunes(tmp_path)
+    got = char_gpt.read_collection(str(tmp_path / "computers"))
+    assert got[0] == "Underlined and bold." and len(got) == 20
+    assert got[1] == "Fortune number 1 says?\n\tnothing 1 times."
+    corpus = char_gpt.Corpus(str(tmp_path))
+    assert corpus.files == ["computers", "zippy"] and corpus.fortunes == 40
+    # every tenth fortune (9, 19, 29, 39) is validation, each ending with a % line
+    assert corpus.val_text == "".join(f"Fortune number {i} says?\n\tnothing {i % 7} times.\n%\n"
+                                      for i in (9, 19, 29, 39))
+    assert corpus.train_text.startswith("Underlined and bold.\n%\nFortune number 1 says?")
+    assert "Fortune number 9 " not in corpus.train_text
+    assert len(corpus.train) == len(corpus.train_text) and str(corpus.train.dtype) == "torch.int64"
+    assert corpus.decode(corpus.train.tolist()) == corpus.train_text
+    assert corpus.vocab == "".join(sorted(set(corpus.train_text + corpus.val_text)))
+    assert "\a" not in corpus.vocab and "\b" not in corpus.vocab
+    again = char_gpt.Corpus(str(tmp_path))
+    assert again.train_text == corpus.train_text and again.vocab == corpus.vocab
+    assert corpus.decode(corpus.encode("?Zq!").tolist()) == "????"  # not in the vocabulary
+    with pytest.raises(ValueError, match="not in the vocabulary: 'Zq'"):
+        corpus.encode("Zq", strict=True)
+    with pytest.raises(FileNotFoundError, match="'fortunes' package"):
+        char_gpt.Corpus(str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="no fortune collection"):
+        char_gpt.Corpus(str(tmp_path), collections=("pratchett",))
+
+
+def test_makefile_installs_the_fortunes():
+    char_gpt = _char_gpt()
+    makefile = (EXAMPLES.parent / "Makefile").read_text()
+    assert re.search(r"^FORTUNE_PKGS := fortunes$", makefile, flags=re.M)
+    assert char_gpt.PACKAGE == "fortunes"
+    assert "$(FORTUNE_PKGS)" in re.search(r"^APT_PKGS  :=(?:.*\\\n)*.*$", makefile, flags=re.M).group(0)
+    assert re.search(r"^demo-gpt: setup pyinstall\n\t\$\(PY\) examples/char_gpt.py \$\(ARGS\)$",
+                     makefile, flags=re.M)
+
+
+def _has_sdpa():
+    import pykernels.torch as pkt
+    return hasattr(pkt.functional, "scaled_dot_product_attention")
+
+
+@pytest.mark.skipif(not pathlib.Path(FORTUNES_DIR, "computers").is_file(),
+                    reason="Debian's fortunes package is not installed")
+def test_char_gpt_demo_trains_compares_checkpoints_resumes_and_samples(tmp_path):
+    """A tiny, short run of examples/char_gpt.py on the real fortunes (every layer, the
+    attention and the loss on pykernels) against its torch twin, then a resume."""
+    torch = pytest.importorskip("torch")
+    _char_gpt()
+    if not _has_sdpa():
+        pytest.skip("pykernels has no scaled_dot_product_attention yet")
+    from pykernels.torch.models import GPT, GPTConfig
+    script = str(EXAMPLES / "char_gpt.py")
+    ckpt, png = tmp_path / "gpt.pt", tmp_path / "curves.png"
+    common = ["--n-layer", "1", "--n-head", "2", "--n-embd", "32", "--block-size", "32",
+              "--batch-size", "8", "--eval-interval", "15", "--eval-batches", "4", "--lr", "1e-2",
+              "--warmup", "5", "--threads", "2", "--plot", str(png), "--sample-chars", "60",
+              "--prompt", "The ", "--top-k", "10"]
+    out = subprocess.run([sys.executable, script, *common, "--steps", "30", "--compare",
+                          "--save", str(ckpt)],
+                         check=True, capture_output=True, text=True, timeout=600).stdout
+    match = re.fullmatch(r"val loss (\d+\.\d{4})", out.strip().splitlines()[-1])
+    assert match, out
+    # 30 steps from ln(vocab) ~ 4.6: well below it when forward and backward are right
+    assert float(match.group(1)) < 3.6, out
+    assert re.search(r"\[pykernels\] step 15: train loss \d+\.\d+  val loss \d+\.\d+", out), out
+    torch_loss = float(re.search(r"torch:     val loss (\d+\.\d+)", out).group(1))
+    # same seed, same initial weights, same windows: the runs agree closely
+    assert abs(float(match.group(1)) - torch_loss) < 0.02 * torch_loss, out
+    assert re.search(r"^\s+30\s+\d+\.\d{4}\s+\d+\.\d{4}\s+[+-]\d+\.\d\d%$", out, re.M), out
+    assert re.search(r"time ratio pykernels/torch: \d+\.\d\d", out), out
+    sample = out.split("--- sample")[1].split("\n---\n")[0].split("\n", 1)[1]
+    assert sample.startswith("The ") and len(sample) == 64, out
+    assert png.stat().st_size > 1000
+
+    # The checkpoint loads into the torch twin, which then gives the same logits.
+    state = torch.load(ckpt, weights_only=False)
+    assert state["step"] == 30 and state["history"]["step"] == [15, 30]
+    config = GPTConfig(**state["config"])
+    reference = GPT(config, torch.nn)
+    reference.load_state_dict(state["model"])
+    ours = GPT(config)
+    ours.load_state_dict(reference.state_dict())
+    idx = torch.randint(config.vocab_size, (2, 32))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(idx, idx)[0], reference(idx, idx)[0], rtol=1e-4, atol=1e-4)
+
+    # Resume: continues with steps 31-45; then --steps 45 again only samples, the same text.
+    common += ["--resume", str(ckpt), "--steps", "45", "--save", str(ckpt)]
+    out = subprocess.run([sys.executable, script, *common],
+                         check=True, capture_output=True, text=True, timeout=600).stdout
+    assert "resumed from" in out and "step 45:" in out and "step 30:" not in out, out
+    again = subprocess.run([sys.executable, script, *common],
+                           check=True, capture_output=True, text=True, timeout=600).stdout
+    assert "step 45:" not in again and "(step 45)" in again, again
+
+    def sample_of(text):
+        return text.split("--- sample")[1].split("\n---\n")[0]
+    assert sample_of(again) == sample_of(out)  # --seed fixes the sample
+    assert again.strip().splitlines()[-1] == out.strip().splitlines()[-1]
