@@ -76,6 +76,15 @@ COLLECTIONS = (
     "tao", "translate-me", "wisdom", "work", "zippy")
 # Restored from a checkpoint by --resume: they define the model.
 MODEL_ARGS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
+# The default model and batch (the sizing above; benchmarks/bench.py times them too).
+DEFAULT_MODEL = {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 128, "dropout": 0.0,
+                 "bias": False}
+DEFAULT_BATCH = 32
+
+
+def default_config(vocab_size):
+    """The GPTConfig of the default run for a vocabulary of ``vocab_size`` characters."""
+    return GPTConfig(vocab_size=vocab_size, **DEFAULT_MODEL)
 
 
 # ---------------------------------------------------------------- data
@@ -325,15 +334,16 @@ def parse_args(argv):
     p.add_argument("--data", default=DEFAULT_DIR, help="directory of the fortune files")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch and pykernels")
-    p.add_argument("--n-layer", type=int, default=4)
-    p.add_argument("--n-head", type=int, default=4)
-    p.add_argument("--n-embd", type=int, default=128)
-    p.add_argument("--block-size", type=int, default=128, help="context length (characters)")
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--n-layer", type=int, default=DEFAULT_MODEL["n_layer"])
+    p.add_argument("--n-head", type=int, default=DEFAULT_MODEL["n_head"])
+    p.add_argument("--n-embd", type=int, default=DEFAULT_MODEL["n_embd"])
+    p.add_argument("--block-size", type=int, default=DEFAULT_MODEL["block_size"],
+                   help="context length (characters)")
+    p.add_argument("--dropout", type=float, default=DEFAULT_MODEL["dropout"])
+    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=DEFAULT_MODEL["bias"],
                    help="biases in the Linear layers and LayerNorms")
     p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     p.add_argument("--min-lr", type=float, default=2e-4, help="learning rate at the last step")
     p.add_argument("--warmup", type=int, default=100, help="warm-up steps")

@@ -398,3 +398,11 @@ def test_char_gpt_demo_trains_compares_checkpoints_resumes_and_samples(tmp_path)
         return text.split("--- sample")[1].split("\n---\n")[0]
     assert sample_of(again) == sample_of(out)  # --seed fixes the sample
     assert again.strip().splitlines()[-1] == out.strip().splitlines()[-1]
+
+
+def test_char_gpt_default_config_is_the_command_line_default():
+    """benchmarks/bench.py times char_gpt.default_config() with char_gpt.DEFAULT_BATCH."""
+    char_gpt = _char_gpt()
+    config, args = char_gpt.default_config(96), char_gpt.parse_args([])
+    assert config.vocab_size == 96 and args.batch_size == char_gpt.DEFAULT_BATCH
+    assert all(getattr(config, k) == getattr(args, k) for k in char_gpt.MODEL_ARGS)
