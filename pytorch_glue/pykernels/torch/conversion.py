@@ -26,6 +26,7 @@ they stay torch calls (use ``pykernels.torch.functional`` there).
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Type
 
@@ -50,9 +51,19 @@ def twins() -> Dict[Type[torch.nn.Module], Type[torch.nn.Module]]:
         if not inspect.isclass(cls):
             continue
         base = cls.__bases__[0]
-        if base.__name__ == cls.__name__ and getattr(torch.nn, base.__name__, None) is base:
+        if base.__name__ == cls.__name__ and _is_torch_nn_class(base):
             found[base] = cls
     return found
+
+
+def _is_torch_nn_class(cls: type) -> bool:
+    """A class of torch.nn: exported by torch.nn, or defined in a torch.nn.modules module
+    (NonDynamicallyQuantizableLinear, the out_proj of torch.nn.MultiheadAttention)."""
+    if getattr(torch.nn, cls.__name__, None) is cls:
+        return True
+    module = sys.modules.get(cls.__module__)
+    return (cls.__module__.startswith("torch.nn.modules.")
+            and getattr(module, cls.__name__, None) is cls)
 
 
 @dataclass(frozen=True)
@@ -111,15 +122,23 @@ def convert(model: torch.nn.Module) -> ConversionReport:
     pk_classes = set(table.values())
     report = ConversionReport()
     for name, module in model.named_modules():
-        if next(module.children(), None) is not None:
-            continue  # a container: its leaves are the layers
         cls = type(module)
+        if next(module.children(), None) is not None and cls not in table and cls not in pk_classes:
+            # a container without a twin (Sequential, a user model, torch.nn.Transformer):
+            # its forward calls its children, which are the layers. A subclass of a
+            # twinned container (its forward may take torch's own path) is reported.
+            base = next((b for b in cls.__mro__[1:] if b in table), None)
+            if base is not None:
+                report.append(Conversion(name, cls.__name__, False,
+                                         f"a subclass of torch.nn.{base.__name__} "
+                                         "(its forward may differ)"))
+            continue
         if cls in pk_classes:
             report.append(Conversion(name, cls.__name__, True))
             continue
         twin = table.get(cls)
         if twin is None:
-            if getattr(torch.nn, cls.__name__, None) is cls:
+            if _is_torch_nn_class(cls):
                 reason = "no pykernels twin"
             elif any(base in table for base in cls.__mro__[1:]):
                 base = next(b for b in cls.__mro__[1:] if b in table)
