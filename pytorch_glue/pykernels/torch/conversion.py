@@ -15,6 +15,16 @@ working, and ``state_dict()`` still loads into the unconverted torch model.
     report = pykernels.torch.convert(model)
     print(report)            # one line per layer: replaced, or left on torch and why
 
+Layers with children are switched too when pykernels has their twin:
+MultiheadAttention (and its out_proj, a NonDynamicallyQuantizableLinear),
+TransformerEncoderLayer, TransformerDecoderLayer and TransformerEncoder, whose
+twins drop torch's inference fast paths (torch._transformer_encoder_layer_fwd,
+torch._native_multi_head_attention, the encoder's nested tensors), which would
+bypass the submodules. Other containers (Sequential, Transformer,
+TransformerDecoder, a user's model) are not layers: their children are, and
+they are not listed in the report (a subclass of a twinned container is, as
+left on torch).
+
 What is left on torch:
   * layers pykernels has no twin for (InstanceNorm2d, Upsample, ...), and
     subclasses of torch.nn classes (their forward may differ from torch's);
@@ -78,7 +88,8 @@ class Conversion:
 
 
 class ConversionReport(List[Conversion]):
-    """The list of Conversions convert() returns, one per layer (leaf module)."""
+    """The list of Conversions convert() returns, one per layer (leaf module or twinned
+    container)."""
 
     @property
     def replaced(self) -> List[Conversion]:
@@ -114,7 +125,8 @@ def _unsupported(module: torch.nn.Module) -> Optional[str]:
 def convert(model: torch.nn.Module) -> ConversionReport:
     """Switch, in place, every layer of ``model`` that pykernels covers to its
     pykernels.torch.nn twin (same parameters); return what was replaced and what was
-    left on torch, one :class:`Conversion` per leaf module, in ``named_modules`` order."""
+    left on torch, one :class:`Conversion` per leaf module and per container that has (or
+    subclasses a class that has) a twin, in ``named_modules`` order."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"pykernels.torch.convert: expected a torch.nn.Module, "
                         f"got {type(model).__name__}")
