@@ -39,7 +39,7 @@ def count_saved(fn):
 TORCH_COMPUTE_OPS = ("linear", "addmm", "mm", "bmm", "baddbmm", "matmul", "addmv", "mv",
                      "scaled_dot_product_attention", "_native_multi_head_attention",
                      "_transformer_encoder_layer_fwd", "native_layer_norm", "layer_norm",
-                     "native_layer_norm_backward", "softmax", "_softmax",
+                     "native_layer_norm_backward", "softmax", "_softmax", "_safe_softmax",
                      "_softmax_backward_data", "relu", "gelu", "gelu_backward",
                      "threshold_backward", "native_dropout", "dropout", "bernoulli_")
 
