@@ -272,3 +272,13 @@ def test_layers_built_from_pykernels_nn_have_pykernels_children():
     layer = knn.TransformerEncoderLayer(D, H, FF)
     layer.load_state_dict(ref.state_dict())
     assert layer.state_dict().keys() == ref.state_dict().keys()
+
+
+def test_twins_have_torch_constructor_signatures():
+    import inspect
+    for name in ("MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer",
+                 "TransformerEncoder"):
+        ours = inspect.signature(getattr(knn, name)).parameters
+        theirs = inspect.signature(getattr(torch.nn, name)).parameters
+        assert list(ours) == list(theirs), name
+        assert [p.default for p in ours.values()] == [p.default for p in theirs.values()], name

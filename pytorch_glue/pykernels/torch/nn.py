@@ -358,6 +358,17 @@ class TransformerEncoder(torch.nn.TransformerEncoder):
         return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
 
 
+def _torch_signature(cls) -> None:
+    """Give a twin's ``__init__(*args, **kwargs)`` its torch class's signature (help(),
+    inspect.signature)."""
+    import inspect
+    cls.__init__.__signature__ = inspect.signature(cls.__bases__[0].__init__)
+
+
+for _cls in (TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder):
+    _torch_signature(_cls)
+
+
 def _switch_children(module: torch.nn.Module) -> None:
     """Give a layer built by a pykernels container twin (whose torch constructor made
     torch.nn children) the pykernels twins of those children, in place."""
