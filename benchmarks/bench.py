@@ -341,6 +341,7 @@ def all_cases(env: Env, quick: bool) -> Iterator[Case]:
                            nbytes=(8 * n_gn, 12 * n_gn), bound="memory")
 
     yield from recurrent_cases(env)
+    yield from attention_cases(env, quick)
 
     # One element: the fixed cost of a call (glue, validation, dispatch).
     yield from layer_cases("relu", "1 (call overhead)", lambda F, x: F.relu(x), unary_inputs(1),
@@ -371,6 +372,66 @@ def recurrent_cases(env: Env) -> Iterator[Case]:
         yield from layer_cases(cls.lower(), f"T{T} N{N} {I}->{H} x{L} layers",
                                lambda F, x, ref=ref, ours=ours: (ours if F is KF else ref)(x)[0],
                                inputs, flops=(f, 2 * f), bound="compute")
+
+
+def attention_cases(env: Env, quick: bool) -> Iterator[Case]:
+    """Scaled dot-product attention as the attention issue measures it: float32, N=8,
+    heads=8, L=S=512, E=Ev=64, causal and not (torch: its own CPU flash kernel).
+    FLOP: the forward's two products Q K^T and P V are 4 N H L S E; the backward
+    recomputes Q K^T and forms dV, dP, dQ, dK: 10 N H L S E; causal: half of each
+    (the tiles above the diagonal are skipped). And the GPT of `make demo-gpt`:
+    training steps of both twins from the same weights."""
+    if not hasattr(KF, "scaled_dot_product_attention"):
+        return
+    N, H, L, E = 8, 8, 512, 64
+    full = 4.0 * N * H * L * L * E
+    for causal in (False, True):
+        frac = 0.5 if causal else 1.0
+
+        def inputs():
+            q, k, v = (env.rand(N, H, L, E, grad=True, seed=s) for s in (3, 4, 5))
+            return (q, k, v), [q, k, v]
+        yield from layer_cases(
+            "sdpa", f"N{N} H{H} L=S={L} E{E}" + (" causal" if causal else ""),
+            lambda F, q, k, v, c=causal: F.scaled_dot_product_attention(q, k, v, is_causal=c),
+            inputs, flops=(frac * full, frac * 2.5 * full), bound="compute")
+    yield from gpt_cases(env, quick)
+
+
+def gpt_cases(env: Env, quick: bool) -> Iterator[Case]:
+    """Training steps (forward, loss, backward, AdamW) of the char GPT of `make demo-gpt`
+    (its default config, batch and block size), ours and the torch twin from the same
+    weights and tokens."""
+    if not hasattr(pk_models, "GPT"):
+        return
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("char_gpt", os.path.join(ROOT, "examples", "char_gpt.py"))
+    char_gpt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(char_gpt)
+    cfg, batch = char_gpt.default_config(vocab_size=96), char_gpt.DEFAULT_BATCH
+    steps = 2 if quick else 5
+
+    def build():
+        torch.manual_seed(0)
+        ours = pk_models.GPT(cfg, pk_nn).to(env.device)
+        theirs = pk_models.GPT(cfg, torch.nn).to(env.device)
+        theirs.load_state_dict(ours.state_dict())
+        idx = env.randint(cfg.vocab_size, steps, batch, cfg.block_size + 1)
+
+        def run(model):
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+            def train():
+                for i in range(steps):
+                    opt.zero_grad(set_to_none=True)
+                    _, loss = model(idx[i, :, :-1], idx[i, :, 1:])
+                    loss.backward()
+                    opt.step()
+            return train
+        return run(ours), run(theirs)
+
+    yield Case("char_gpt training", f"batch {batch} x {cfg.block_size}, {cfg.n_layer} layers "
+               f"{cfg.n_embd} wide, {steps} steps", "fwd+bwd", build)
 
 
 def gcn_cases(env: Env, quick: bool) -> Iterator[Case]:
