@@ -203,6 +203,14 @@ def test_state_dict_both_ways_and_same_init():
         other.load_state_dict(ours.state_dict())
 
 
+def test_functional_has_torch_signature():
+    import inspect
+    ours = inspect.signature(F.multi_head_attention_forward).parameters
+    theirs = inspect.signature(torch.nn.functional.multi_head_attention_forward).parameters
+    assert list(ours) == list(theirs)
+    assert [p.default for p in ours.values()] == [p.default for p in theirs.values()]
+
+
 def test_functional_matches_torch_functional():
     torch.manual_seed(0)
     ref, _ = _pair(torch.float64, add_bias_kv=True)
@@ -217,6 +225,35 @@ def test_functional_matches_torch_functional():
         torch.testing.assert_close(b[0], a[0], **tol(torch.float64))
         if need_weights:
             torch.testing.assert_close(b[1], a[1], **tol(torch.float64))
+
+
+def test_functional_separate_weights_and_static_kv_match_torch():
+    torch.manual_seed(0)
+    ref, _ = _pair(torch.float64, kdim=5, vdim=7)
+    q, k, v = _inputs(torch.float64, "cross", kdim=5, vdim=7)
+    static_k = torch.randn(N * H, 6, E // H, dtype=torch.float64, requires_grad=True)
+    static_v = torch.randn(N * H, 6, E // H, dtype=torch.float64, requires_grad=True)
+    for statics in (dict(), dict(static_k=static_k, static_v=static_v)):
+        for need_weights in (True, False):
+            args = (q, k, v, E, H, None, ref.in_proj_bias, None, None, False, 0.0,
+                    ref.out_proj.weight, ref.out_proj.bias)
+            kw = dict(need_weights=need_weights, use_separate_proj_weight=True,
+                      q_proj_weight=ref.q_proj_weight, k_proj_weight=ref.k_proj_weight,
+                      v_proj_weight=ref.v_proj_weight, **statics)
+            a = torch.nn.functional.multi_head_attention_forward(*args, **kw)
+            b = F.multi_head_attention_forward(*args, **kw)
+            for x, y in zip(b, a):
+                if y is None:
+                    assert x is None
+                    continue
+                torch.testing.assert_close(x, y, **tol(torch.float64))
+            leaves = [q, k, v, static_k, static_v]
+            ga = torch.autograd.grad(a[0].sum(), leaves, allow_unused=True)
+            gb = torch.autograd.grad(b[0].sum(), leaves, allow_unused=True)
+            for x, y in zip(gb, ga):
+                assert (x is None) == (y is None)
+                if y is not None:
+                    torch.testing.assert_close(x, y, **tol(torch.float64))
 
 
 def test_gradcheck_float64():
