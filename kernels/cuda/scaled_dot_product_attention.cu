@@ -24,18 +24,20 @@
 //             B x Ev dot per query tile; cheap next to the B x B x E tile).
 //             The same bits run to run (a fixed summation order everywhere).
 //
-// Layout: the tile height B (query and key tiles alike) is 32, or 16 where
-// the shared memory of B = 32 exceeds the device's opt-in limit; 4 threads per
-// tile row (B * 4 threads). Thread t owns row t / 4 and the columns c, c + 4,
+// Layout: the tile height B (query and key tiles alike) is 32, or 16, or 8
+// where the shared memory of the larger tiles exceeds the device's opt-in
+// limit; 4 threads per tile row (B * 4 threads). Thread t owns row t / 4 and the columns c, c + 4,
 // c + 8, ... (c = t % 4) of the score tile and of its accumulators (which
 // live in shared memory, so the head dims are not bounded by registers).
 // Shared rows are padded to a length = 4 (mod 32): the 8 rows x 4 column
 // groups of a warp hit 32 distinct banks.
 //
-// Limits: any E and Ev whose tiles fit the shared memory at B = 16 (float32:
-// E = Ev = 512 needs about 205 KB, float64: E = Ev = 256 about 205 KB; an
-// H100 allows 227 KB per block). Larger head dims report KN_ERR_UNSUPPORTED,
-// naming the shared memory needed and the device's limit.
+// Limits: any E and Ev whose tiles fit the device's shared memory at B = 8.
+// The backward's dk/dv kernel needs the most, B (3 E' + 3 Ev' + 72) elements
+// (E', Ev': E, Ev padded to 4 mod 32): on an H100 (227 KB per block) E = Ev up
+// to 1188 in float32 and 580 in float64 (with the full 32-row tiles: up to 260
+// and 132). Larger head dims report KN_ERR_UNSUPPORTED, naming the shared memory
+// needed and the device's limit.
 //
 // Every operand is read through its element strides (q, k, v may be views of
 // one packed projection; broadcast batch dims through AttentionBatch). The
@@ -47,6 +49,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/internal/attention_layout.hpp"
@@ -547,18 +550,27 @@ bool same_batch(const kn_tensor& a, const kn_tensor& b, int nb) {
 }
 
 // The tile height whose shared memory (elems(B) accumulator elements) fits
-// the device: 32, else 16; 0 = neither. Also lets every kernel below use up
-// to the device's opt-in maximum of dynamic shared memory.
+// the device: 32, else 16, else 8; 0 = none (bytes: what 8 would need).
 template <typename A, typename SmemOf>
 int pick_tile(CudaCall& call, SmemOf elems, size_t& bytes, int& limit) {
   cudaError_t e = cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, call.device());
   if (e != cudaSuccess) fail_cuda(e, call.op(), "cannot query CUDA device ", call.device());
-  for (int B : {32, 16}) {
+  for (int B : {32, 16, 8}) {
     bytes = elems(B) * sizeof(A);
     if (bytes <= size_t(limit)) return B;
   }
-  bytes = elems(16) * sizeof(A);
   return 0;
+}
+
+// f(std::integral_constant<int, B>) for the tile height B (32, 16 or 8).
+template <typename F>
+void with_tile(int B, F f) {
+  if (B == 32)
+    f(std::integral_constant<int, 32>{});
+  else if (B == 16)
+    f(std::integral_constant<int, 16>{});
+  else
+    f(std::integral_constant<int, 8>{});
 }
 
 // Launches kernel over `work` blocks of B * 4 threads with `bytes` of dynamic
@@ -580,7 +592,7 @@ void launch(CudaCall& call, const char* name, Kernel kernel, int B, int64_t work
 
 [[noreturn]] void too_large(const CudaCall& call, int E, int Ev, size_t bytes, int limit) {
   fail(KN_ERR_UNSUPPORTED, call.op(), ": head dims E = ", E, ", Ev = ", Ev,
-       " need ", bytes, " bytes of shared memory per block even with 16-row tiles; CUDA device ",
+       " need ", bytes, " bytes of shared memory per block even with 8-row tiles; CUDA device ",
        call.device(), " allows ", limit);
 }
 
@@ -610,12 +622,10 @@ void forward(const Params& p, const kn_tensor& q, const kn_tensor& k, const kn_t
   const void* M = m ? m->data : nullptr;
   T* O = static_cast<T*>(out.data);
   T* LSE = static_cast<T*>(lse.data);
-  if (B == 32)
-    launch(call, "sdpa forward_kernel", forward_kernel<T, 32>, B, work, bytes, limit, g, Q, K, V, M,
-           O, LSE, tiles, work);
-  else
-    launch(call, "sdpa forward_kernel", forward_kernel<T, 16>, B, work, bytes, limit, g, Q, K, V, M,
-           O, LSE, tiles, work);
+  with_tile(B, [&](auto tb) {
+    launch(call, "sdpa forward_kernel", forward_kernel<T, decltype(tb)::value>, B, work, bytes,
+           limit, g, Q, K, V, M, O, LSE, tiles, work);
+  });
 }
 
 template <typename T>
@@ -641,12 +651,10 @@ void backward(const Params& p, const kn_tensor& dout, const kn_tensor& q, const 
     if (B == 0) too_large(call, g.E, g.Ev, bytes, limit);
     const int64_t tiles = (g.L + B - 1) / B, work = g.batch.count * tiles;
     T* DQ = static_cast<T*>(dq->data);
-    if (B == 32)
-      launch(call, "sdpa dq_kernel", dq_kernel<T, 32>, B, work, bytes, limit, g, DO, Q, K, V, M, O,
-             LSE, DQ, tiles, work);
-    else
-      launch(call, "sdpa dq_kernel", dq_kernel<T, 16>, B, work, bytes, limit, g, DO, Q, K, V, M, O,
-             LSE, DQ, tiles, work);
+    with_tile(B, [&](auto tb) {
+      launch(call, "sdpa dq_kernel", dq_kernel<T, decltype(tb)::value>, B, work, bytes, limit, g,
+             DO, Q, K, V, M, O, LSE, DQ, tiles, work);
+    });
   }
 
   // dk and dv: one launch when k and v share their batch shape, else one each.
@@ -660,12 +668,10 @@ void backward(const Params& p, const kn_tensor& dout, const kn_tensor& q, const 
     const int64_t tiles = (g.S + B - 1) / B, work = grp.count * tiles;
     T* DK = dkt ? static_cast<T*>(dkt->data) : nullptr;
     T* DV = dvt ? static_cast<T*>(dvt->data) : nullptr;
-    if (B == 32)
-      launch(call, "sdpa dkdv_kernel", dkdv_kernel<T, 32>, B, work, bytes, limit, g, grp, DO, Q, K,
-             V, M, O, LSE, DK, DV, tiles, work);
-    else
-      launch(call, "sdpa dkdv_kernel", dkdv_kernel<T, 16>, B, work, bytes, limit, g, grp, DO, Q, K,
-             V, M, O, LSE, DK, DV, tiles, work);
+    with_tile(B, [&](auto tb) {
+      launch(call, "sdpa dkdv_kernel", dkdv_kernel<T, decltype(tb)::value>, B, work, bytes, limit,
+             g, grp, DO, Q, K, V, M, O, LSE, DK, DV, tiles, work);
+    });
   };
   if (dk && dv && same_batch(k, v, nb)) {
     dkdv(k, dk, dv);
