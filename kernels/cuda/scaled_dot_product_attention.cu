@@ -171,6 +171,51 @@ __device__ __forceinline__ void load_tile(A* dst, int ld, const T* src, int64_t 
   }
 }
 
+// dot[kk] = sum_e a[e] b_kk[e] (e < n), b_kk = b + (c + kk * 4) * ldb: the
+// thread's CPT dot products in one pass over e (a[e] read once; e in order,
+// so each dot is summed as a plain loop would).
+template <int CPT, typename A>
+__device__ __forceinline__ void dots(A (&dot)[CPT], const A* a, const A* b, int ldb, int n, int c) {
+#pragma unroll
+  for (int kk = 0; kk < CPT; ++kk) dot[kk] = A(0);
+  for (int e = 0; e < n; ++e) {
+    const A av = a[e];
+#pragma unroll
+    for (int kk = 0; kk < CPT; ++kk) dot[kk] += av * b[(c + kk * kTpr) * ldb + e];
+  }
+}
+
+// The thread's columns e = c, c + 4, ... (< cols) of one accumulator row:
+// acc[e] = acc[e] alpha + sum_{x < n} w[x * ws] m[x * ldm + e], x in order.
+// Eight columns at a time in registers (w[x] read once per eight).
+template <typename A>
+__device__ __forceinline__ void accumulate(A* acc, int cols, A alpha, const A* w, int ws, int n,
+                                           const A* m, int ldm, int c) {
+  constexpr int U = 8;
+  for (int e0 = c; e0 < cols; e0 += kTpr * U) {
+    A a[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int e = e0 + u * kTpr;
+      a[u] = e < cols ? acc[e] * alpha : A(0);
+    }
+    for (int x = 0; x < n; ++x) {
+      const A wx = w[x * ws];
+      const A* mx = m + x * ldm;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int e = e0 + u * kTpr;
+        if (e < cols) a[u] += wx * mx[e];
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int e = e0 + u * kTpr;
+      if (e < cols) acc[e] = a[u];
+    }
+  }
+}
+
 // Shared memory (in accumulator elements) of each kernel at tile height B.
 inline size_t forward_smem(int B, int E, int Ev) {
   return size_t(B) * (padded(E) + padded(std::max(E, Ev)) + padded(B) + padded(Ev));
@@ -221,20 +266,13 @@ __global__ void __launch_bounds__(B * kTpr)
       load_tile<B>(sKV, ldkv, K, j0, g.S, g.E, g.k_r, g.k_c);
       __syncthreads();
       A s[CPT];
+      dots<CPT>(s, sQ + r * ldq, sKV, ldkv, i < g.L ? g.E : 0, c);  // rows past S / L: zeros
       A mx = neg_inf(A());
 #pragma unroll
       for (int kk = 0; kk < CPT; ++kk) {
         const int jl = c + kk * kTpr;
-        const int64_t j = j0 + jl;
-        s[kk] = neg_inf(A());
-        if (i < g.L && jl < kn) {
-          const A mv = mask_value<T, A>(g, mask, moff, i, j);
-          if (mv != neg_inf(A())) {
-            A dot = 0;
-            for (int e = 0; e < g.E; ++e) dot += sQ[r * ldq + e] * sKV[jl * ldkv + e];
-            s[kk] = scale * dot + mv;
-          }
-        }
+        const A mv = i < g.L && jl < kn ? mask_value<T, A>(g, mask, moff, i, j0 + jl) : neg_inf(A());
+        s[kk] = mv != neg_inf(A()) ? scale * s[kk] + mv : neg_inf(A());
         mx = max(mx, s[kk]);
       }
       mx = max(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
@@ -262,11 +300,7 @@ __global__ void __launch_bounds__(B * kTpr)
       __syncthreads();  // scores done with the K tile; sP complete
       load_tile<B>(sKV, ldkv, V, j0, g.S, g.Ev, g.v_r, g.v_c);
       __syncthreads();
-      for (int e = c; e < g.Ev; e += kTpr) {
-        A a = sAcc[r * lda + e] * alpha;
-        for (int jl = 0; jl < kn; ++jl) a += sP[r * ldp + jl] * sKV[jl * ldkv + e];
-        sAcc[r * lda + e] = a;
-      }
+      accumulate(sAcc + r * lda, g.Ev, alpha, sP + r * ldp, 1, int(kn), sKV, ldkv, c);
     }
     if (i < g.L) {
       T* O = out + g.batch.offset(b, AttentionBatch::OUT) + i * g.o_r;
@@ -313,25 +347,23 @@ __device__ __forceinline__ void pair_tile(const Geometry& g, const void* mask, i
   constexpr int CPT = B / kTpr;
   const int r = threadIdx.x / kTpr, c = threadIdx.x % kTpr;
   const A scale = A(g.scale);
+  const bool row = i < g.L && lse_i != neg_inf(A());
+  A qk[CPT], dov[CPT];
+  dots<CPT>(qk, sQ + r * ldq, sK, ldk, row ? g.E : 0, c);
+  dots<CPT>(dov, sDO + r * ldo, sV, ldv, row ? g.Ev : 0, c);
 #pragma unroll
   for (int kk = 0; kk < CPT; ++kk) {
     const int jl = c + kk * kTpr;
     const int64_t j = j0 + jl;
     A pz = 0, ds = 0;
-    if (i < g.L && jl < kn && lse_i != neg_inf(A())) {
+    if (row && jl < kn) {
       const A mv = mask_value<T, A>(g, mask, moff, i, j);
       if (mv != neg_inf(A())) {
-        A dot = 0;
-        for (int e = 0; e < g.E; ++e) dot += sQ[r * ldq + e] * sK[jl * ldk + e];
-        const A P = exp_(scale * dot + mv - lse_i);
+        const A P = exp_(scale * qk[kk] + mv - lse_i);
         if (P != A(0)) {
           const A z =
               drop_factor<A>(g, (uint64_t(b) * uint64_t(g.L) + uint64_t(i)) * uint64_t(g.S) + uint64_t(j));
-          A dP = 0;
-          if (z != A(0)) {
-            for (int e = 0; e < g.Ev; ++e) dP += sDO[r * ldo + e] * sV[jl * ldv + e];
-            dP *= z;
-          }
+          const A dP = z != A(0) ? dov[kk] * z : A(0);
           pz = P * z;
           ds = P * (dP - D) * scale;
         }
@@ -385,11 +417,7 @@ __global__ void __launch_bounds__(B * kTpr)
       pair_tile<T, B, A>(g, mask, moff, b, i, j0, kn, lse_i, D, sQ, ldq, sDO, ldv, sK, ldq, sV, ldv,
                          nullptr, sDS, ldp);
       __syncthreads();
-      for (int e = c; e < g.E; e += kTpr) {
-        A a = sAcc[r * ldq + e];
-        for (int jl = 0; jl < kn; ++jl) a += sDS[r * ldp + jl] * sK[jl * ldq + e];
-        sAcc[r * ldq + e] = a;
-      }
+      accumulate(sAcc + r * ldq, g.E, A(1), sDS + r * ldp, 1, int(kn), sK, ldq, c);
     }
     if (i < g.L) {
       T* DQ = dq + g.batch.offset(b, AttentionBatch::DQ) + i * g.dq_r;
@@ -454,18 +482,8 @@ __global__ void __launch_bounds__(B * kTpr)
                            ldv, sPZ, sDS, ldp);
         __syncthreads();
         // Key row r of the tile: dv_r += sum_i PZ[i][r] dout_i, dk_r += sum_i dS[i][r] q_i.
-        if (dv)
-          for (int e = c; e < g.Ev; e += kTpr) {
-            A a = sdV[r * ldv + e];
-            for (int il = 0; il < B; ++il) a += sPZ[il * ldp + r] * sDO[il * ldv + e];
-            sdV[r * ldv + e] = a;
-          }
-        if (dk)
-          for (int e = c; e < g.E; e += kTpr) {
-            A a = sdK[r * ldq + e];
-            for (int il = 0; il < B; ++il) a += sDS[il * ldp + r] * sQ[il * ldq + e];
-            sdK[r * ldq + e] = a;
-          }
+        if (dv) accumulate(sdV + r * ldv, g.Ev, A(1), sPZ + r, ldp, B, sDO, ldv, c);
+        if (dk) accumulate(sdK + r * ldq, g.E, A(1), sDS + r, ldp, B, sQ, ldq, c);
       }
     }
     if (r < kn) {
