@@ -26,11 +26,14 @@
 //
 // Layout: the tile height B (query and key tiles alike) is 32, or 16, or 8
 // where the shared memory of the larger tiles exceeds the device's opt-in
-// limit; 4 threads per tile row (B * 4 threads). Thread t owns row t / 4 and the columns c, c + 4,
-// c + 8, ... (c = t % 4) of the score tile and of its accumulators (which
-// live in shared memory, so the head dims are not bounded by registers).
+// limit; 4 threads per tile row (B * 4 threads). Thread t owns row t / 4 and
+// the columns c, c + 4, c + 8, ... (c = t % 4) of the score tile and of its
+// accumulators (which live in shared memory, so the head dims are not bounded
+// by registers; they are worked on eight columns at a time in registers).
 // Shared rows are padded to a length = 4 (mod 32): the 8 rows x 4 column
-// groups of a warp hit 32 distinct banks.
+// groups of a warp hit 32 distinct banks. Not tuned on a GPU yet (written and
+// checked without one); tensor cores and larger register tiles are the next
+// steps for speed.
 //
 // Limits: any E and Ev whose tiles fit the device's shared memory at B = 8.
 // The backward's dk/dv kernel needs the most, B (3 E' + 3 Ev' + 72) elements
