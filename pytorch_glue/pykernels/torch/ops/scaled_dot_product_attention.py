@@ -42,7 +42,9 @@ torch's shapes onto that contract with views only (no copy of q, k, v):
 
 Saved for backward: q, k, v, out, lse, attn_mask and the seed, only when one of q, k, v
 needs a gradient (nothing under no_grad / inference_mode); the backward computes only the
-gradients asked for (None = NULL to the kernel).
+gradients asked for (None = NULL to the kernel). The backward op has no autograd formula
+itself: a double backward (create_graph=True, then backward) raises torch's RuntimeError
+"no autograd formula was registered", as for the other ops.
 """
 from __future__ import annotations
 
