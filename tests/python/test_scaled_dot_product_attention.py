@@ -156,24 +156,43 @@ def test_parity_gqa(dtype, hq, hkv, mask):
     assert_like_torch(q, k, v, dtype, enable_gqa=True, is_causal=True)
 
 
-def test_gqa_is_a_view_of_q():
-    q = torch.randn(2, 8, 5, 4)
-    k, v = torch.randn(2, 2, 7, 4), torch.randn(2, 2, 7, 3)
+def _op_args(*args, **kwargs):
+    """The arguments the functional hands to the custom op."""
     seen = []
     real = ops.scaled_dot_product_attention_fast
 
-    def spy(*args):
-        seen.append(args)
-        return real(*args)
+    def spy(*a):
+        seen.append(a)
+        return real(*a)
 
     ops.scaled_dot_product_attention_fast = spy
     try:
-        F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+        F.scaled_dot_product_attention(*args, **kwargs)
     finally:
         ops.scaled_dot_product_attention_fast = real
-    qq, kk, vv = seen[0][:3]
+    (a,) = seen
+    return a
+
+
+def test_gqa_is_a_view_of_q():
+    q = torch.randn(2, 8, 5, 4)
+    k, v = torch.randn(2, 2, 7, 4), torch.randn(2, 2, 7, 3)
+    qq, kk, vv, mm = _op_args(q, k, v, attn_mask=torch.rand(8, 5, 7) > 0.5, enable_gqa=True)[:4]
     assert qq.shape == (2, 2, 4, 5, 4) and kk.shape == (2, 2, 1, 7, 4)
+    assert vv.shape == (2, 2, 1, 7, 3) and mm.shape == (1, 2, 4, 5, 7)
     assert qq.data_ptr() == q.data_ptr() and kk.data_ptr() == k.data_ptr()
+
+
+def test_no_copies_of_q_k_v():
+    """Packed projections, transposes and batch broadcasting reach the kernel as views."""
+    x = torch.randn(2, 9, 3, 4, 8)
+    q, k, v = (x[:, :, i].transpose(1, 2) for i in range(3))
+    for t, u in zip(_op_args(q, k, v, is_causal=True)[:3], (q, k, v)):
+        assert t.data_ptr() == u.data_ptr() and t.stride() == u.stride()
+    q, k, v = torch.randn(5, 4), torch.randn(3, 1, 7, 4), torch.randn(2, 7, 3)
+    qq, kk, vv = _op_args(q, k, v)[:3]
+    assert qq.shape == (3, 2, 5, 4) and qq.stride()[:2] == (0, 0) and qq.data_ptr() == q.data_ptr()
+    assert kk.shape == (3, 1, 7, 4) and vv.shape == (1, 2, 7, 3) and vv.data_ptr() == v.data_ptr()
 
 
 def test_gqa_key_and_value_head_counts_differ_like_torch():
@@ -454,6 +473,21 @@ def test_compile_fullgraph_with_dropout_and_mask():
     g = torch.compile(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
                       fullgraph=True)
     torch.testing.assert_close(g(q, k, v), reference(q, k, v, attn_mask=mask), **tol(torch.float32))
+
+
+def test_compile_dynamic_shapes_gqa_mask():
+    torch._dynamo.reset()
+    cf = torch.compile(lambda q, k, v, m: F.scaled_dot_product_attention(
+        q, k, v, attn_mask=m, enable_gqa=True), fullgraph=True, dynamic=True)
+    for L, S in [(5, 7), (9, 13), (33, 2)]:
+        torch.manual_seed(L)
+        q, k, v = qkv((2, 8, L, 4), (2, 2, S, 4), (2, 2, S, 3), torch.float32)
+        m = torch.rand(8, L, S) > 0.2
+        out, ref = cf(q, k, v, m), reference(q, k, v, attn_mask=m, enable_gqa=True)
+        torch.testing.assert_close(out, ref, **tol(torch.float32))
+        for a, b in zip(torch.autograd.grad(out.sum(), (q, k, v)),
+                        torch.autograd.grad(ref.sum(), (q, k, v))):
+            torch.testing.assert_close(a, b, **tol(torch.float32))
 
 
 @pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
