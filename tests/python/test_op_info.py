@@ -69,7 +69,7 @@ def _samples():
         for dtype in op.dtypes:
             n = sum(1 for _ in info.sample_inputs("cpu", dtype, requires_grad=True))
             for i in range(n):
-                tag = f"{info.name}.{info.variant_test_name}" if info.variant_test_name else info.name
+                tag = info.name + (f".{info.variant_test_name}" if info.variant_test_name else "")
                 params.append(pytest.param(info, op, dtype, i,
                                            id=f"{tag}-{str(dtype)[6:]}-{i}"))
     return params

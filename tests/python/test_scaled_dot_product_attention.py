@@ -33,11 +33,6 @@ def reference(*args, **kwargs):
         return TF.scaled_dot_product_attention(*args, **kwargs)
 
 
-def leaf(t, requires_grad=True):
-    """A leaf that keeps t's strides (a view of t's own leaf buffer where t is a view)."""
-    return t.detach().requires_grad_(requires_grad)
-
-
 def assert_like_torch(q, k, v, dtype, **kwargs):
     """ours == torch (math) for the output and d(out . g)/d(q, k, v) under a non-contiguous g.
     q, k, v: leaves (any strides) that require grad."""
@@ -131,7 +126,8 @@ def test_fully_masked_rows_give_zero(dtype, kind):
     allow = torch.rand(2, 1, 6, 9) > 0.4
     allow[:, :, 2] = False          # row 2 fully masked everywhere
     allow[1, :, 4] = False          # row 4 of batch 1
-    mask = allow if kind == "bool" else torch.zeros(allow.shape, dtype=dtype).masked_fill(~allow, -math.inf)
+    mask = allow if kind == "bool" else \
+        torch.zeros(allow.shape, dtype=dtype).masked_fill(~allow, -math.inf)
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     assert torch.equal(out[:, :, 2], torch.zeros_like(out[:, :, 2]))
     assert torch.equal(out[1, :, 4], torch.zeros_like(out[1, :, 4]))
@@ -310,7 +306,8 @@ def _math_with_our_dropout(q, k, v, p, seed, attn_mask=None, is_causal=False, sc
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
     s = q @ k.transpose(-2, -1) * scale
     if is_causal:
-        s = s.masked_fill(torch.ones(s.shape[-2:], dtype=torch.bool).tril().logical_not(), -math.inf)
+        causal = torch.ones(s.shape[-2:], dtype=torch.bool).tril()
+        s = s.masked_fill(~causal, -math.inf)
     if attn_mask is not None:
         s = s.masked_fill(~attn_mask, -math.inf) if attn_mask.dtype == torch.bool else s + attn_mask
     w = torch.softmax(s, -1)
@@ -339,7 +336,8 @@ def test_dropout_bit_index_uses_the_output_batch():
     """With q broadcast over k's batch and GQA, the weights' batch is the output's (row-major)."""
     torch.manual_seed(15)
     q = torch.randn(2, 4, 5, 4, dtype=torch.float64)
-    k, v = torch.randn(2, 2, 6, 4, dtype=torch.float64), torch.randn(2, 2, 6, 3, dtype=torch.float64)
+    k = torch.randn(2, 2, 6, 4, dtype=torch.float64)
+    v = torch.randn(2, 2, 6, 3, dtype=torch.float64)
     torch.manual_seed(100)
     out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.4, enable_gqa=True)
     torch.manual_seed(100)
@@ -406,13 +404,22 @@ def test_opcheck_backward():
 
 
 def test_lse_matches_logsumexp_and_lse_shape():
-    q, k, v = torch.randn(2, 3, 5, 4, dtype=torch.float64), torch.randn(2, 3, 7, 4, dtype=torch.float64), \
-        torch.randn(2, 3, 7, 2, dtype=torch.float64)
+    shapes = ((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 2))
+    q, k, v = (torch.randn(*s, dtype=torch.float64) for s in shapes)
     out, lse = ops.scaled_dot_product_attention(q, k, v, None, 0.0, False, 0.5, None)
     torch.testing.assert_close(lse, torch.logsumexp(q @ k.transpose(-2, -1) * 0.5, -1))
     assert lse.shape == tuple(pk.scaled_dot_product_attention_lse_shape(q.numpy()))
-    out, lse = ops.scaled_dot_product_attention(q, k, v, None, 0.0, True, 0.5, None)
-    assert not lse.requires_grad
+    out, lse = ops.scaled_dot_product_attention(q.requires_grad_(), k, v, None, 0.0, True, 0.5,
+                                                None)
+    assert out.requires_grad and not lse.requires_grad      # lse: not differentiable
+    mask = torch.ones(1, 1, 5, 7, dtype=torch.bool)
+    mask[..., 3, :] = False                                 # a fully masked row: lse = -inf
+    out, lse = ops.scaled_dot_product_attention(q, k, v, mask, 0.0, False, 0.5, None)
+    assert torch.isneginf(lse[..., 3]).all() and torch.isfinite(lse[..., :3]).all()
+    assert torch.equal(out[..., 3, :], torch.zeros_like(out[..., 3, :]))
+    out, lse = ops.scaled_dot_product_attention(q, k[..., :0, :], v[..., :0, :], None, 0.0,
+                                                False, 0.5, None)   # S = 0
+    assert torch.isneginf(lse).all() and torch.equal(out, torch.zeros_like(out))
 
 
 class CausalSelfAttention(torch.nn.Module):
@@ -566,10 +573,12 @@ def test_bad_input_like_torch():
     q, k, v = torch.randn(2, 8, 5, 4), torch.randn(2, 2, 7, 4), torch.randn(2, 2, 7, 3)
     _both_raise(RuntimeError, q, k, v)                                          # heads, no gqa
     _both_raise(RuntimeError, q, torch.randn(2, 3, 7, 4), torch.randn(2, 3, 7, 3), enable_gqa=True)
-    _both_raise(IndexError, torch.randn(5, 4), torch.randn(7, 4), torch.randn(7, 3), enable_gqa=True)
+    _both_raise(IndexError, torch.randn(5, 4), torch.randn(7, 4), torch.randn(7, 3),
+                enable_gqa=True)                                                 # gqa on 2-d
     _both_raise(RuntimeError, q, q, q, attn_mask=torch.ones(5, 5, dtype=torch.bool), is_causal=True)
     _both_raise(RuntimeError, torch.randn(4), torch.randn(4), torch.randn(4))   # 1-d
-    _both_raise(RuntimeError, q, k, v, attn_mask=torch.ones(5, 7, dtype=torch.int64), enable_gqa=True)
+    _both_raise(RuntimeError, q, k, v, attn_mask=torch.ones(5, 7, dtype=torch.int64),
+                enable_gqa=True)                                                 # int mask
     _both_raise(RuntimeError, q, k.double(), v, enable_gqa=True)
     _both_raise(RuntimeError, q, k, v, dropout_p=1.5, enable_gqa=True)
     _both_raise(RuntimeError, torch.randn(5, 4), torch.randn(7, 3), torch.randn(7, 3))  # E
