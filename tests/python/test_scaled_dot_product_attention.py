@@ -191,10 +191,18 @@ def test_no_copies_of_q_k_v():
     assert kk.shape == (3, 1, 7, 4) and vv.shape == (1, 2, 7, 3) and vv.data_ptr() == v.data_ptr()
 
 
-def test_gqa_key_and_value_head_counts_differ_like_torch():
+@pytest.mark.parametrize("hq,hk,hv", [(8, 2, 4), (8, 4, 2), (8, 1, 8), (6, 2, 3), (12, 4, 6)])
+def test_gqa_key_and_value_head_counts_differ_like_torch(hq, hk, hv):
     torch.manual_seed(8)
-    q, k, v = qkv((2, 8, 5, 4), (2, 2, 7, 4), (2, 4, 7, 3), torch.float64)
+    q, k, v = qkv((2, hq, 5, 4), (2, hk, 7, 4), (2, hv, 7, 3), torch.float64)
+    m = torch.rand(hq, 5, 7) > 0.2
     assert_like_torch(q, k, v, torch.float64, enable_gqa=True)
+    assert_like_torch(q, k, v, torch.float64, enable_gqa=True, attn_mask=m)
+    assert_like_torch(q, k, v, torch.float64, enable_gqa=True, is_causal=True)
+    qq, kk, vv = _op_args(q, k, v, enable_gqa=True)[:3]
+    if max(hk, hv) % min(hk, hv) == 0:  # a view; else torch's copy of k and v
+        assert qq.data_ptr() == q.data_ptr() and kk.data_ptr() == k.data_ptr()
+        assert vv.data_ptr() == v.data_ptr()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
