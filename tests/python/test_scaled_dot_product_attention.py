@@ -554,6 +554,23 @@ def test_numpy_path():
     np.testing.assert_allclose(out32, ref.numpy(), rtol=1e-5, atol=1e-5)
 
 
+def test_numpy_same_bits_for_any_thread_count():
+    rng = np.random.default_rng(1)
+    q, k, v = rng.standard_normal((2, 3, 70, 16)), rng.standard_normal((2, 1, 130, 16)), \
+        rng.standard_normal((2, 3, 130, 8))
+    g = rng.standard_normal((2, 3, 70, 8))
+    runs = []
+    for threads in (1, 2, 0):
+        out, lse = pk.scaled_dot_product_attention(q, k, v, None, 0.2, True, None, seed=3,
+                                                   num_threads=threads)
+        grads = pk.scaled_dot_product_attention_backward(g, q, k, v, out, lse, None, 0.2, True,
+                                                         None, seed=3, num_threads=threads)
+        runs.append((out, lse, *grads))
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            assert np.array_equal(a, b)
+
+
 def test_numpy_bad_input():
     q = np.zeros((2, 3, 4))
     with pytest.raises(TypeError):

@@ -39,6 +39,7 @@ torch's shapes onto that contract with views only (no copy of q, k, v):
 * is_causal with attn_mask raises torch's RuntimeError; the causal mask is aligned
   top-left (torch's), also for L != S.
 * scale None = 1/sqrt(E) (1 where E = 0: every score is 0 then, as torch's).
+* dropout_p outside [0, 1] raises RuntimeError (torch's math backend lets p < 0 through).
 * dropout_p > 0 draws a seed like pykernels' dropout; the keep bit of weight (b, i, j)
   is pykernels dropout's bit of element (b * L + i) * S + j of the (*B, L, S) weights
   (B: the output's batch dims, row-major).
