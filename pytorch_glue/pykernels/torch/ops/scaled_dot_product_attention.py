@@ -31,18 +31,24 @@ torch's shapes onto that contract with views only (no copy of q, k, v):
   A float mask that requires grad raises NotImplementedError (the C ABI gives no mask
   gradient) when grad mode is on.
 * enable_gqa: q:(..., Hq, L, E) is viewed as (..., Hkv, G, L, E) and k, v:(..., Hkv, S, E)
-  as (..., Hkv, 1, S, E); the output is flattened back. Where k and v have different head
-  counts (torch allows that) both are repeat_interleave-d to Hq as torch does (a copy).
+  as (..., Hkv, 1, S, E); the output is flattened back. k and v may have different head
+  counts Hk, Hv (torch allows it): where one divides the other, q is viewed as
+  (..., lo, hi/lo, Hq/hi, L, E) (lo, hi = min, max of Hk, Hv) and k, v as (..., lo, 1, 1,
+  ...) or (..., lo, hi/lo, 1, ...); otherwise both are repeat_interleave-d to Hq as torch
+  does (a copy).
 * is_causal with attn_mask raises torch's RuntimeError; the causal mask is aligned
   top-left (torch's), also for L != S.
 * scale None = 1/sqrt(E) (1 where E = 0: every score is 0 then, as torch's).
+* dropout_p outside [0, 1] raises RuntimeError (torch's math backend lets p < 0 through).
 * dropout_p > 0 draws a seed like pykernels' dropout; the keep bit of weight (b, i, j)
   is pykernels dropout's bit of element (b * L + i) * S + j of the (*B, L, S) weights
   (B: the output's batch dims, row-major).
 
 Saved for backward: q, k, v, out, lse, attn_mask and the seed, only when one of q, k, v
 needs a gradient (nothing under no_grad / inference_mode); the backward computes only the
-gradients asked for (None = NULL to the kernel).
+gradients asked for (None = NULL to the kernel). The backward op has no autograd formula
+itself: a double backward (create_graph=True, then backward) raises torch's RuntimeError
+"no autograd formula was registered", as for the other ops.
 """
 from __future__ import annotations
 
@@ -222,7 +228,7 @@ def functional_scaled_dot_product_attention(query: Tensor, key: Tensor, value: T
     scale = float(scale) if scale is not None else (1.0 / math.sqrt(E) if E > 0 else 1.0)
     mask = _prepare_mask(attn_mask, q) if attn_mask is not None else None
 
-    gqa = False
+    gqa = 0  # the number of dims q's head dim was split into
     if enable_gqa:
         hq, hk, hv = q.size(-3), k.size(-3), v.size(-3)  # IndexError for 2-d, as torch
         if not (hq == hk == hv):
@@ -230,13 +236,22 @@ def functional_scaled_dot_product_attention(query: Tensor, key: Tensor, value: T
                 raise RuntimeError(f"{_FN}: Number of heads in key and value must divide the "
                                    f"number of heads in query (query {hq}, key {hk}, value "
                                    f"{hv})")
-            if hk == hv:
-                gqa = True
-                q = q.unflatten(-3, (hk, hq // hk))
-                k, v = k.unsqueeze(-3), v.unsqueeze(-3)
+            lo, hi = min(hk, hv), max(hk, hv)
+            if hi % lo == 0:
+                # q head h = (a * hi/lo + b) * hq/hi + c reads k head a (or a * hi/lo + b
+                # where k has the hi heads) and v head likewise: one split of q's heads,
+                # size-1 dims in k and v (their broadcast), no copy.
+                if hk == hv:
+                    split = (hk, hq // hk)
+                    k, v = k.unsqueeze(-3), v.unsqueeze(-3)
+                else:
+                    split = (lo, hi // lo, hq // hi)
+                    k, v = (t.unflatten(-3, (lo, h // lo)).unsqueeze(-3)
+                            for t, h in ((k, hk), (v, hv)))
+                q = q.unflatten(-3, split)
+                gqa = len(split)
                 if mask is not None and mask.dim() >= 3:
-                    mask = (mask.unflatten(-3, (hk, hq // hk)) if mask.size(-3) != 1
-                            else mask.unsqueeze(-3))
+                    mask = mask.unflatten(-3, split if mask.size(-3) != 1 else (1,) * gqa)
             else:  # torch's own way (a copy of k and v)
                 k = k.repeat_interleave(hq // hk, -3)
                 v = v.repeat_interleave(hq // hv, -3)
@@ -253,7 +268,7 @@ def functional_scaled_dot_product_attention(query: Tensor, key: Tensor, value: T
     k, v = _lead(k, n), _lead(v, n)
     out = scaled_dot_product_attention_fast(q, k, v, mask, p, bool(is_causal), scale,
                                             draw_seed() if p > 0 else None)[0]
-    return out.flatten(-4, -3) if gqa else out
+    return out.flatten(-2 - gqa, -3) if gqa else out
 
 
 functional_scaled_dot_product_attention.__name__ = "scaled_dot_product_attention"
