@@ -32,3 +32,46 @@ def count_saved(fn):
     with torch.autograd.graph.saved_tensors_hooks(lambda x: packed.append(x) or x, lambda x: x):
         out = fn()
     return len(packed), out
+
+
+# aten ops that would mean torch, not libkernels, did a layer's arithmetic: products,
+# attention, normalisation, softmax, activations, dropout (forward and backward).
+TORCH_COMPUTE_OPS = ("linear", "addmm", "mm", "bmm", "baddbmm", "matmul", "addmv", "mv",
+                     "scaled_dot_product_attention", "_native_multi_head_attention",
+                     "_transformer_encoder_layer_fwd", "native_layer_norm", "layer_norm",
+                     "native_layer_norm_backward", "softmax", "_softmax", "_safe_softmax",
+                     "_softmax_backward_data", "relu", "gelu", "gelu_backward",
+                     "threshold_backward", "native_dropout", "dropout", "bernoulli_")
+
+
+def ops_run(fn):
+    """(the set of dispatcher op names -- 'aten.bmm', 'pykernels.linear', ... -- that ran
+    while running fn(), fn's result). A TorchDispatchMode sees every op, the custom ops
+    of pykernels included (under a mode they are not short-cut by _glue.fast_path)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class _Record(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.names = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.names.add(str(getattr(func, "overloadpacket", func)))
+            return func(*args, **(kwargs or {}))
+
+    with _Record() as record:
+        out = fn()
+    return record.names, out
+
+
+def torch_compute_ops(names):
+    """The names among ``names`` (from ops_run) of aten ops that compute a layer:
+    TORCH_COMPUTE_OPS and every aten scaled-dot-product / flash / efficient attention."""
+    found = set()
+    for n in names:
+        if not n.startswith("aten."):
+            continue
+        base = n[len("aten."):]
+        if base in TORCH_COMPUTE_OPS or "dot_product" in base or "attention" in base:
+            found.add(n)
+    return found

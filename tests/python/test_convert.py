@@ -40,11 +40,38 @@ def test_twins_cover_every_pykernels_nn_class():
         cls = getattr(pkt.nn, name)
         if hasattr(torch.nn, name):
             assert table[getattr(torch.nn, name)] is cls
+        elif name == "NonDynamicallyQuantizableLinear":  # MultiheadAttention's out_proj class
+            from torch.nn.modules.linear import NonDynamicallyQuantizableLinear
+            assert table[NonDynamicallyQuantizableLinear] is cls
         else:  # a layer torch.nn does not have (GraphConv): nothing to convert from
             assert cls not in table.values()
     assert pkt.nn.GraphConv not in table.values()
     assert torch.nn.Linear in table and torch.nn.BatchNorm1d in table and torch.nn.LayerNorm in table
     assert torch.nn.GroupNorm in table and torch.nn.InstanceNorm2d not in table
+    for cls in (torch.nn.MultiheadAttention, torch.nn.TransformerEncoderLayer,
+                torch.nn.TransformerDecoderLayer, torch.nn.TransformerEncoder):
+        assert cls in table
+    # containers whose forward only calls their children need no twin
+    assert torch.nn.Transformer not in table and torch.nn.TransformerDecoder not in table
+
+
+class MyEncoderLayer(torch.nn.TransformerEncoderLayer):
+    """A subclass of a twinned container: its forward (torch's, with the fast path) stays."""
+
+
+def test_convert_switches_containers_with_twins_and_reports_them():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.MultiheadAttention(4, 2), MyEncoderLayer(4, 2, 8))
+    report = pkt.convert(model)
+    rows = {c.name: (c.layer, c.replaced) for c in report}
+    assert rows["0"] == ("MultiheadAttention", True)
+    assert rows["0.out_proj"] == ("NonDynamicallyQuantizableLinear", True)
+    assert rows["1"] == ("MyEncoderLayer", False)
+    assert "subclass of torch.nn.TransformerEncoderLayer" in report.kept[0].reason
+    assert type(model[0]) is pkt.nn.MultiheadAttention
+    assert type(model[0].out_proj) is pkt.nn.NonDynamicallyQuantizableLinear
+    assert type(model[1]) is MyEncoderLayer and type(model[1].linear1) is pkt.nn.Linear
+    assert "" not in rows  # the Sequential itself is a container without a twin
 
 
 def test_convert_in_place_keeps_parameters_and_outputs():

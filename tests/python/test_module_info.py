@@ -1,7 +1,7 @@
 """PyTorch's own ModuleInfo inputs (torch.testing._internal.common_modules.module_db)
-through every pykernels.torch.nn twin: each input torch's module tests use is run on
-torch's module and on a converted copy (same parameters and buffers), in training and
-in eval mode, in float64; outputs, the gradients of every input and parameter, and the
+through every pykernels.torch.nn twin (and torch.nn.Transformer, a container of twins):
+each input torch's module tests use is run on torch's module and on a converted copy
+(same parameters and buffers), in training and in eval mode, in float64; outputs, the gradients of every input and parameter, and the
 buffers after the step (BatchNorm's running statistics) must agree.
 
 An input pykernels refuses (a documented exception: KernelError, NotImplementedError,
@@ -19,7 +19,11 @@ import pykernels.torch as pkt  # noqa: E402
 from pykernels.torch.conversion import twins  # noqa: E402
 
 TWINS = twins()
-INFOS = [m for m in common_modules.module_db if m.module_cls in TWINS]
+# Containers without a twin of their own (their forward only calls their children), whose
+# every layer convert() switches: run as a whole, as torch's module tests run them.
+CONTAINERS = (torch.nn.Transformer,)
+INFOS = [m for m in common_modules.module_db
+         if m.module_cls in TWINS or m.module_cls in CONTAINERS]
 REFUSALS = (pykernels.KernelError, NotImplementedError, ValueError, TypeError)
 
 

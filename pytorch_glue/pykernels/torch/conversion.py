@@ -15,6 +15,16 @@ working, and ``state_dict()`` still loads into the unconverted torch model.
     report = pykernels.torch.convert(model)
     print(report)            # one line per layer: replaced, or left on torch and why
 
+Layers with children are switched too when pykernels has their twin:
+MultiheadAttention (and its out_proj, a NonDynamicallyQuantizableLinear),
+TransformerEncoderLayer, TransformerDecoderLayer and TransformerEncoder, whose
+twins drop torch's inference fast paths (torch._transformer_encoder_layer_fwd,
+torch._native_multi_head_attention, the encoder's nested tensors), which would
+bypass the submodules. Other containers (Sequential, Transformer,
+TransformerDecoder, a user's model) are not layers: their children are, and
+they are not listed in the report (a subclass of a twinned container is, as
+left on torch).
+
 What is left on torch:
   * layers pykernels has no twin for (InstanceNorm2d, Upsample, ...), and
     subclasses of torch.nn classes (their forward may differ from torch's);
@@ -26,6 +36,7 @@ they stay torch calls (use ``pykernels.torch.functional`` there).
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Type
 
@@ -50,9 +61,19 @@ def twins() -> Dict[Type[torch.nn.Module], Type[torch.nn.Module]]:
         if not inspect.isclass(cls):
             continue
         base = cls.__bases__[0]
-        if base.__name__ == cls.__name__ and getattr(torch.nn, base.__name__, None) is base:
+        if base.__name__ == cls.__name__ and _is_torch_nn_class(base):
             found[base] = cls
     return found
+
+
+def _is_torch_nn_class(cls: type) -> bool:
+    """A class of torch.nn: exported by torch.nn, or defined in a torch.nn.modules module
+    (NonDynamicallyQuantizableLinear, the out_proj of torch.nn.MultiheadAttention)."""
+    if getattr(torch.nn, cls.__name__, None) is cls:
+        return True
+    module = sys.modules.get(cls.__module__)
+    return (cls.__module__.startswith("torch.nn.modules.")
+            and getattr(module, cls.__name__, None) is cls)
 
 
 @dataclass(frozen=True)
@@ -67,7 +88,8 @@ class Conversion:
 
 
 class ConversionReport(List[Conversion]):
-    """The list of Conversions convert() returns, one per layer (leaf module)."""
+    """The list of Conversions convert() returns, one per layer (leaf module or twinned
+    container)."""
 
     @property
     def replaced(self) -> List[Conversion]:
@@ -103,7 +125,8 @@ def _unsupported(module: torch.nn.Module) -> Optional[str]:
 def convert(model: torch.nn.Module) -> ConversionReport:
     """Switch, in place, every layer of ``model`` that pykernels covers to its
     pykernels.torch.nn twin (same parameters); return what was replaced and what was
-    left on torch, one :class:`Conversion` per leaf module, in ``named_modules`` order."""
+    left on torch, one :class:`Conversion` per leaf module and per container that has (or
+    subclasses a class that has) a twin, in ``named_modules`` order."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"pykernels.torch.convert: expected a torch.nn.Module, "
                         f"got {type(model).__name__}")
@@ -111,15 +134,23 @@ def convert(model: torch.nn.Module) -> ConversionReport:
     pk_classes = set(table.values())
     report = ConversionReport()
     for name, module in model.named_modules():
-        if next(module.children(), None) is not None:
-            continue  # a container: its leaves are the layers
         cls = type(module)
+        if next(module.children(), None) is not None and cls not in table and cls not in pk_classes:
+            # a container without a twin (Sequential, a user model, torch.nn.Transformer):
+            # its forward calls its children, which are the layers. A subclass of a
+            # twinned container (its forward may take torch's own path) is reported.
+            base = next((b for b in cls.__mro__[1:] if b in table), None)
+            if base is not None:
+                report.append(Conversion(name, cls.__name__, False,
+                                         f"a subclass of torch.nn.{base.__name__} "
+                                         "(its forward may differ)"))
+            continue
         if cls in pk_classes:
             report.append(Conversion(name, cls.__name__, True))
             continue
         twin = table.get(cls)
         if twin is None:
-            if getattr(torch.nn, cls.__name__, None) is cls:
+            if _is_torch_nn_class(cls):
                 reason = "no pykernels twin"
             elif any(base in table for base in cls.__mro__[1:]):
                 base = next(b for b in cls.__mro__[1:] if b in table)

@@ -3,6 +3,7 @@ and defaults). Autograd, torch.compile(fullgraph=True) and inference mode work
 through the ``torch.ops.pykernels`` custom ops."""
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -367,6 +368,221 @@ def spmm(adj: Tensor, x: Tensor, reduce: str = "sum") -> Tensor:
         y, _ = _gspmm.gspmm_fast(indptr, indices, x, adj.values(), None, None, None, "u_mul_e", r,
                             False)
     return y
+
+
+# ----------------------------------------------------------- multi-head attention
+
+__all__ += ["multi_head_attention_forward"]
+
+
+def _bmm(a: Tensor, b: Tensor) -> Tensor:
+    """a:(B, n, k) @ b:(B, k, m) -> (B, n, m), one pykernels linear per batch entry
+    (``a[i] @ b[i] = linear(a[i], b[i]^T)``). Used only where attention weights must be
+    materialised (need_weights=True); the fused path is one scaled_dot_product_attention."""
+    if a.shape[0] == 0:
+        return a.new_zeros((0, a.shape[1], b.shape[2]))
+    return torch.stack([linear(a[i], b[i].transpose(0, 1)) for i in range(a.shape[0])])
+
+
+def multi_head_attention_forward(
+    query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
+    in_proj_weight: Optional[Tensor], in_proj_bias: Optional[Tensor],
+    bias_k: Optional[Tensor], bias_v: Optional[Tensor], add_zero_attn: bool,
+    dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Optional[Tensor],
+    training: bool = True, key_padding_mask: Optional[Tensor] = None,
+    need_weights: bool = True, attn_mask: Optional[Tensor] = None,
+    use_separate_proj_weight: bool = False, q_proj_weight: Optional[Tensor] = None,
+    k_proj_weight: Optional[Tensor] = None, v_proj_weight: Optional[Tensor] = None,
+    static_k: Optional[Tensor] = None, static_v: Optional[Tensor] = None,
+    average_attn_weights: bool = True, is_causal: bool = False,
+):
+    """Multi-head attention like torch.nn.functional.multi_head_attention_forward (same
+    arguments, defaults, shapes and mask rules; sequence-first: query (L, N, E) or
+    unbatched (L, E)). Returns (attn_output, attn_output_weights or None).
+
+    The projections run on pykernels' linear. With ``need_weights=False`` the attention
+    is one call of the fused :func:`scaled_dot_product_attention` (dropout inside it);
+    with ``need_weights=True`` the weights softmax(q k^T / sqrt(head_dim) + mask) are
+    materialised: the products are pykernels linears (one per batch*head), the softmax
+    and the dropout on the weights are pykernels', as in torch; the returned weights
+    are the dropped-out ones, averaged over heads when ``average_attn_weights``.
+    Masks: bool (True = masked out, as torch's MultiheadAttention) or float (added);
+    key_padding_mask and attn_mask are merged as torch merges them. Dropout masks are
+    drawn from libkernels' Philox stream (seeded from torch's generator), so they are
+    not torch's.
+    """
+    tnf = torch.nn.functional
+    is_batched = tnf._mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
+    if not is_batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+
+    tgt_len, bsz, embed_dim = query.shape
+    src_len = key.shape[0]
+    key_padding_mask = tnf._canonical_mask(
+        mask=key_padding_mask, mask_name="key_padding_mask",
+        other_type=tnf._none_or_dtype(attn_mask), other_name="attn_mask",
+        target_type=query.dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError(
+            "Need attn_mask if specifying the is_causal hint. You may use the Transformer "
+            "module method `generate_square_subsequent_mask` to create this mask.")
+    if is_causal and key_padding_mask is None and not need_weights:
+        attn_mask = None  # the fused kernel applies the causal mask itself
+    else:
+        attn_mask = tnf._canonical_mask(mask=attn_mask, mask_name="attn_mask", other_type=None,
+                                        other_name="", target_type=query.dtype,
+                                        check_other=False)
+        if key_padding_mask is not None:
+            is_causal = False  # the merged mask is no longer causal
+
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, "
+                             f"but got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if use_separate_proj_weight:
+        if key.shape[:2] != value.shape[:2]:
+            raise AssertionError(f"key's sequence and batch dims {key.shape[:2]} do not match "
+                                 f"value's {value.shape[:2]}")
+    elif key.shape != value.shape:
+        raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
+
+    # in-projection (torch's _in_projection_packed / _in_projection, on pykernels linear)
+    if not use_separate_proj_weight:
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        E = query.size(-1)
+        if key is value and query is key:
+            proj = linear(query, in_proj_weight, in_proj_bias)
+            proj = proj.unflatten(-1, (3, E)).unsqueeze(0).transpose(0, -2).squeeze(-2)
+            q, k, v = proj.contiguous()
+        elif key is value:
+            w_q, w_kv = in_proj_weight.split([E, E * 2])
+            b_q, b_kv = (None, None) if in_proj_bias is None else in_proj_bias.split([E, E * 2])
+            q = linear(query, w_q, b_q)
+            kv = linear(key, w_kv, b_kv)
+            k, v = kv.unflatten(-1, (2, E)).unsqueeze(0).transpose(0, -2).squeeze(-2).contiguous()
+        else:
+            w_q, w_k, w_v = in_proj_weight.chunk(3)
+            b_q, b_k, b_v = (None,) * 3 if in_proj_bias is None else in_proj_bias.chunk(3)
+            q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
+    else:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is True but q_proj_weight, "
+                                 "k_proj_weight or v_proj_weight is None")
+        b_q, b_k, b_v = (None,) * 3 if in_proj_bias is None else in_proj_bias.chunk(3)
+        Eq, Ek, Ev = query.size(-1), key.size(-1), value.size(-1)
+        for name, w, shape in (("query", q_proj_weight, (Eq, Eq)), ("key", k_proj_weight, (Eq, Ek)),
+                               ("value", v_proj_weight, (Eq, Ev))):
+            if w.shape != shape:
+                raise AssertionError(f"expecting {name} weights shape of {shape}, but got "
+                                     f"{w.shape}")
+        q = linear(query, q_proj_weight, b_q)
+        k = linear(key, k_proj_weight, b_k)
+        v = linear(value, v_proj_weight, b_v)
+
+    if attn_mask is not None:
+        if attn_mask.dim() == 2:
+            if attn_mask.shape != (tgt_len, src_len):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {attn_mask.shape}, but "
+                                   f"should be {(tgt_len, src_len)}.")
+            attn_mask = attn_mask.unsqueeze(0)
+        elif attn_mask.dim() == 3:
+            if attn_mask.shape != (bsz * num_heads, tgt_len, src_len):
+                raise RuntimeError(f"The shape of the 3D attn_mask is {attn_mask.shape}, but "
+                                   f"should be {(bsz * num_heads, tgt_len, src_len)}.")
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
+
+    pad = torch.nn.functional.pad  # a zero column for the masks: no arithmetic
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None or static_v is not None:
+            raise AssertionError("bias cannot be added to static key or value.")
+        k = torch.cat([k, bias_k.repeat(1, bsz, 1)])
+        v = torch.cat([v, bias_v.repeat(1, bsz, 1)])
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+    elif bias_k is not None or bias_v is not None:
+        raise AssertionError("bias_k and bias_v must both be set or both be None")
+
+    q = q.view(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    if static_k is None:
+        k = k.view(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+    else:
+        if static_k.size(0) != bsz * num_heads or static_k.size(2) != head_dim:
+            raise AssertionError(f"expecting static_k of shape ({bsz * num_heads}, S, "
+                                 f"{head_dim}), but got {tuple(static_k.shape)}")
+        k = static_k
+    if static_v is None:
+        v = v.view(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+    else:
+        if static_v.size(0) != bsz * num_heads or static_v.size(2) != head_dim:
+            raise AssertionError(f"expecting static_v of shape ({bsz * num_heads}, S, "
+                                 f"{head_dim}), but got {tuple(static_v.shape)}")
+        v = static_v
+
+    if add_zero_attn:
+        zeros = torch.zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype, device=k.device)
+        k = torch.cat([k, zeros], dim=1)
+        v = torch.cat([v, zeros.to(v.dtype)], dim=1)
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+
+    src_len = k.size(1)
+    if key_padding_mask is not None:
+        if key_padding_mask.shape != (bsz, src_len):
+            raise AssertionError(f"Expected key_padding_mask of shape {(bsz, src_len)}, but got "
+                                 f"{tuple(key_padding_mask.shape)}")
+        key_padding_mask = (key_padding_mask.view(bsz, 1, 1, src_len)
+                            .expand(-1, num_heads, -1, -1).reshape(bsz * num_heads, 1, src_len))
+        attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
+
+    if not training:
+        dropout_p = 0.0
+
+    if need_weights:
+        if is_causal and attn_mask is None:
+            raise AssertionError("FIXME: is_causal not implemented for need_weights")
+        q_scaled = q * math.sqrt(1.0 / float(head_dim))
+        weights = _bmm(q_scaled, k.transpose(-2, -1))
+        if attn_mask is not None:
+            weights = weights + attn_mask
+        weights = softmax(weights, dim=-1)
+        if dropout_p > 0.0:
+            weights = dropout(weights, p=dropout_p)
+        attn_output = _bmm(weights, v)
+        attn_output = attn_output.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+        attn_output = linear(attn_output, out_proj_weight, out_proj_bias)
+        attn_output = attn_output.view(tgt_len, bsz, attn_output.size(1))
+        weights = weights.view(bsz, num_heads, tgt_len, src_len)
+        if average_attn_weights:
+            weights = weights.mean(dim=1)
+        if not is_batched:
+            attn_output, weights = attn_output.squeeze(1), weights.squeeze(0)
+        return attn_output, weights
+
+    if attn_mask is not None:
+        if attn_mask.size(0) == 1 and attn_mask.dim() == 3:
+            attn_mask = attn_mask.unsqueeze(0)
+        else:
+            attn_mask = attn_mask.view(bsz, num_heads, -1, src_len)
+    q = q.view(bsz, num_heads, tgt_len, head_dim)
+    k = k.view(bsz, num_heads, src_len, head_dim)
+    v = v.view(bsz, num_heads, src_len, head_dim)
+    attn_output = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    attn_output = attn_output.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+    attn_output = linear(attn_output, out_proj_weight, out_proj_bias)
+    attn_output = attn_output.view(tgt_len, bsz, attn_output.size(1))
+    if not is_batched:
+        attn_output = attn_output.squeeze(1)
+    return attn_output, None
 
 
 # ------------------------------------------------------- per-op modules

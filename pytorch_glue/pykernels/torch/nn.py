@@ -7,6 +7,8 @@ the same torch.manual_seed the same weights) and state_dict are torch's own:
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from torch import Tensor
 
@@ -138,6 +140,240 @@ class Dropout(torch.nn.Dropout):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training, self.inplace)
+
+
+# ---------------------------------------------------------- attention, transformer
+
+from torch.nn.modules import linear as _torch_linear  # noqa: E402
+from torch.nn.modules import transformer as _torch_transformer  # noqa: E402
+
+__all__ += ["NonDynamicallyQuantizableLinear", "MultiheadAttention", "TransformerEncoderLayer",
+            "TransformerDecoderLayer", "TransformerEncoder"]
+
+
+class NonDynamicallyQuantizableLinear(_torch_linear.NonDynamicallyQuantizableLinear):
+    """torch.nn.MultiheadAttention's ``out_proj`` class (a torch.nn.Linear that dynamic
+    quantization leaves alone) on libkernels; its twin for convert()."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
+
+
+class MultiheadAttention(torch.nn.MultiheadAttention):
+    """torch.nn.MultiheadAttention(embed_dim, num_heads, dropout=0.0, bias=True,
+    add_bias_kv=False, add_zero_attn=False, kdim=None, vdim=None, batch_first=False,
+    device=None, dtype=None) on libkernels: same parameters (in_proj_weight, or
+    q/k/v_proj_weight when kdim/vdim differ from embed_dim; in_proj_bias; bias_k/bias_v;
+    ``out_proj``, here a pykernels :class:`NonDynamicallyQuantizableLinear`) and state_dict.
+
+    ``forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+    average_attn_weights=True, is_causal=False)`` has torch's semantics (batched and
+    unbatched input, batch_first, bool/float masks) through
+    :func:`pykernels.torch.functional.multi_head_attention_forward`: projections on
+    pykernels' linear, the attention on the fused scaled_dot_product_attention when
+    ``need_weights=False``, on materialised weights (pykernels linear, softmax, dropout)
+    when True. Unlike torch's module it has no inference fast path
+    (torch._native_multi_head_attention): every call runs on libkernels.
+    """
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
+                 dtype=None) -> None:
+        super().__init__(embed_dim, num_heads, dropout, bias, add_bias_kv, add_zero_attn, kdim,
+                         vdim, batch_first, device, dtype)
+        self.out_proj.__class__ = NonDynamicallyQuantizableLinear
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor,
+                key_padding_mask: Optional[Tensor] = None, need_weights: bool = True,
+                attn_mask: Optional[Tensor] = None, average_attn_weights: bool = True,
+                is_causal: bool = False):
+        tnf = torch.nn.functional
+        is_batched = query.dim() == 3
+        key_padding_mask = tnf._canonical_mask(
+            mask=key_padding_mask, mask_name="key_padding_mask",
+            other_type=tnf._none_or_dtype(attn_mask), other_name="attn_mask",
+            target_type=query.dtype)
+        attn_mask = tnf._canonical_mask(mask=attn_mask, mask_name="attn_mask", other_type=None,
+                                        other_name="", target_type=query.dtype,
+                                        check_other=False)
+        if self.batch_first and is_batched:
+            # as torch: keep the identities query is key is value (they pick the projection)
+            if key is value:
+                if query is key:
+                    query = key = value = query.transpose(1, 0)
+                else:
+                    query, key = (x.transpose(1, 0) for x in (query, key))
+                    value = key
+            else:
+                query, key, value = (x.transpose(1, 0) for x in (query, key, value))
+        separate = not self._qkv_same_embed_dim
+        attn_output, weights = F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
+            self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=separate,
+            q_proj_weight=self.q_proj_weight if separate else None,
+            k_proj_weight=self.k_proj_weight if separate else None,
+            v_proj_weight=self.v_proj_weight if separate else None,
+            average_attn_weights=average_attn_weights, is_causal=is_causal)
+        if self.batch_first and is_batched:
+            attn_output = attn_output.transpose(1, 0)
+        return attn_output, weights
+
+
+def _pk_activation(activation):
+    """A Transformer layer's ``activation`` on libkernels: torch.nn.functional.relu / gelu
+    (what the layers store for 'relu' / 'gelu') become pykernels' functions; a module
+    (nn.ReLU(), nn.GELU(), ...) is a child layer that convert() switches itself; any other
+    callable is called as it is."""
+    if activation is torch.nn.functional.relu:
+        return F.relu
+    if activation is torch.nn.functional.gelu:
+        return F.gelu
+    return activation
+
+
+class TransformerEncoderLayer(torch.nn.TransformerEncoderLayer):
+    """torch.nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1,
+    activation=relu, layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+    device=None, dtype=None) on libkernels.
+
+    Same submodules and state_dict; built here, its self_attn, linear1/2, norm1/2 and
+    dropouts are pykernels twins (convert() switches torch's own). ``forward`` is torch's
+    without its inference fast path (torch._transformer_encoder_layer_fwd, which would run
+    the whole layer in one ATen kernel in eval mode under no_grad): every call goes
+    through the submodules, and a 'relu' / 'gelu' activation runs on pykernels.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _switch_children(self)
+
+    def forward(self, src: Tensor, src_mask: Optional[Tensor] = None,
+                src_key_padding_mask: Optional[Tensor] = None,
+                is_causal: bool = False) -> Tensor:
+        tnf = torch.nn.functional
+        src_key_padding_mask = tnf._canonical_mask(
+            mask=src_key_padding_mask, mask_name="src_key_padding_mask",
+            other_type=tnf._none_or_dtype(src_mask), other_name="src_mask",
+            target_type=src.dtype)
+        src_mask = tnf._canonical_mask(mask=src_mask, mask_name="src_mask", other_type=None,
+                                       other_name="", target_type=src.dtype, check_other=False)
+        x = src
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask,
+                                   is_causal=is_causal)
+            x = x + self._ff_block(self.norm2(x))
+        else:
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask,
+                                              is_causal=is_causal))
+            x = self.norm2(x + self._ff_block(x))
+        return x
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        x = self.linear2(self.dropout(_pk_activation(self.activation)(self.linear1(x))))
+        return self.dropout2(x)
+
+
+class TransformerDecoderLayer(torch.nn.TransformerDecoderLayer):
+    """torch.nn.TransformerDecoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1,
+    activation=relu, layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+    device=None, dtype=None) on libkernels: torch's forward over pykernels submodules
+    (self_attn, multihead_attn, linear1/2, norm1/2/3, dropouts), with a 'relu' / 'gelu'
+    activation on pykernels."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _switch_children(self)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        x = self.linear2(self.dropout(_pk_activation(self.activation)(self.linear1(x))))
+        return self.dropout3(x)
+
+
+class TransformerEncoder(torch.nn.TransformerEncoder):
+    """torch.nn.TransformerEncoder(encoder_layer, num_layers, norm=None,
+    enable_nested_tensor=True, mask_check=True) on libkernels (its layers are deep copies
+    of ``encoder_layer``: give it a pykernels layer, or convert() the whole encoder).
+
+    ``forward(src, mask=None, src_key_padding_mask=None, is_causal=None)`` is torch's
+    without the nested-tensor fast path: the layers always run on the padded batch. Where
+    torch would have taken that path (eval, no grad, batch_first, a left-aligned
+    src_key_padding_mask, no mask, ...) its output has zeros at the padded positions
+    (before ``norm``); this forward zeroes them too, so the outputs agree.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _switch_children(self)
+
+    def forward(self, src: Tensor, mask: Optional[Tensor] = None,
+                src_key_padding_mask: Optional[Tensor] = None,
+                is_causal: Optional[bool] = None) -> Tensor:
+        tnf = torch.nn.functional
+        src_key_padding_mask = tnf._canonical_mask(
+            mask=src_key_padding_mask, mask_name="src_key_padding_mask",
+            other_type=tnf._none_or_dtype(mask), other_name="mask", target_type=src.dtype)
+        mask = tnf._canonical_mask(mask=mask, mask_name="mask", other_type=None, other_name="",
+                                   target_type=src.dtype, check_other=False)
+        zero_padded = self._torch_would_nest(src, mask, src_key_padding_mask)
+        seq_len = _torch_transformer._get_seq_len(src, self.layers[0].self_attn.batch_first)
+        is_causal = _torch_transformer._detect_is_causal_mask(mask, is_causal, seq_len)
+        output = src
+        for mod in self.layers:
+            output = mod(output, src_mask=mask, is_causal=is_causal,
+                         src_key_padding_mask=src_key_padding_mask)
+        if zero_padded:
+            output = output.masked_fill((src_key_padding_mask != 0).unsqueeze(-1), 0.0)
+        if self.norm is not None:
+            output = self.norm(output)
+        return output
+
+    def _torch_would_nest(self, src: Tensor, mask: Optional[Tensor],
+                          src_key_padding_mask: Optional[Tensor]) -> bool:
+        """Whether torch.nn.TransformerEncoder.forward would run these arguments as a
+        nested tensor (its conditions, in its order)."""
+        first = self.layers[0]
+        if (not torch.backends.mha.get_fastpath_enabled()
+                or not getattr(self, "use_nested_tensor", False) or first.training
+                or src.dim() != 3 or src_key_padding_mask is None or src.is_nested
+                or mask is not None or torch.is_autocast_enabled()):
+            return False
+        if getattr(self, "mask_check", True):
+            if torch.compiler.is_compiling():
+                return False
+            if not torch._nested_tensor_from_mask_left_aligned(
+                    src, src_key_padding_mask.logical_not()):
+                return False
+        attn = first.self_attn
+        tensors = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                   attn.out_proj.bias, first.norm1.weight, first.norm1.bias,
+                   first.norm2.weight, first.norm2.bias, first.linear1.weight,
+                   first.linear1.bias, first.linear2.weight, first.linear2.bias)
+        if any(t is None for t in tensors) or torch.overrides.has_torch_function(tensors):
+            return False
+        if src.device.type not in ("cpu", "cuda"):
+            return False
+        return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+
+
+def _torch_signature(cls) -> None:
+    """Give a twin's ``__init__(*args, **kwargs)`` its torch class's signature (help(),
+    inspect.signature)."""
+    import inspect
+    cls.__init__.__signature__ = inspect.signature(cls.__bases__[0].__init__)
+
+
+for _cls in (TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder):
+    _torch_signature(_cls)
+
+
+def _switch_children(module: torch.nn.Module) -> None:
+    """Give a layer built by a pykernels container twin (whose torch constructor made
+    torch.nn children) the pykernels twins of those children, in place."""
+    from .conversion import convert
+    convert(module)
 
 
 # --------------------------------------------------------------------- graph
