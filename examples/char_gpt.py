@@ -28,12 +28,15 @@ loss is the mean over fixed, evenly spaced windows (--eval-batches x --batch-siz
     python examples/char_gpt.py --n-layer 6 --n-embd 192 --steps 4000   # bigger, longer
 
 Sizing (the defaults, for 2 CPU threads): a step is 32 windows of 128 characters (4,096
-tokens, ~23 GFLOP forward and backward). torch's twin needed 358 ms of CPU time per step
-at 1 thread (the dev machine's 2-core Xeon, measured while other users kept its load
-average at 25-65, so wall-clock times there were 2-4x longer and are not the sizing
-basis); at 2 threads on an idle machine that is ~0.2 s a step, and 2,000 steps plus 8
-evaluations (16 x 32 windows each), loading (~2 s) and the 500-character sample come to
-~7.5 min, leaving room under 10 min for pykernels being up to ~25% slower.
+tokens, ~23 GFLOP forward and backward). Measured on the dev machine's 2-core Intel Xeon
+while other users kept its load average at 5-70 (so wall-clock times there were 2-4x
+the CPU times and are not the sizing basis): torch's twin needs 330-360 ms of CPU time a
+step at 1 thread, pykernels 375-395 ms with the fused CPU attention kernel (1.1-1.2x;
+with the first, row-at-a-time kernel 880-900 ms, 2.6x: its attention took 145 ms a
+layer against torch's 17). At 2 threads on an idle machine (not to be had here: an
+estimate from those CPU times and a 1.6-1.8x two-thread speed-up) torch's step is
+~0.2 s, so 2,000 steps plus 8 evaluations (16 x 32 windows each), loading (~2 s) and the
+500-character sample come to ~7-7.5 min for torch and ~8-8.5 min for pykernels.
 
 A checkpoint's "model" entry is a plain state_dict that loads into
 ``GPT(config, torch.nn)`` and back (its "config" and "vocab" entries rebuild the model;
