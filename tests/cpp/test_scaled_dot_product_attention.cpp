@@ -364,9 +364,9 @@ const std::vector<Case>& cases() {
       {"causal_float_mask_gqa", [](SdpaTester& t) {
          t.batch({2, 2}).kv_batch({2, 1}).sizes(65, 65, 8, 8).causal().mask(MaskKind::Float, {1, 1, 65, 65});
        }},
-      {"dropout", [](SdpaTester& t) { t.batch({2, 3}).sizes(33, 65, 8, 8).dropout(0.3); }},
+      {"dropout", [](SdpaTester& t) { t.batch({2, 3}).sizes(70, 65, 8, 8).dropout(0.3); }},
       {"dropout_causal_mask", [](SdpaTester& t) {
-         t.batch({2}).sizes(65, 130, 8, 5).dropout(0.3, 12345678901ull).causal().mask(MaskKind::Float).masked_rows();
+         t.batch({2}).sizes(131, 130, 8, 5).dropout(0.3, 12345678901ull).causal().mask(MaskKind::Float).masked_rows();
        }},
       {"dropout_all", [](SdpaTester& t) { t.batch({2}).sizes(9, 7, 4, 4).dropout(1.0); }},
       {"scale_large", [](SdpaTester& t) { t.batch({2}).sizes(33, 33, 8, 8).scale(3.0); }},
