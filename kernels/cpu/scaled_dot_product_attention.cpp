@@ -60,12 +60,19 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <type_traits>
 #include <vector>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "kernels/internal/attention_layout.hpp"
 #include "kernels/internal/blas.hpp"
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/fast_exp.hpp"
+#include "kernels/internal/gemm_ladder.hpp"
 #include "kernels/internal/philox.hpp"
 #include "kernels/internal/simd.hpp"
 #include "kernels/internal/threading.hpp"
@@ -77,25 +84,123 @@ namespace {
 using Params = kn_scaled_dot_product_attention_params;
 
 constexpr int64_t kBlockQ = 64;   // query rows per block
-constexpr int64_t kTileK = 128;   // keys per tile
+constexpr int64_t kTileK = 128;   // keys per tile (a multiple of gemm_ladder::kPanelCols)
+static_assert(kTileK % gemm_ladder::kPanelCols == 0, "key tiles start on packed panels");
+// Work items cover a whole batch position (all its query blocks: K^T packed
+// once) when there are at least this many batch positions.
+constexpr int64_t kWholeBatchItems = 8;
 
 // ---------------------------------------------------------------- row helpers
 
-// float: vectorised through function multi-versioning.
-KN_SIMD_CLONES float row_max_f(const float* s, int64_t n) {
-  float lane[16];
-  for (int l = 0; l < 16; ++l) lane[l] = -std::numeric_limits<float>::infinity();
+// float rows: AVX-512 intrinsics where the CPU has them (GCC's vectoriser
+// leaves the 16-lane max reduction scalar), else plain loops that the
+// compiler vectorises as it can. Both use the same Cephes exp as
+// kn::fast_expf (2 ulp; -inf -> 0).
+#if defined(__GNUC__) && defined(__x86_64__)
+#define KN_SDPA_AVX512 1
+#define KN_AVX512_FN __attribute__((target("avx512f")))
+// max / min by compare and blend: GCC 12's _mm512_max_ps passes
+// _mm512_undefined_ps() (self-initialised) and trips -Werror=uninitialized
+// (so do the unmasked shifts: the zero-masked ones below).
+// NaN compares false: x > m ? x : m keeps m, as the scalar loops do.
+KN_AVX512_FN inline __m512 max512(__m512 m, __m512 x) {
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, m, _CMP_GT_OQ), m, x);
+}
+
+bool cpu_has_avx512() {
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return ok;
+}
+
+KN_AVX512_FN inline __m512 exp512(__m512 x) {
+  // Clamp as fast_expf (a NaN x stays NaN).
+  const __m512 hi = _mm512_set1_ps(88.7228393f), lo = _mm512_set1_ps(-110.0f);
+  x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), x, hi);
+  x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), x, lo);
+  const __m512 kRound = _mm512_set1_ps(12582912.0f);
+  const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), kRound);
+  const __m512 n = _mm512_sub_ps(t, kRound);
+  const __m512i ni = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  const __m512i n1 = _mm512_maskz_srai_epi32(0xFFFF, ni, 1), n2 = _mm512_sub_epi32(ni, n1);
+  const __m512i bias = _mm512_set1_epi32(127);
+  const __m512 s1 = _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF, _mm512_add_epi32(n1, bias), 23));
+  const __m512 s2 = _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF, _mm512_add_epi32(n2, bias), 23));
+  return _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+}
+
+KN_AVX512_FN inline __mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+}
+
+KN_AVX512_FN float row_max_avx512(const float* s, int64_t n) {
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 m0 = ninf, m1 = ninf;
   int64_t j = 0;
-  for (; j + 16 <= n; j += 16)
-    for (int l = 0; l < 16; ++l) lane[l] = s[j + l] > lane[l] ? s[j + l] : lane[l];
-  for (; j < n; ++j) lane[0] = s[j] > lane[0] ? s[j] : lane[0];
+  for (; j + 32 <= n; j += 32) {
+    m0 = max512(m0, _mm512_loadu_ps(s + j));
+    m1 = max512(m1, _mm512_loadu_ps(s + j + 16));
+  }
+  for (; j < n; j += 16) m0 = max512(m0, _mm512_mask_loadu_ps(ninf, tail_mask(n - j), s + j));
+  alignas(64) float lane[16];
+  _mm512_store_ps(lane, max512(m0, m1));
   float m = lane[0];
   for (int l = 1; l < 16; ++l) m = lane[l] > m ? lane[l] : m;
   return m;
 }
 
-// s = exp(s - m); returns the sum.
-KN_SIMD_CLONES float exp_sum_f(float* s, int64_t n, float m) {
+KN_AVX512_FN float exp_sum_avx512(float* s, int64_t n, float m) {
+  const __m512 mv = _mm512_set1_ps(m), ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    const __m512 e0 = exp512(_mm512_sub_ps(_mm512_loadu_ps(s + j), mv));
+    const __m512 e1 = exp512(_mm512_sub_ps(_mm512_loadu_ps(s + j + 16), mv));
+    _mm512_storeu_ps(s + j, e0), _mm512_storeu_ps(s + j + 16, e1);
+    a0 = _mm512_add_ps(a0, e0), a1 = _mm512_add_ps(a1, e1);
+  }
+  for (; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    const __m512 e = exp512(_mm512_sub_ps(_mm512_mask_loadu_ps(ninf, k, s + j), mv));
+    _mm512_mask_storeu_ps(s + j, k, e);
+    a0 = _mm512_add_ps(a0, e);  // masked-off lanes hold exp(-inf) = 0
+  }
+  alignas(64) float lane[16];
+  _mm512_store_ps(lane, _mm512_add_ps(a0, a1));
+  float sum = 0;
+  for (int l = 0; l < 16; ++l) sum += lane[l];
+  return sum;
+}
+
+KN_AVX512_FN void exp_sub_avx512(float* s, int64_t n, float m) {
+  const __m512 mv = _mm512_set1_ps(m);
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = tail_mask(n - j);
+    _mm512_mask_storeu_ps(s + j, k, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), mv)));
+  }
+}
+#else
+#define KN_SDPA_AVX512 0
+#endif
+
+float row_max_plain(const float* s, int64_t n) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) m = s[j] > m ? s[j] : m;
+  return m;
+}
+
+KN_SIMD_CLONES float exp_sum_plain(float* s, int64_t n, float m) {
   float lane[16] = {};
   int64_t j = 0;
   for (; j + 16 <= n; j += 16)
@@ -114,8 +219,7 @@ KN_SIMD_CLONES float exp_sum_f(float* s, int64_t n, float m) {
   return sum;
 }
 
-// s = exp(s - m), no sum.
-KN_SIMD_CLONES void exp_sub_f(float* s, int64_t n, float m) {
+KN_SIMD_CLONES void exp_sub_plain(float* s, int64_t n, float m) {
   for (int64_t j = 0; j < n; ++j) s[j] = fast_expf(s[j] - m);
 }
 
@@ -128,9 +232,26 @@ KN_SIMD_CLONES void scale_row_f(float* x, int64_t n, float a) {
   for (int64_t j = 0; j < n; ++j) x[j] *= a;
 }
 
-inline float row_max(const float* s, int64_t n) { return row_max_f(s, n); }
-inline float exp_sum(float* s, int64_t n, float m) { return exp_sum_f(s, n, m); }
-inline void exp_sub(float* s, int64_t n, float m) { exp_sub_f(s, n, m); }
+inline float row_max(const float* s, int64_t n) {
+#if KN_SDPA_AVX512
+  if (cpu_has_avx512()) return row_max_avx512(s, n);
+#endif
+  return row_max_plain(s, n);
+}
+// s = exp(s - m); returns the sum.
+inline float exp_sum(float* s, int64_t n, float m) {
+#if KN_SDPA_AVX512
+  if (cpu_has_avx512()) return exp_sum_avx512(s, n, m);
+#endif
+  return exp_sum_plain(s, n, m);
+}
+// s = exp(s - m), no sum.
+inline void exp_sub(float* s, int64_t n, float m) {
+#if KN_SDPA_AVX512
+  if (cpu_has_avx512()) return exp_sub_avx512(s, n, m);
+#endif
+  exp_sub_plain(s, n, m);
+}
 inline void dsoft(const float* p, const float* dp, float* ds, int64_t n, float d) {
   dsoft_f(p, dp, ds, n, d);
 }
@@ -283,6 +404,45 @@ void run_items(int64_t n, int threads, MakeScratch&& make_scratch, Item&& item) 
 
 // ---------------------------------------------------------------- forward
 
+// The score products S = scale Q_blk K_tile^T of one batch position. float
+// with the GEMM ladder's AVX-512 kernels: K^T is packed once per work item
+// (PackedB) and each tile is a column range of it; otherwise kn::blas::gemm
+// per tile. The choice depends on the CPU and dtype only, never on the split
+// into work items, so results do not depend on the thread count.
+template <typename T>
+struct ScoreProduct {
+  bool packed = false;
+  std::unique_ptr<gemm_ladder::PackedB> kt;
+  std::vector<float> storage;
+
+  static bool use_packed(int64_t E) {
+    return std::is_same_v<T, float> && E > 0 && gemm_ladder::uses_avx512();
+  }
+  // K rows [0, kend) of this batch position.
+  void prepare(MatrixView<const T> K, int64_t kend) {
+    packed = false;
+    if constexpr (std::is_same_v<T, float>) {
+      if (kt) storage = kt->take_storage(), kt.reset();
+      if (kend > 0 && use_packed(K.cols)) {
+        kt = std::make_unique<gemm_ladder::PackedB>(
+            MatrixView<const float>{K.data, kend, K.cols, K.row_stride, K.col_stride}.t(),
+            std::move(storage));
+        packed = true;
+      }
+    }
+  }
+  void run(MatrixView<const T> Qb, MatrixView<const T> K, int64_t j0, int64_t bk, T* s, T scale) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (packed) {
+        gemm_ladder::packed_gemm(Qb, *kt, j0, {s, Qb.rows, bk, bk, 1}, scale, 0.0f, 1);
+        return;
+      }
+    }
+    const auto Kt = cview(K.data + j0 * K.row_stride, bk, K.cols, K.row_stride, K.col_stride);
+    mm<T>(Qb, Kt.t(), {s, Qb.rows, bk, bk, 1}, scale, T(0));
+  }
+};
+
 template <typename T>
 void forward(const Params& p, const kn_tensor& q, const kn_tensor& k, const kn_tensor& v,
              const kn_tensor* m, const kn_tensor& out, const kn_tensor& lse, int threads) {
@@ -292,8 +452,13 @@ void forward(const Params& p, const kn_tensor& q, const kn_tensor& k, const kn_t
   const TileRules<T> rules(p, m, g);
   const T scale = static_cast<T>(p.scale);
   const int64_t nqb = (L + kBlockQ - 1) / kBlockQ;
+  // Work items: a whole batch position (K packed once for all its query
+  // blocks) where there are enough of them, else one query block.
+  const int64_t per_item = g.batch.count >= kWholeBatchItems ? nqb : 1;
+  const int64_t items_per_b = nqb / per_item;
   struct Scratch {
     std::vector<T> s, acc, mx, l, z;
+    ScoreProduct<T> qk;
   };
   auto make = [&] {
     Scratch sc;
@@ -303,63 +468,68 @@ void forward(const Params& p, const kn_tensor& q, const kn_tensor& k, const kn_t
     return sc;
   };
   // Later (longer, under causality) query blocks first.
-  run_items(g.batch.count * nqb, threads, make, [&](int64_t item, Scratch& sc) {
-    const int64_t b = item / nqb, qb = nqb - 1 - item % nqb;
-    const int64_t i0 = qb * kBlockQ, bq = std::min(kBlockQ, L - i0);
+  run_items(g.batch.count * items_per_b, threads, make, [&](int64_t item, Scratch& sc) {
+    const int64_t b = item / items_per_b;
+    const int64_t qb_hi = nqb - (item % items_per_b) * per_item, qb_lo = qb_hi - per_item;
     const T* Q = static_cast<const T*>(q.data) + g.batch.offset(b, AttentionBatch::Q);
     const T* K = static_cast<const T*>(k.data) + g.batch.offset(b, AttentionBatch::K);
     const T* V = static_cast<const T*>(v.data) + g.batch.offset(b, AttentionBatch::V);
     T* O = static_cast<T*>(out.data) + g.batch.offset(b, AttentionBatch::OUT);
     T* LSE = static_cast<T*>(lse.data) + g.batch.offset(b, AttentionBatch::LSE);
     const int64_t moff = g.batch.offset(b, AttentionBatch::MASK);
-    T* s = sc.s.data();
-    T* acc = sc.acc.data();
-    std::fill(acc, acc + bq * Ev, T(0));
-    std::fill(sc.mx.begin(), sc.mx.end(), -std::numeric_limits<T>::infinity());
-    std::fill(sc.l.begin(), sc.l.end(), T(0));
-    const auto Qb = cview(Q + i0 * g.q_r, bq, E, g.q_r, g.q_c);
-    const int64_t kend = rules.key_end(i0 + bq);
-    for (int64_t j0 = 0; j0 < kend; j0 += kTileK) {
-      const int64_t bk = std::min(kTileK, kend - j0);
-      // S = scale Q_blk K_tile^T
-      mm<T>(Qb, cview(K + j0 * g.k_r, bk, E, g.k_r, g.k_c).t(), {s, bq, bk, bk, 1}, scale, T(0));
-      rules.apply(s, bk, moff, i0, bq, j0, bk);
-      for (int64_t r = 0; r < bq; ++r) {
-        T* sr = s + r * bk;
-        const T m_new = std::max(sc.mx[r], row_max(sr, bk));
-        // A row with no visible key yet keeps m = -inf: its P is 0 (exp(-inf - 0)).
-        const T m_use = m_new == -std::numeric_limits<T>::infinity() ? T(0) : m_new;
-        const T corr = sc.mx[r] == -std::numeric_limits<T>::infinity()
-                           ? T(0)
-                           : static_cast<T>(std::exp(sc.mx[r] - m_use));
-        sc.l[r] = sc.l[r] * corr + exp_sum(sr, bk, m_use);
-        sc.mx[r] = m_new;
-        if (corr != T(1)) scale_row(acc + r * Ev, Ev, corr);
-        if (rules.drop) {
-          const uint64_t flat0 =
-              (static_cast<uint64_t>(b) * static_cast<uint64_t>(L) + static_cast<uint64_t>(i0 + r)) *
-                  static_cast<uint64_t>(S) +
-              static_cast<uint64_t>(j0);
-          T* z = sc.z.data();
-          dropout_row<T>(rules.seed, rules.threshold, rules.keep_scale, flat0, bk, z);
-          for (int64_t c = 0; c < bk; ++c) sr[c] *= z[c];
+    const auto Kall = cview(K, S, E, g.k_r, g.k_c);
+    sc.qk.prepare(Kall, rules.key_end(std::min(L, qb_hi * kBlockQ)));
+    for (int64_t qb = qb_hi - 1; qb >= qb_lo; --qb) {
+      const int64_t i0 = qb * kBlockQ, bq = std::min(kBlockQ, L - i0);
+      T* s = sc.s.data();
+      T* acc = sc.acc.data();
+      std::fill(acc, acc + bq * Ev, T(0));
+      std::fill(sc.mx.begin(), sc.mx.end(), -std::numeric_limits<T>::infinity());
+      std::fill(sc.l.begin(), sc.l.end(), T(0));
+      const auto Qb = cview(Q + i0 * g.q_r, bq, E, g.q_r, g.q_c);
+      const int64_t kend = rules.key_end(i0 + bq);
+      for (int64_t j0 = 0; j0 < kend; j0 += kTileK) {
+        const int64_t bk = std::min(kTileK, kend - j0);
+        sc.qk.run(Qb, Kall, j0, bk, s, scale);  // S = scale Q_blk K_tile^T
+        rules.apply(s, bk, moff, i0, bq, j0, bk);
+        for (int64_t r = 0; r < bq; ++r) {
+          T* sr = s + r * bk;
+          const T m_new = std::max(sc.mx[r], row_max(sr, bk));
+          // A row with no visible key yet keeps m = -inf: its P is 0 (exp(-inf - 0)).
+          const T m_use = m_new == -std::numeric_limits<T>::infinity() ? T(0) : m_new;
+          const T corr = sc.mx[r] == -std::numeric_limits<T>::infinity()
+                             ? T(0)
+                             : static_cast<T>(std::exp(sc.mx[r] - m_use));
+          sc.l[r] = sc.l[r] * corr + exp_sum(sr, bk, m_use);
+          sc.mx[r] = m_new;
+          if (corr != T(1)) scale_row(acc + r * Ev, Ev, corr);
+          if (rules.drop) {
+            const uint64_t flat0 = (static_cast<uint64_t>(b) * static_cast<uint64_t>(L) +
+                                    static_cast<uint64_t>(i0 + r)) *
+                                       static_cast<uint64_t>(S) +
+                                   static_cast<uint64_t>(j0);
+            T* z = sc.z.data();
+            dropout_row<T>(rules.seed, rules.threshold, rules.keep_scale, flat0, bk, z);
+            for (int64_t c = 0; c < bk; ++c) sr[c] *= z[c];
+          }
         }
+        // acc += P V_tile
+        // acc += P V_tile
+        mm<T>(cview<T>(s, bq, bk, bk, 1), cview(V + j0 * g.v_r, bk, Ev, g.v_r, g.v_c),
+              {acc, bq, Ev, Ev, 1}, T(1), T(1));
       }
-      // acc += P V_tile
-      mm<T>(cview<T>(s, bq, bk, bk, 1), cview(V + j0 * g.v_r, bk, Ev, g.v_r, g.v_c),
-            {acc, bq, Ev, Ev, 1}, T(1), T(1));
-    }
-    for (int64_t r = 0; r < bq; ++r) {
-      const int64_t i = i0 + r;
-      const T l = sc.l[r];
-      T* orow = O + i * g.o_r;
-      if (l > T(0)) {
-        const T inv = T(1) / l;
-        for (int64_t e = 0; e < Ev; ++e) orow[e * g.o_c] = acc[r * Ev + e] * inv;
-        LSE[i * g.lse_r] = sc.mx[r] + static_cast<T>(std::log(l));
-      } else {  // fully masked (or S = 0)
-        for (int64_t e = 0; e < Ev; ++e) orow[e * g.o_c] = T(0);
-        LSE[i * g.lse_r] = -std::numeric_limits<T>::infinity();
+      for (int64_t r = 0; r < bq; ++r) {
+        const int64_t i = i0 + r;
+        const T l = sc.l[r];
+        T* orow = O + i * g.o_r;
+        if (l > T(0)) {
+          const T inv = T(1) / l;
+          for (int64_t e = 0; e < Ev; ++e) orow[e * g.o_c] = acc[r * Ev + e] * inv;
+          LSE[i * g.lse_r] = sc.mx[r] + static_cast<T>(std::log(l));
+        } else {  // fully masked (or S = 0)
+          for (int64_t e = 0; e < Ev; ++e) orow[e * g.o_c] = T(0);
+          LSE[i * g.lse_r] = -std::numeric_limits<T>::infinity();
+        }
       }
     }
   });
