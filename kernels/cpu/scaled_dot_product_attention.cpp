@@ -89,6 +89,9 @@ static_assert(kTileK % gemm_ladder::kPanelCols == 0, "key tiles start on packed 
 // Work items cover a whole batch position (all its query blocks: K^T packed
 // once) when there are at least this many batch positions.
 constexpr int64_t kWholeBatchItems = 8;
+// The backward's one-pass scheme (a thread owns a k/v group) needs at least
+// this many groups; fewer take the two-pass scheme (more work items).
+constexpr int64_t kMinGroupsOnePass = 4;
 
 // ---------------------------------------------------------------- row helpers
 
@@ -624,100 +627,179 @@ void backward(const Params& p, const kn_tensor& dout, const kn_tensor& q, const 
     sc.lse.resize(kBlockQ), sc.D.resize(kBlockQ);
     return sc;
   };
-  const int64_t nqb = (L + kBlockQ - 1) / kBlockQ;
-  run_items(ngroups, threads, make, [&](int64_t gi, Scratch& sc) {
-    T* dK = sc.dkacc.data();
-    T* dV = sc.dvacc.data();
-    std::fill(sc.dkacc.begin(), sc.dkacc.end(), T(0));
-    std::fill(sc.dvacc.begin(), sc.dvacc.end(), T(0));
-    const int64_t b_first = members[static_cast<size_t>(start[gi])];
-    for (int64_t mi = start[gi]; mi < start[gi + 1]; ++mi) {
-      const int64_t b = members[static_cast<size_t>(mi)];
-      const T* Q = static_cast<const T*>(q.data) + g.batch.offset(b, AttentionBatch::Q);
-      const T* K = static_cast<const T*>(k.data) + g.batch.offset(b, AttentionBatch::K);
-      const T* V = static_cast<const T*>(v.data) + g.batch.offset(b, AttentionBatch::V);
-      const T* O = static_cast<const T*>(out.data) + g.batch.offset(b, AttentionBatch::OUT);
-      const T* DO = static_cast<const T*>(dout.data) + g.batch.offset(b, AttentionBatch::DOUT);
-      const T* LSE = static_cast<const T*>(lse.data) + g.batch.offset(b, AttentionBatch::LSE);
-      T* DQ = dq ? static_cast<T*>(dq->data) + g.batch.offset(b, AttentionBatch::DQ) : nullptr;
-      const int64_t moff = g.batch.offset(b, AttentionBatch::MASK);
-      for (int64_t qb = 0; qb < nqb; ++qb) {
-        const int64_t i0 = qb * kBlockQ, bq = std::min(kBlockQ, L - i0);
-        bool any = false;
-        for (int64_t r = 0; r < bq; ++r) {
-          const int64_t i = i0 + r;
-          sc.lse[r] = LSE[i * g.lse_r];
-          any = any || sc.lse[r] != -std::numeric_limits<T>::infinity();
-          double D = 0;
-          for (int64_t e = 0; e < Ev; ++e)
-            D += static_cast<double>(DO[i * do_r + e * do_c]) * O[i * g.o_r + e * g.o_c];
-          sc.D[r] = static_cast<T>(D);
+  const int64_t nqb = (L + kBlockQ - 1) / kBlockQ, nkt = (S + kTileK - 1) / kTileK;
+
+  // The operands of batch position b.
+  struct Ptrs {
+    const T *Q, *K, *V, *O, *DO, *LSE;
+    T* DQ;
+    int64_t moff;
+  };
+  auto ptrs = [&](int64_t b) {
+    Ptrs r;
+    r.Q = static_cast<const T*>(q.data) + g.batch.offset(b, AttentionBatch::Q);
+    r.K = static_cast<const T*>(k.data) + g.batch.offset(b, AttentionBatch::K);
+    r.V = static_cast<const T*>(v.data) + g.batch.offset(b, AttentionBatch::V);
+    r.O = static_cast<const T*>(out.data) + g.batch.offset(b, AttentionBatch::OUT);
+    r.DO = static_cast<const T*>(dout.data) + g.batch.offset(b, AttentionBatch::DOUT);
+    r.LSE = static_cast<const T*>(lse.data) + g.batch.offset(b, AttentionBatch::LSE);
+    r.DQ = dq ? static_cast<T*>(dq->data) + g.batch.offset(b, AttentionBatch::DQ) : nullptr;
+    r.moff = g.batch.offset(b, AttentionBatch::MASK);
+    return r;
+  };
+  // lse and D = dout . out of rows [i0, i0 + bq) into the scratch; whether
+  // any of them sees a key.
+  auto load_rows = [&](const Ptrs& P, int64_t i0, int64_t bq, Scratch& sc) {
+    bool any = false;
+    for (int64_t r = 0; r < bq; ++r) {
+      const int64_t i = i0 + r;
+      sc.lse[r] = P.LSE[i * g.lse_r];
+      any = any || sc.lse[r] != -std::numeric_limits<T>::infinity();
+      double D = 0;
+      for (int64_t e = 0; e < Ev; ++e)
+        D += static_cast<double>(P.DO[i * do_r + e * do_c]) * P.O[i * g.o_r + e * g.o_c];
+      sc.D[r] = static_cast<T>(D);
+    }
+    return any;
+  };
+  // One tile: P z / (1 - p) into the returned buffer (bq x bk) and dS into
+  // sc.ds, for rows [i0, i0 + bq) and keys [j0, j0 + bk) of batch position b.
+  auto tile = [&](int64_t b, const Ptrs& P, int64_t i0, int64_t bq, int64_t j0, int64_t bk,
+                  Scratch& sc) -> const T* {
+    const auto Qb = cview(P.Q + i0 * g.q_r, bq, E, g.q_r, g.q_c);
+    const auto DOb = cview(P.DO + i0 * do_r, bq, Ev, do_r, do_c);
+    T* s = sc.s.data();
+    T* dp = sc.dp.data();
+    T* ds = sc.ds.data();
+    mm<T>(Qb, cview(P.K + j0 * g.k_r, bk, E, g.k_r, g.k_c).t(), {s, bq, bk, bk, 1}, scale, T(0));
+    rules.apply(s, bk, P.moff, i0, bq, j0, bk);
+    mm<T>(DOb, cview(P.V + j0 * g.v_r, bk, Ev, g.v_r, g.v_c).t(), {dp, bq, bk, bk, 1}, T(1), T(0));
+    T* pz = rules.drop ? sc.pz.data() : s;  // P z / (1 - p): P itself without dropout
+    for (int64_t r = 0; r < bq; ++r) {
+      T* sr = s + r * bk;
+      T* dpr = dp + r * bk;
+      if (sc.lse[r] == -std::numeric_limits<T>::infinity())
+        std::fill(sr, sr + bk, T(0));
+      else
+        exp_sub(sr, bk, sc.lse[r]);
+      if (rules.drop) {
+        const uint64_t flat0 =
+            (static_cast<uint64_t>(b) * static_cast<uint64_t>(L) + static_cast<uint64_t>(i0 + r)) *
+                static_cast<uint64_t>(S) +
+            static_cast<uint64_t>(j0);
+        T* z = sc.z.data();
+        dropout_row<T>(rules.seed, rules.threshold, rules.keep_scale, flat0, bk, z);
+        T* pzr = pz + r * bk;
+        for (int64_t c = 0; c < bk; ++c) pzr[c] = sr[c] * z[c], dpr[c] *= z[c];
+      }
+      dsoft(sr, dpr, ds + r * bk, bk, sc.D[r]);
+    }
+    return pz;
+  };
+  auto write_dq = [&](const Ptrs& P, int64_t i0, int64_t bq, const T* dQ) {
+    if (!P.DQ) return;
+    const int64_t rr = dq->strides[nb], cc = dq->strides[nb + 1];
+    for (int64_t r = 0; r < bq; ++r)
+      for (int64_t e = 0; e < E; ++e) P.DQ[(i0 + r) * rr + e * cc] = dQ[r * E + e];
+  };
+  // Rows [j0, j0 + rows) of the group's dk / dv (src: rows x cols, dense):
+  // straight into the output, or into the group's partial.
+  auto store = [&](int64_t gi, const kn_tensor* d, AttentionBatch::Operand which, const T* src,
+                   int64_t j0, int64_t rows, int64_t cols, bool shared, std::vector<T>& part) {
+    if (!d) return;
+    if (shared) {
+      std::copy(src, src + rows * cols, part.data() + (gi * S + j0) * cols);
+      return;
+    }
+    T* base = static_cast<T*>(d->data) + g.batch.offset(members[static_cast<size_t>(start[gi])], which);
+    const int64_t rr = d->strides[nb], cc = d->strides[nb + 1];
+    for (int64_t j = 0; j < rows; ++j)
+      for (int64_t e = 0; e < cols; ++e) base[(j0 + j) * rr + e * cc] = src[j * cols + e];
+  };
+
+  if (ngroups >= kMinGroupsOnePass || (nqb <= 1 && nkt <= 1)) {
+    // One pass: a thread owns a group (its dk, dv and the dq of its members).
+    run_items(ngroups, threads, make, [&](int64_t gi, Scratch& sc) {
+      T* dK = sc.dkacc.data();
+      T* dV = sc.dvacc.data();
+      std::fill(sc.dkacc.begin(), sc.dkacc.end(), T(0));
+      std::fill(sc.dvacc.begin(), sc.dvacc.end(), T(0));
+      for (int64_t mi = start[gi]; mi < start[gi + 1]; ++mi) {
+        const int64_t b = members[static_cast<size_t>(mi)];
+        const Ptrs P = ptrs(b);
+        for (int64_t qb = 0; qb < nqb; ++qb) {
+          const int64_t i0 = qb * kBlockQ, bq = std::min(kBlockQ, L - i0);
+          const bool any = load_rows(P, i0, bq, sc);
+          T* dQ = sc.dqacc.data();
+          std::fill(dQ, dQ + bq * E, T(0));
+          const auto Qb = cview(P.Q + i0 * g.q_r, bq, E, g.q_r, g.q_c);
+          const auto DOb = cview(P.DO + i0 * do_r, bq, Ev, do_r, do_c);
+          const int64_t kend = any ? rules.key_end(i0 + bq) : 0;
+          for (int64_t j0 = 0; j0 < kend; j0 += kTileK) {
+            const int64_t bk = std::min(kTileK, kend - j0);
+            const T* pz = tile(b, P, i0, bq, j0, bk, sc);
+            const auto Pz = cview<T>(pz, bq, bk, bk, 1);
+            const auto dS = cview<T>(sc.ds.data(), bq, bk, bk, 1);
+            if (dv) mm<T>(Pz.t(), DOb, {dV + j0 * Ev, bk, Ev, Ev, 1}, T(1), T(1));
+            if (dk) mm<T>(dS.t(), Qb, {dK + j0 * E, bk, E, E, 1}, scale, T(1));
+            if (dq)
+              mm<T>(dS, cview(P.K + j0 * g.k_r, bk, E, g.k_r, g.k_c), {dQ, bq, E, E, 1}, scale, T(1));
+          }
+          write_dq(P, i0, bq, dQ);
         }
+      }
+      store(gi, dk, AttentionBatch::DK, dK, 0, S, E, k_shared, part_k);
+      store(gi, dv, AttentionBatch::DV, dV, 0, S, Ev, v_shared, part_v);
+    });
+  } else {
+    // Few groups: two passes with more work items. dk, dv over (group, key
+    // tile): each sums its members' query blocks in order; dq over (batch
+    // position, query block): each sums the key tiles in order. The tiles are
+    // recomputed in both (seven products per tile instead of five).
+    if (dk || dv)
+      run_items(ngroups * nkt, threads, make, [&](int64_t item, Scratch& sc) {
+        const int64_t gi = item / nkt, j0 = (item % nkt) * kTileK, bk = std::min(kTileK, S - j0);
+        T* dK = sc.dkacc.data();
+        T* dV = sc.dvacc.data();
+        std::fill(dK, dK + bk * E, T(0));
+        std::fill(dV, dV + bk * Ev, T(0));
+        for (int64_t mi = start[gi]; mi < start[gi + 1]; ++mi) {
+          const int64_t b = members[static_cast<size_t>(mi)];
+          const Ptrs P = ptrs(b);
+          for (int64_t qb = 0; qb < nqb; ++qb) {
+            const int64_t i0 = qb * kBlockQ, bq = std::min(kBlockQ, L - i0);
+            const int64_t kend = rules.key_end(i0 + bq);
+            if (j0 >= kend || !load_rows(P, i0, bq, sc)) continue;
+            const int64_t bkq = std::min(bk, kend - j0);  // keys this block can see
+            const T* pz = tile(b, P, i0, bq, j0, bkq, sc);
+            const auto Qb = cview(P.Q + i0 * g.q_r, bq, E, g.q_r, g.q_c);
+            const auto DOb = cview(P.DO + i0 * do_r, bq, Ev, do_r, do_c);
+            if (dv) mm<T>(cview<T>(pz, bq, bkq, bkq, 1).t(), DOb, {dV, bkq, Ev, Ev, 1}, T(1), T(1));
+            if (dk)
+              mm<T>(cview<T>(sc.ds.data(), bq, bkq, bkq, 1).t(), Qb, {dK, bkq, E, E, 1}, scale, T(1));
+          }
+        }
+        store(gi, dk, AttentionBatch::DK, dK, j0, bk, E, k_shared, part_k);
+        store(gi, dv, AttentionBatch::DV, dV, j0, bk, Ev, v_shared, part_v);
+      });
+    if (dq)
+      run_items(nbatch * nqb, threads, make, [&](int64_t item, Scratch& sc) {
+        const int64_t b = item / nqb, qb = item % nqb;
+        const int64_t i0 = qb * kBlockQ, bq = std::min(kBlockQ, L - i0);
+        const Ptrs P = ptrs(b);
+        const bool any = load_rows(P, i0, bq, sc);
         T* dQ = sc.dqacc.data();
         std::fill(dQ, dQ + bq * E, T(0));
-        const auto Qb = cview(Q + i0 * g.q_r, bq, E, g.q_r, g.q_c);
-        const auto DOb = cview(DO + i0 * do_r, bq, Ev, do_r, do_c);
         const int64_t kend = any ? rules.key_end(i0 + bq) : 0;
         for (int64_t j0 = 0; j0 < kend; j0 += kTileK) {
           const int64_t bk = std::min(kTileK, kend - j0);
-          const auto Kt = cview(K + j0 * g.k_r, bk, E, g.k_r, g.k_c);
-          const auto Vt = cview(V + j0 * g.v_r, bk, Ev, g.v_r, g.v_c);
-          T* s = sc.s.data();
-          T* dp = sc.dp.data();
-          T* ds = sc.ds.data();
-          mm<T>(Qb, Kt.t(), {s, bq, bk, bk, 1}, scale, T(0));
-          rules.apply(s, bk, moff, i0, bq, j0, bk);
-          mm<T>(DOb, Vt.t(), {dp, bq, bk, bk, 1}, T(1), T(0));
-          T* pz = s;  // P z / (1 - p): P itself without dropout
-          if (rules.drop) pz = sc.pz.data();
-          for (int64_t r = 0; r < bq; ++r) {
-            T* sr = s + r * bk;
-            T* dpr = dp + r * bk;
-            if (sc.lse[r] == -std::numeric_limits<T>::infinity())
-              std::fill(sr, sr + bk, T(0));
-            else
-              exp_sub(sr, bk, sc.lse[r]);
-            if (rules.drop) {
-              const uint64_t flat0 = (static_cast<uint64_t>(b) * static_cast<uint64_t>(L) +
-                                      static_cast<uint64_t>(i0 + r)) *
-                                         static_cast<uint64_t>(S) +
-                                     static_cast<uint64_t>(j0);
-              T* z = sc.z.data();
-              dropout_row<T>(rules.seed, rules.threshold, rules.keep_scale, flat0, bk, z);
-              T* pzr = pz + r * bk;
-              for (int64_t c = 0; c < bk; ++c) pzr[c] = sr[c] * z[c], dpr[c] *= z[c];
-            }
-            dsoft(sr, dpr, ds + r * bk, bk, sc.D[r]);
-          }
-          const auto Pz = cview<T>(pz, bq, bk, bk, 1);
-          const auto dS = cview<T>(ds, bq, bk, bk, 1);
-          if (dv) mm<T>(Pz.t(), DOb, {dV + j0 * Ev, bk, Ev, Ev, 1}, T(1), T(1));
-          if (dk) mm<T>(dS.t(), Qb, {dK + j0 * E, bk, E, E, 1}, scale, T(1));
-          if (dq) mm<T>(dS, Kt, {dQ, bq, E, E, 1}, scale, T(1));
+          tile(b, P, i0, bq, j0, bk, sc);
+          mm<T>(cview<T>(sc.ds.data(), bq, bk, bk, 1), cview(P.K + j0 * g.k_r, bk, E, g.k_r, g.k_c),
+                {dQ, bq, E, E, 1}, scale, T(1));
         }
-        if (DQ) {
-          const int64_t rr = dq->strides[nb], cc = dq->strides[nb + 1];
-          for (int64_t r = 0; r < bq; ++r)
-            for (int64_t e = 0; e < E; ++e) DQ[(i0 + r) * rr + e * cc] = dQ[r * E + e];
-        }
-      }
-    }
-    // The group's dk / dv: straight into the output, or into its partial.
-    auto store = [&](const kn_tensor* d, AttentionBatch::Operand which, const T* src, int64_t cols,
-                     bool shared, std::vector<T>& part) {
-      if (!d) return;
-      if (shared) {
-        std::copy(src, src + S * cols, part.data() + gi * S * cols);
-        return;
-      }
-      T* base = static_cast<T*>(d->data) + g.batch.offset(b_first, which);
-      const int64_t rr = d->strides[nb], cc = d->strides[nb + 1];
-      for (int64_t j = 0; j < S; ++j)
-        for (int64_t e = 0; e < cols; ++e) base[j * rr + e * cc] = src[j * cols + e];
-    };
-    store(dk, AttentionBatch::DK, dK, E, k_shared, part_k);
-    store(dv, AttentionBatch::DV, dV, Ev, v_shared, part_v);
-  });
+        write_dq(P, i0, bq, dQ);
+      });
+  }
   // Positions of dk / dv fed by several groups: sum the partials in group order.
   auto reduce = [&](const kn_tensor* d, AttentionBatch::Operand which, const std::vector<T>& part,
                     int64_t cols) {
