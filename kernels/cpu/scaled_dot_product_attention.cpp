@@ -11,50 +11,62 @@
 // on strided MatrixViews (OpenBLAS or the GEMM ladder; gemm packs a tile
 // only when a view has no BLAS layout).
 //
-// Forward, per work item (b, query block of kBlockQ rows):
-//   for each key tile [j0, j1) of kTileK keys (causal: only tiles with
-//   j0 <= the block's last row; the mask is applied only on tiles that cross
-//   the diagonal):
-//     S   = scale Q_blk K_tile^T (+ mask)             gemm, bq x bk
+// Forward, per query block of kBlockQ = 64 rows:
+//   for each key tile [j0, j1) of kTileK = 128 keys (causal: only keys
+//   j < the block's end; the mask and causality are added per tile, the
+//   causal -inf only on tiles that cross the diagonal):
+//     S   = scale Q_blk K_tile^T (+ mask)             bq x bk
 //     m'  = max(m, rowmax S); P = exp(S - m'); l = l exp(m - m') + rowsum P
-//     acc = acc exp(m - m') + (P z / (1 - p)) V_tile   gemm, bq x Ev
+//     acc = acc exp(m - m') + (P z / (1 - p)) V_tile   bq x Ev
 //   out = acc / l, lse = m + log l (l = 0, a fully masked row: out 0, lse -inf).
-// Scratch per thread: bq x bk scores, bq x Ev accumulator (O(block x tile)).
-// The L x S matrix is never formed.
+// Scratch per thread: bq x bk scores, bq x Ev accumulator (O(block x tile)),
+// plus K^T packed (S x E, below). The L x S matrix is never formed.
+// Work items: a whole batch position (all its query blocks) when there are
+// >= kWholeBatchItems (8) positions, else one query block; taken
+// dynamically from an atomic counter (causal blocks differ in cost).
+// float on an AVX-512 CPU: S = Q K^T runs on the GEMM ladder's micro-kernel
+// with K^T packed once per work item (gemm_ladder::PackedB, each tile a
+// column range of it) instead of packing each tile for each query block;
+// acc += P V on OpenBLAS's small-matrix sgemm (packing V tiles as well was
+// measured: no gain). float64 and other CPUs: kn::blas::gemm per tile.
 //
 // Backward, recomputing the tiles from q, k and lse (D_i = dout_i . out_i):
 //   P = exp(S - lse), dP = dO_blk V_tile^T, (dropout: Pz = P z/(1-p),
 //   dP *= z/(1-p)), dS = P (dP - D);
 //   dV_tile += Pz^T dO_blk, dK_tile += scale dS^T Q_blk, dQ_blk += scale dS K_tile
-// (five products per tile, as FlashAttention-2's backward).
-// Work items are "groups": the q batch positions that share one k/v batch
-// position (GQA: the G query heads of one kv head; batch dims where both k and
-// v have size 1 are summed inside a group). One thread owns a whole group: it
-// accumulates the group's dK, dV (S x E, S x Ev) in its own buffer and each
-// dQ block (bq x E) over the key tiles, always in the same order (q batch
-// positions in row-major order, query blocks, key tiles ascending). No
-// atomics, no thread-count-dependent split: the same bits for any number of
-// threads. Where k and v broadcast differently (k size 1 on a dim where v is
-// not), several groups add into one dK position: each group then writes its
-// own partial, summed afterwards in group order (still deterministic).
-// Trade-off: fewer groups than threads leaves threads idle (e.g. one head
-// with a long sequence); typical training shapes have N * H >> threads.
+// (five products per tile, as FlashAttention-2's backward). Deterministic:
+// no atomics, and every sum runs in an order fixed by the shape alone, so
+// the bits do not depend on the thread count. Two schemes, chosen by shape:
+//   one pass (>= kMinGroupsOnePass = 4 groups): a work item is a "group", the
+//     q batch positions that share one k/v batch position (GQA: the G query
+//     heads of one kv head; batch dims where both k and v have size 1 are
+//     summed inside a group). Its thread accumulates the group's dK, dV
+//     (S x E, S x Ev) in its own buffer and each dQ block (bq x E) over the key
+//     tiles (members in row-major order, query blocks, key tiles ascending).
+//   two passes (1-3 groups, e.g. one head with a long sequence, where the one
+//     pass would leave threads idle): dK, dV over (group, key tile) items,
+//     each summing its members' query blocks in order; then dQ over (batch
+//     position, query block) items, each summing the key tiles in order. The
+//     tiles are recomputed in both passes (seven products per tile).
+// Where k and v broadcast differently (k size 1 on a dim where v is not),
+// several groups add into one dK position: each group writes its own
+// partial, summed afterwards in group order.
 //
-// Threads: kn::parallel_for over the work items with a shared atomic counter
-// (dynamic: causal blocks differ in cost); an item's result does not depend
-// on which thread runs it.
-//
-// Tile sizes: 64 query rows x 128 keys. For E = 64 a score tile is 32 KiB
-// (float) and the products are 64x128x64 = 2^19 multiply-adds, where
-// OpenBLAS's small-matrix kernels run without packing; larger tiles gained
-// nothing on the Xeon (AVX-512) measured, smaller ones pay per-call overhead.
-//
-// Softmax loops: float rows go through KN_SIMD_CLONES functions (AVX-512 /
-// AVX2 / baseline picked at load) with kn::fast_expf and 16 explicit lanes
-// for max and sum; float64 uses std::exp and plain loops (all in double).
+// Softmax rows (float): AVX-512 intrinsics (max, exp + sum, exp) when the CPU
+// has them, GCC left the 16-lane max reduction scalar; the exp is kn::fast_expf's
+// Cephes polynomial (2 ulp, -inf -> 0) in 16 lanes. Other CPUs: plain loops
+// (KN_SIMD_CLONES where the compiler vectorises them). float64: std::exp
+// and plain loops, all in double.
 // Dropout: the keep bit of (b, i, j) is Philox word (flat % 4) of group
 // flat / 4, flat = (b L + i) S + j, as kn_dropout_forward; one Philox call
 // serves four consecutive keys. Computed only when p > 0.
+//
+// Measured (Intel Xeon AVX-512, 2 threads, shared machine): float32
+// N=8, H=8, L=S=512, E=64 against torch 2.13's CPU flash attention in the
+// same process: see the commit messages and the branch report for figures.
+// Tile sizes: 64 x 128 (QK^T 64x128x64 = 2^19 multiply-adds per product);
+// 48, 96 query rows and 256 keys measured the same within the noise, 32 x 128
+// slower.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
