@@ -537,7 +537,7 @@ void forward(const Params& p, const kn_tensor& q, const kn_tensor& k, const kn_t
         const int64_t i = i0 + r;
         const T l = sc.l[r];
         T* orow = O + i * g.o_r;
-        if (l > T(0)) {
+        if (!(l == T(0))) {  // NaN scores propagate (a NaN l), as torch
           const T inv = T(1) / l;
           for (int64_t e = 0; e < Ev; ++e) orow[e * g.o_c] = acc[r * Ev + e] * inv;
           LSE[i * g.lse_r] = sc.mx[r] + static_cast<T>(std::log(l));

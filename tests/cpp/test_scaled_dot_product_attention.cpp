@@ -460,6 +460,25 @@ TEST(ScaledDotProductAttention, FullyMaskedRows) {
   }
 }
 
+// A NaN in a query row makes that row's out and lse NaN (as torch), whatever
+// the other scores; the other rows are unaffected.
+TEST(ScaledDotProductAttention, NanPropagates) {
+  for (int32_t dt : {KN_FLOAT32, KN_FLOAT64}) {
+    SdpaTester t;
+    t.dtype(dt).batch({2}).sizes(70, 140, 4, 4);
+    SdpaTester::Call c = t.build();
+    for (int e = 0; e < 4; ++e) c.q.set((0 * 70 + 65) * 4 + e, std::nan(""));  // every score of row 65 NaN
+    c.q.set((1 * 70 + 3) * 4 + 1, std::nan(""));                                  // one element of row 3
+    KN_ASSERT_OK(t.forward(c, nullptr));
+    const auto out = c.out.values(), lse = c.lse.values();
+    EXPECT_TRUE(std::isnan(lse[65])) << lse[65];
+    EXPECT_TRUE(std::isnan(lse[70 + 3])) << lse[73];
+    EXPECT_TRUE(std::isnan(out[65 * 4])) << out[65 * 4];
+    EXPECT_TRUE(std::isnan(out[(70 + 3) * 4])) << out[73 * 4];
+    EXPECT_FALSE(std::isnan(lse[64]) || std::isnan(out[64 * 4]) || std::isnan(lse[70 + 4]));
+  }
+}
+
 // q, k, v as views of one packed (N, L, 3, H, E) projection, dout of a
 // (N, L, H, E) tensor: the same results as contiguous copies.
 TEST(ScaledDotProductAttention, PackedQkvViews) {
