@@ -114,11 +114,12 @@ constexpr int64_t kMinGroupsOnePass = 4;
 #if defined(__GNUC__) && defined(__x86_64__)
 #define KN_SDPA_AVX512 1
 #define KN_AVX512_FN __attribute__((target("avx512f")))
+#define KN_AVX512_INLINE __attribute__((target("avx512f"), always_inline)) inline
 // max / min by compare and blend: GCC 12's _mm512_max_ps passes
 // _mm512_undefined_ps() (self-initialised) and trips -Werror=uninitialized
 // (so do the unmasked shifts: the zero-masked ones below).
 // NaN compares false: x > m ? x : m keeps m, as the scalar loops do.
-KN_AVX512_FN inline __m512 max512(__m512 m, __m512 x) {
+KN_AVX512_INLINE __m512 max512(__m512 m, __m512 x) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, m, _CMP_GT_OQ), m, x);
 }
 
@@ -130,7 +131,7 @@ bool cpu_has_avx512() {
   return ok;
 }
 
-KN_AVX512_FN inline __m512 exp512(__m512 x) {
+KN_AVX512_INLINE __m512 exp512(__m512 x) {
   // Clamp as fast_expf (a NaN x stays NaN).
   const __m512 hi = _mm512_set1_ps(88.7228393f), lo = _mm512_set1_ps(-110.0f);
   x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), x, hi);
@@ -155,11 +156,11 @@ KN_AVX512_FN inline __m512 exp512(__m512 x) {
   return _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
 }
 
-KN_AVX512_FN inline __mmask16 tail_mask(int64_t left) {
+KN_AVX512_INLINE __mmask16 tail_mask(int64_t left) {
   return left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
 }
 
-KN_AVX512_FN float row_max_avx512(const float* s, int64_t n) {
+KN_AVX512_INLINE float row_max_in(const float* s, int64_t n) {
   const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   __m512 m0 = ninf, m1 = ninf;
   int64_t j = 0;
@@ -175,7 +176,7 @@ KN_AVX512_FN float row_max_avx512(const float* s, int64_t n) {
   return m;
 }
 
-KN_AVX512_FN float exp_sum_avx512(float* s, int64_t n, float m) {
+KN_AVX512_INLINE float exp_sum_in(float* s, int64_t n, float m) {
   const __m512 mv = _mm512_set1_ps(m), ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
   int64_t j = 0;
@@ -198,11 +199,41 @@ KN_AVX512_FN float exp_sum_avx512(float* s, int64_t n, float m) {
   return sum;
 }
 
+KN_AVX512_FN float row_max_avx512(const float* s, int64_t n) { return row_max_in(s, n); }
+KN_AVX512_FN float exp_sum_avx512(float* s, int64_t n, float m) { return exp_sum_in(s, n, m); }
+
 KN_AVX512_FN void exp_sub_avx512(float* s, int64_t n, float m) {
   const __m512 mv = _mm512_set1_ps(m);
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 k = tail_mask(n - j);
     _mm512_mask_storeu_ps(s + j, k, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), mv)));
+  }
+}
+
+// The forward's online-softmax step for a whole score tile (bq rows of bk,
+// dense), in one call: per row the new max, P = exp(S - m), l and the
+// rescaled accumulator row (bq x Ev, dense). Per-row calls cost as much as
+// the exps at these sizes.
+KN_AVX512_FN void online_softmax_tile_avx512(float* s, int64_t bq, int64_t bk, float* mx, float* l,
+                                             float* acc, int64_t Ev) {
+  constexpr float ninf = -std::numeric_limits<float>::infinity();
+  for (int64_t r = 0; r < bq; ++r) {
+    float* sr = s + r * bk;
+    const float rm = row_max_in(sr, bk);
+    const float m_new = rm > mx[r] ? rm : mx[r];
+    // A row with no visible key yet keeps m = -inf: its P is 0 (exp(-inf - 0)).
+    const float m_use = m_new == ninf ? 0.0f : m_new;
+    const float corr = mx[r] == ninf ? 0.0f : fast_expf(mx[r] - m_use);
+    l[r] = l[r] * corr + exp_sum_in(sr, bk, m_use);
+    mx[r] = m_new;
+    if (corr != 1.0f) {
+      float* ar = acc + r * Ev;
+      const __m512 c = _mm512_set1_ps(corr);
+      for (int64_t e = 0; e < Ev; e += 16) {
+        const __mmask16 k = tail_mask(Ev - e);
+        _mm512_mask_storeu_ps(ar + e, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, ar + e), c));
+      }
+    }
   }
 }
 #else
@@ -290,6 +321,32 @@ inline void dsoft(const double* p, const double* dp, double* ds, int64_t n, doub
 }
 inline void scale_row(double* x, int64_t n, double a) {
   for (int64_t j = 0; j < n; ++j) x[j] *= a;
+}
+
+// The forward's online-softmax step for a score tile (see the AVX-512 one).
+template <typename T>
+void online_softmax_tile_generic(T* s, int64_t bq, int64_t bk, T* mx, T* l, T* acc, int64_t Ev) {
+  constexpr T ninf = -std::numeric_limits<T>::infinity();
+  for (int64_t r = 0; r < bq; ++r) {
+    T* sr = s + r * bk;
+    const T m_new = std::max(mx[r], row_max(sr, bk));
+    const T m_use = m_new == ninf ? T(0) : m_new;
+    const T corr = mx[r] == ninf ? T(0) : exp_of<T>(mx[r] - m_use);
+    l[r] = l[r] * corr + exp_sum(sr, bk, m_use);
+    mx[r] = m_new;
+    if (corr != T(1)) scale_row(acc + r * Ev, Ev, corr);
+  }
+}
+inline void online_softmax_tile(double* s, int64_t bq, int64_t bk, double* mx, double* l,
+                                double* acc, int64_t Ev) {
+  online_softmax_tile_generic(s, bq, bk, mx, l, acc, Ev);
+}
+inline void online_softmax_tile(float* s, int64_t bq, int64_t bk, float* mx, float* l, float* acc,
+                                int64_t Ev) {
+#if KN_SDPA_AVX512
+  if (cpu_has_avx512()) return online_softmax_tile_avx512(s, bq, bk, mx, l, acc, Ev);
+#endif
+  online_softmax_tile_generic(s, bq, bk, mx, l, acc, Ev);
 }
 
 // The dropout factors z_ij / (1 - p) of keys [0, n) of a row whose first key
@@ -507,26 +564,16 @@ void forward(const Params& p, const kn_tensor& q, const kn_tensor& k, const kn_t
         const int64_t bk = std::min(kTileK, kend - j0);
         sc.qk.run(Qb, Kall, j0, bk, s, scale);  // S = scale Q_blk K_tile^T
         rules.apply(s, bk, moff, i0, bq, j0, bk);
-        for (int64_t r = 0; r < bq; ++r) {
+        online_softmax_tile(s, bq, bk, sc.mx.data(), sc.l.data(), acc, Ev);
+        for (int64_t r = 0; rules.drop && r < bq; ++r) {  // P z / (1 - p)
           T* sr = s + r * bk;
-          const T m_new = std::max(sc.mx[r], row_max(sr, bk));
-          // A row with no visible key yet keeps m = -inf: its P is 0 (exp(-inf - 0)).
-          const T m_use = m_new == -std::numeric_limits<T>::infinity() ? T(0) : m_new;
-          const T corr = sc.mx[r] == -std::numeric_limits<T>::infinity()
-                             ? T(0)
-                             : static_cast<T>(std::exp(sc.mx[r] - m_use));
-          sc.l[r] = sc.l[r] * corr + exp_sum(sr, bk, m_use);
-          sc.mx[r] = m_new;
-          if (corr != T(1)) scale_row(acc + r * Ev, Ev, corr);
-          if (rules.drop) {
-            const uint64_t flat0 = (static_cast<uint64_t>(b) * static_cast<uint64_t>(L) +
-                                    static_cast<uint64_t>(i0 + r)) *
-                                       static_cast<uint64_t>(S) +
-                                   static_cast<uint64_t>(j0);
-            T* z = sc.z.data();
-            dropout_row<T>(rules.seed, rules.threshold, rules.keep_scale, flat0, bk, z);
-            for (int64_t c = 0; c < bk; ++c) sr[c] *= z[c];
-          }
+          const uint64_t flat0 =
+              (static_cast<uint64_t>(b) * static_cast<uint64_t>(L) + static_cast<uint64_t>(i0 + r)) *
+                  static_cast<uint64_t>(S) +
+              static_cast<uint64_t>(j0);
+          T* z = sc.z.data();
+          dropout_row<T>(rules.seed, rules.threshold, rules.keep_scale, flat0, bk, z);
+          for (int64_t c = 0; c < bk; ++c) sr[c] *= z[c];
         }
         // acc += P V_tile
         // acc += P V_tile
