@@ -117,7 +117,7 @@ constexpr int64_t kMinGroupsOnePass = 4;
 #define KN_AVX512_INLINE __attribute__((target("avx512f"), always_inline)) inline
 // max / min by compare and blend: GCC 12's _mm512_max_ps passes
 // _mm512_undefined_ps() (self-initialised) and trips -Werror=uninitialized
-// (so do the unmasked shifts: the zero-masked ones below).
+// (so would the unmasked scalef: the zero-masked one below).
 // NaN compares false: x > m ? x : m keeps m, as the scalar loops do.
 KN_AVX512_INLINE __m512 max512(__m512 m, __m512 x) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, m, _CMP_GT_OQ), m, x);
@@ -139,7 +139,6 @@ KN_AVX512_INLINE __m512 exp512(__m512 x) {
   const __m512 kRound = _mm512_set1_ps(12582912.0f);
   const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), kRound);
   const __m512 n = _mm512_sub_ps(t, kRound);
-  const __m512i ni = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
   __m512 p = _mm512_set1_ps(1.9875691500e-4f);
@@ -149,11 +148,9 @@ KN_AVX512_INLINE __m512 exp512(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
   p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  const __m512i n1 = _mm512_maskz_srai_epi32(0xFFFF, ni, 1), n2 = _mm512_sub_epi32(ni, n1);
-  const __m512i bias = _mm512_set1_epi32(127);
-  const __m512 s1 = _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF, _mm512_add_epi32(n1, bias), 23));
-  const __m512 s2 = _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF, _mm512_add_epi32(n2, bias), 23));
-  return _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+  // p 2^n in one instruction (vscalefps), rounding into the subnormal range
+  // once, as fast_expf's two-step scaling does.
+  return _mm512_maskz_scalef_ps(0xFFFF, p, n);
 }
 
 KN_AVX512_INLINE __mmask16 tail_mask(int64_t left) {
