@@ -672,6 +672,8 @@ void backward(const Params& p, const kn_tensor& dout, const kn_tensor& q, const 
 
   struct Scratch {
     std::vector<T> s, dp, pz, ds, z, dkacc, dvacc, dqacc, lse, D;
+    ScoreProduct<T> qk, dov;  // K^T, V^T packed per batch position (one-pass scheme)
+    bool packed = false;
   };
   auto make = [&] {
     Scratch sc;
@@ -727,9 +729,14 @@ void backward(const Params& p, const kn_tensor& dout, const kn_tensor& q, const 
     T* s = sc.s.data();
     T* dp = sc.dp.data();
     T* ds = sc.ds.data();
-    mm<T>(Qb, cview(P.K + j0 * g.k_r, bk, E, g.k_r, g.k_c).t(), {s, bq, bk, bk, 1}, scale, T(0));
+    if (sc.packed) {  // S = scale Q_blk K_tile^T, dP = dO_blk V_tile^T
+      sc.qk.run(Qb, cview(P.K, S, E, g.k_r, g.k_c), j0, bk, s, scale);
+      sc.dov.run(DOb, cview(P.V, S, Ev, g.v_r, g.v_c), j0, bk, dp, T(1));
+    } else {
+      mm<T>(Qb, cview(P.K + j0 * g.k_r, bk, E, g.k_r, g.k_c).t(), {s, bq, bk, bk, 1}, scale, T(0));
+      mm<T>(DOb, cview(P.V + j0 * g.v_r, bk, Ev, g.v_r, g.v_c).t(), {dp, bq, bk, bk, 1}, T(1), T(0));
+    }
     rules.apply(s, bk, P.moff, i0, bq, j0, bk);
-    mm<T>(DOb, cview(P.V + j0 * g.v_r, bk, Ev, g.v_r, g.v_c).t(), {dp, bq, bk, bk, 1}, T(1), T(0));
     T* pz = rules.drop ? sc.pz.data() : s;  // P z / (1 - p): P itself without dropout
     for (int64_t r = 0; r < bq; ++r) {
       T* sr = s + r * bk;
@@ -783,6 +790,12 @@ void backward(const Params& p, const kn_tensor& dout, const kn_tensor& q, const 
       for (int64_t mi = start[gi]; mi < start[gi + 1]; ++mi) {
         const int64_t b = members[static_cast<size_t>(mi)];
         const Ptrs P = ptrs(b);
+        // K^T and V^T packed once for all the query blocks of b (float with
+        // the ladder's AVX-512 kernels; otherwise per-tile gemm).
+        const int64_t kmax = rules.key_end(L);
+        sc.qk.prepare(cview(P.K, S, E, g.k_r, g.k_c), kmax);
+        sc.dov.prepare(cview(P.V, S, Ev, g.v_r, g.v_c), kmax);
+        sc.packed = sc.qk.packed && sc.dov.packed;
         for (int64_t qb = 0; qb < nqb; ++qb) {
           const int64_t i0 = qb * kBlockQ, bq = std::min(kBlockQ, L - i0);
           const bool any = load_rows(P, i0, bq, sc);
@@ -804,6 +817,7 @@ void backward(const Params& p, const kn_tensor& dout, const kn_tensor& q, const 
           write_dq(P, i0, bq, dQ);
         }
       }
+      sc.packed = false;
       store(gi, dk, AttentionBatch::DK, dK, 0, S, E, k_shared, part_k);
       store(gi, dv, AttentionBatch::DV, dV, 0, S, Ev, v_shared, part_v);
     });
