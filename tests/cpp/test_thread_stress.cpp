@@ -8,7 +8,8 @@
 //                  OpenBLAS's threads, mid-size split GEMMs and small ones,
 //                  linear backward, conv2d forward/backward, max/avg pooling,
 //                  softmax/log_softmax, activations, cross_entropy, dropout with
-//                  fixed seeds, gspmm, embedding, rnn, layer_norm, group_norm), each with a per-call thread count
+//                  fixed seeds, gspmm, embedding, rnn, layer_norm, group_norm,
+//                  scaled_dot_product_attention), each with a per-call thread count
 //                  (ex = NULL, num_threads 1, 2, 3, 4), while one more thread
 //                  flips kn_set_num_threads between 0..4 the whole time. Every
 //                  output (with guard bytes around it) is compared with memcmp
@@ -593,6 +594,41 @@ void add_group_norm(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, co
            });
 }
 
+// scaled_dot_product_attention of q:(N, H, L, E) against k, v:(N, Hkv, S, E)
+// viewed as GQA (q (N, Hkv, G, L, E), k / v (N, Hkv, 1, S, E)), with a bool
+// (L, S) mask, causal, dropout; the backward reads the forward's out and lse
+// (computed once here). Forward: out, lse; backward: dq, dk, dv.
+void add_sdpa(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int64_t N, int64_t Hkv, int64_t G,
+              int64_t L, int64_t S, int64_t E, bool causal, double p_drop, Layout ql = {}) {
+  const Shape qs{N, Hkv, G, L, E}, ks{N, Hkv, 1, S, E}, os{N, Hkv, G, L, E}, ls{N, Hkv, G, L};
+  const kn_tensor q = in.add(rng, qs, dt, ql, -2, 2), k = in.add(rng, ks, dt, {}, -2, 2), v = in.add(rng, ks, dt),
+                  dout = in.add(rng, os, dt, Layout::transpose()), out = in.add(rng, os, dt),
+                  lse = in.add(rng, ls, dt);
+  in.raw.push_back(std::make_shared<std::vector<unsigned char>>(static_cast<size_t>(L * S)));
+  std::vector<unsigned char>& mb = *in.raw.back();
+  for (size_t i = 0; i < mb.size(); ++i) mb[i] = rng.integer(0, 9) != 0;  // ~10% masked
+  kn_tensor m{};
+  m.data = mb.data(), m.dtype = KN_BOOL, m.device_type = KN_DEVICE_CPU, m.ndim = 5;
+  const int64_t ms[5] = {1, 1, 1, L, S}, mst[5] = {0, 0, 0, S, 1};
+  for (int d = 0; d < 5; ++d) m.shape[d] = ms[d], m.strides[d] = mst[d];
+  const kn_scaled_dot_product_attention_params p{1.0 / std::sqrt(static_cast<double>(E)), p_drop, 4321,
+                                                 causal ? 1 : 0};
+  EXPECT_EQ(kn_scaled_dot_product_attention_forward(&p, &q, &k, &v, &m, &out, &lse, nullptr), KN_OK)
+      << kn_last_error();
+  std::ostringstream name;
+  name << dtype_str(dt) << " " << shape_str(qs) << " S " << S << (causal ? " causal" : "") << " p " << p_drop
+       << (ql.is_contiguous() ? "" : " q=" + ql.name());
+  add_jobs(jobs, "sdpa_forward " + name.str(), {OutBuf(os, dt), OutBuf(ls, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+             return kn_scaled_dot_product_attention_forward(&p, &q, &k, &v, &m, &o[0], &o[1], ex);
+           });
+  add_jobs(jobs, "sdpa_backward " + name.str(), {OutBuf(qs, dt), OutBuf(ks, dt), OutBuf(ks, dt)},
+           [=](std::vector<kn_tensor>& o, const kn_exec* ex) {
+             return kn_scaled_dot_product_attention_backward(&p, &dout, &q, &k, &v, &m, &out, &lse, &o[0], &o[1],
+                                                             &o[2], ex);
+           });
+}
+
 // One recurrent layer (kernels/rnn.h): padded (T, N, I) when batch_sizes is
 // empty, else packed. Outputs y, h_n, c_n (LSTM) and the reserve.
 void add_rnn(std::vector<Job>& jobs, Inputs& in, Rng& rng, int32_t dt, int32_t mode, int64_t T, int64_t N,
@@ -702,6 +738,9 @@ std::vector<Job> make_mix(Inputs& in) {
   add_layer_norm(jobs, in, rng, KN_FLOAT64, {6, 33, 17}, 2, Layout::transpose());
   add_group_norm(jobs, in, rng, KN_FLOAT32, {8, 32, 12, 12}, 8);
   add_group_norm(jobs, in, rng, KN_FLOAT64, {3, 6, 7, 5}, 3, Layout::reverse());
+  add_sdpa(jobs, in, rng, KN_FLOAT32, 2, 2, 3, 70, 140, 16, true, 0.0);
+  add_sdpa(jobs, in, rng, KN_FLOAT32, 3, 3, 1, 33, 65, 8, false, 0.2, Layout::transpose());
+  add_sdpa(jobs, in, rng, KN_FLOAT64, 2, 1, 2, 20, 30, 4, true, 0.3);
   add_rnn(jobs, in, rng, KN_FLOAT32, KN_LSTM, 8, 16, 32, 64, {});
   add_rnn_backward(jobs, in, rng, KN_FLOAT32, KN_LSTM, 8, 16, 32, 64, {});
   add_rnn(jobs, in, rng, KN_FLOAT64, KN_GRU, 0, 0, 24, 48, {16, 16, 12, 9, 5, 2});

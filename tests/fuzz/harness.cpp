@@ -117,6 +117,7 @@ bool kind_ok(Kind k, int32_t dt) {
     case Kind::Float: return dt == KN_FLOAT32 || dt == KN_FLOAT64;
     case Kind::Index: return dt == KN_INT32 || dt == KN_INT64;
     case Kind::Mask: return dt == KN_UINT8 || dt == KN_BOOL;
+    case Kind::FloatOrMask: return kind_ok(Kind::Float, dt) || kind_ok(Kind::Mask, dt);
   }
   return false;
 }
@@ -453,7 +454,8 @@ void mutate_tensor(Call& c) {
     for (auto& v : shape) v = small_size(c, 0, 6);
     int32_t dt = sl.kind == Kind::Index ? index_dtype(c) : sl.kind == Kind::Mask ? mask_dtype(c) : KN_FLOAT32;
     for (const Arg& o : c.a)  // the call's float dtype
-      if (sl.kind == Kind::Float && o.present && (o.t.dtype == KN_FLOAT32 || o.t.dtype == KN_FLOAT64)) {
+      if ((sl.kind == Kind::Float || sl.kind == Kind::FloatOrMask) && o.present &&
+          (o.t.dtype == KN_FLOAT32 || o.t.dtype == KN_FLOAT64)) {
         dt = o.t.dtype;
         break;
       }
@@ -772,7 +774,7 @@ void classify(Call& c) {
     }
     if (esz(t.dtype) == 0) c.must_fail("unknown-dtype", sl.name);
     else if (!kind_ok(sl.kind, t.dtype)) c.must_fail("dtype-kind", sl.name);
-    if (sl.kind == Kind::Float && kind_ok(Kind::Float, t.dtype)) {
+    if ((sl.kind == Kind::Float || sl.kind == Kind::FloatOrMask) && kind_ok(Kind::Float, t.dtype)) {
       if (!float_name) float_dt = t.dtype, float_name = sl.name;
       else if (t.dtype != float_dt) c.must_fail("float-dtype-mismatch", sl.name);
     }

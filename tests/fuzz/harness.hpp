@@ -155,7 +155,8 @@ struct Options {
 // ------------------------------------------------------------ the table
 
 enum class Role : uint8_t { In, Out };
-enum class Kind : uint8_t { Float, Index, Mask };
+// FloatOrMask: the call's float dtype or a bool / uint8 mask (an attention mask).
+enum class Kind : uint8_t { Float, Index, Mask, FloatOrMask };
 
 struct Slot {
   const char* name;
