@@ -294,7 +294,8 @@ def plot_losses(path, histories):
         return
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, h in histories.items():
-        line, = ax.plot(h["step"], h["train_loss"], marker=".", label=f"{name} train")
+        line, = ax.plot(h["step"], h["train_loss"], marker=".",
+                        label=f"{name} train (mean of the interval)")
         ax.plot(h["step"], h["val_loss"], marker="s", linestyle="--", color=line.get_color(),
                 label=f"{name} validation")
     ax.set(xlabel="step", ylabel="cross-entropy (nats/char)", title="char GPT on fortunes")
