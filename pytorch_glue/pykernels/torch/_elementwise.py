@@ -112,7 +112,6 @@ def elementwise_op(op: str, home: str, c_forward: Callable, c_backward: Callable
         raise ValueError(f"elementwise_op {op}: saves={saves!r}, expected 'x' or 'output'")
     params = tuple(params)
     names = [p.name for p in params]
-    types = tuple(p.type for p in params)
     defaults = tuple(p.default for p in params)
     nones = (None,) * len(params)
     qual, qual_bwd = f"pykernels::{op}", f"pykernels::{op}_backward"
@@ -122,12 +121,14 @@ def elementwise_op(op: str, home: str, c_forward: Callable, c_backward: Callable
     saved_arg = "x" if saves == "x" else "y"  # the C argument's name
 
     # ------------------------------------------------------------------ forward
+    # The kernels take the scalars as they come: the schema types them for the custom
+    # ops, and the functional and the Function convert them (float(alpha)) first.
     def outputs(x, *params):
         return empty_like(x)
 
     def impl(x, *params):
         y = empty_like(x)
-        call(c_forward, qual, *[t(v) for t, v in zip(types, params)], x=x, y=y)
+        call(c_forward, qual, *params, x=x, y=y)
         return y
 
     impl.__name__ = impl.__qualname__ = f"_{op}"
@@ -143,8 +144,7 @@ def elementwise_op(op: str, home: str, c_forward: Callable, c_backward: Callable
 
     def backward_impl(grad_output, saved, *params):
         dx = backward_outputs(grad_output, saved, *params)
-        call(c_backward, qual_bwd, *[t(v) for t, v in zip(types, params)],
-             **{"dy": grad_output, saved_arg: saved, "dx": dx})
+        call(c_backward, qual_bwd, *params, **{"dy": grad_output, saved_arg: saved, "dx": dx})
         return dx
 
     backward_impl.__name__ = backward_impl.__qualname__ = f"_{op}_backward"
@@ -183,9 +183,7 @@ def elementwise_op(op: str, home: str, c_forward: Callable, c_backward: Callable
         if save_input:
             # The backward needs the input, which the copy overwrites: like torch's in-place
             # ops (autograd's original_self), keep a copy of it when a gradient is needed.
-            def run_inplace(input, inplace, *params):
-                if not inplace:
-                    return forward_fast(input, *params)
+            def run_inplace(input, *params):
                 keep = torch.is_grad_enabled() and input.requires_grad
                 return input.copy_(forward_fast(input.clone() if keep else input, *params))
 
@@ -194,15 +192,15 @@ def elementwise_op(op: str, home: str, c_forward: Callable, c_backward: Callable
                     "input taken before (as torch's in-place ops keep ``original_self``), so it\n"
                     "trains as torch's in-place op does.")
         else:
-            def run_inplace(input, inplace, *params):
-                result = forward_fast(input, *params)
-                return input.copy_(result) if inplace else result
+            def run_inplace(input, *params):
+                return input.copy_(forward_fast(input, *params))
 
             doc += ("\n\n``inplace=True`` computes out of place and copies the result into ``input``\n"
                     "(returned); the backward takes the output, which the copy leaves intact,\n"
                     "so it trains as torch's in-place op does.")
-        functional = _define(op, params, ", inplace: bool", f"_run(input, inplace{convert})",
-                             {"_run": run_inplace}, defaults + (False,), home, doc)
+        functional = _define(op, params, ", inplace: bool",
+                             f"_run(input{convert}) if inplace else _fast(input{convert})",
+                             {"_run": run_inplace, "_fast": forward_fast}, defaults + (False,), home, doc)
 
     module = _module(op, home, functional, params, module_base, module_attrs,
                      inplace and module_base is not None)
