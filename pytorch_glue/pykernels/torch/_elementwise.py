@@ -173,7 +173,8 @@ def elementwise_op(op: str, home: str, c_forward: Callable, c_backward: Callable
     # ------------------------------------------------------------- public API
     convert = "".join(f", {p.type.__name__}({p.name})" for p in params)
     if torch_functional is not None:
-        doc = f"{op}(input{doc_params}) element-wise, like {torch_functional_name(torch_functional)} (any shape)."
+        like = torch_functional_name(torch_functional)
+        doc = f"{op}(input{doc_params}) element-wise, like {like} (any shape)."
     else:
         doc = f"{op}(input{doc_params}) element-wise (any shape); torch has no such function."
     if not inplace:
@@ -257,7 +258,8 @@ def _module(op: str, home: str, functional: Callable, params: Sequence[Param],
     defaults = ", ".join(f"{p.name}={p.default!r}" for p in params)
     if base is not None:
         name = base.__name__
-        namespace["__doc__"] = f"{base.__module__.split('.modules')[0]}.{name}({defaults}) on libkernels. Any shape."
+        package = base.__module__.split(".modules")[0]  # torch.nn
+        namespace["__doc__"] = f"{package}.{name}({defaults}) on libkernels. Any shape."
     else:
         name, base = camel(op), torch.nn.Module
         namespace["__doc__"] = f"{name}({defaults}) on libkernels: y = {op}(input), any shape."
