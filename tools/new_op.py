@@ -185,7 +185,6 @@ def substitutions(op: str, params: list[Param], saves: str, functional, module, 
         "saved_py": "x" if saved == "x" else "output",
         "saved_doc": "its input x" if saved == "x" else "its output y",
         "saved_doc_upper": "INPUT x" if saved == "x" else "OUTPUT y",
-        "saved_expr": "x" if saved == "x" else "output",
         "doc_params": ("; " + ", ".join(names)) if names else "",
         "doc_param_rules": ", ".join(f"{p.name} ({rule_text(p)})" for p in params) or "none",
         "c_params": "".join(f"{t} {n}, " for t, n in zip(c_types, names)),
@@ -200,19 +199,11 @@ def substitutions(op: str, params: list[Param], saves: str, functional, module, 
         "py_typed": "".join(f", {n}: {t}" for n, t in zip(names, py_types)),
         "py_convert": "".join(f", {t}({n})" for n, t in zip(names, py_types)),
         "py_args": "".join(f", {n}" for n in names),
-        "py_unpack": "".join(f", {n}" for n in names),
-        "py_args_tuple": "".join(f"{n}, " for n in names) if len(names) != 1 else f"{names[0]},",
-        "none_grads": "".join(" None," for _ in names),
-        "py_params_dict": ", ".join(f'"{n}": {p.py_default}' for n, p in zip(names, params)),
         "torch_functional": functional or "None",
         "torch_functional_doc": functional or "(torch has no such function)",
         "torch_module_doc": module or "(torch has no such module)",
         "Module": module.rpartition(".")[2] if module else camel(op),
-        "module_base": module or "torch.nn.Module",
-        "nn_doc": (f"{module}({', '.join(f'{n}={p.py_default}' for n, p in zip(names, params))})"
-                   if module else f"{camel(op)}({', '.join(f'{n}={p.py_default}' for n, p in zip(names, params))})"),
         "nn_sig_doc": ", ".join(f"{n}={p.py_default}" for n, p in zip(names, params)),
-        "module_args": "".join(f", self.{n}" for n in names),
         # tests
         "cpp_params": ",\n".join(
             f'      {{"{p.name}", {p.c_default}, kntest::ScalarKind::{p.type.capitalize()}, '
@@ -245,38 +236,15 @@ def substitutions(op: str, params: list[Param], saves: str, functional, module, 
             f'    """REFERENCE: y = {op}(x' + s["doc_params"] + ') in torch operations (autograd\n'
             f'    differentiates it for the backward parity)."""\n'
             f'    raise NotImplementedError("write reference() in tests/python/test_{op}.py")\n')
-    # torch's functional takes inplace=: so does ours (computed out of place, then
-    # copied into the input, as torch's own fallback does).
+    # The torch glue (torch_op.py) is a spec for _elementwise.elementwise_op. torch's
+    # functional takes inplace=: so does ours (computed out of place, then copied into
+    # the input, as torch's own fallback does).
     s["inplace_sig"] = ", inplace: bool = False" if inplace else ""
-    if not inplace:
-        s["inplace_body"] = "    return @@op@@_fast(input@@py_convert@@)"
-        s["inplace_doc"] = ""
-    elif saves == "output":
-        s["inplace_body"] = ("    result = @@op@@_fast(input@@py_convert@@)\n"
-                             "    return input.copy_(result) if inplace else result")
-        s["inplace_doc"] = ("\n\n    ``inplace=True`` computes out of place and copies the result into ``input``\n"
-                            "    (returned); the backward takes the output, which the copy leaves intact,\n"
-                            "    so it trains as torch's in-place op does.\n    ")
-    else:
-        # The backward needs the input, which the copy overwrites: like torch's in-place
-        # ops (autograd's original_self), keep a copy of it when a gradient is needed.
-        s["inplace_body"] = ("    if not inplace:\n"
-                             "        return @@op@@_fast(input@@py_convert@@)\n"
-                             "    keep = torch.is_grad_enabled() and input.requires_grad\n"
-                             "    return input.copy_(@@op@@_fast(input.clone() if keep else input@@py_convert@@))")
-        s["inplace_doc"] = ("\n\n    ``inplace=True`` computes out of place and copies the result into ``input``\n"
-                            "    (returned); when a gradient is needed the backward gets a copy of the\n"
-                            "    input taken before (as torch's in-place ops keep ``original_self``), so it\n"
-                            "    trains as torch's in-place op does.\n    ")
-    s["module_inplace"] = ", self.inplace" if (inplace and module) else ""
-    if module:
-        s["module_init"] = ""
-    else:
-        args = "".join(f", {n}: {t} = {p.py_default}" for n, t, p in zip(names, py_types, params))
-        body = "".join(f"        self.{n} = {n}\n" for n in names)
-        s["module_init"] = (f"\n    def __init__(self{args}) -> None:\n        super().__init__()\n{body}\n"
-                            f"    def extra_repr(self) -> str:\n"
-                            f"        return f\"{', '.join(f'{n}={{self.{n}}}' for n in names)}\"\n")
+    s["inplace_spec"] = "True" if inplace else "False"
+    s["param_specs"] = ", ".join(f'Param("{p.name}", {PY_TYPES[p.type]}, {p.py_default})' for p in params)
+    s["module_base_spec"] = module or "None"
+    s["torch_import"] = "\nimport torch\n" if (functional or module) else ""
+    s["elementwise_imports"] = "Param, elementwise_op" if params else "elementwise_op"
     return s
 
 
