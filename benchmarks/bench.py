@@ -395,6 +395,19 @@ def attention_cases(env: Env, quick: bool) -> Iterator[Case]:
             "sdpa", f"N{N} H{H} L=S={L} E{E}" + (" causal" if causal else ""),
             lambda F, q, k, v, c=causal: F.scaled_dot_product_attention(q, k, v, is_causal=c),
             inputs, flops=(frac * full, frac * 2.5 * full), bound="compute")
+    # The char GPT's own attention: N=32, 4 heads, L=S=128, E=32, causal, q/k/v strided
+    # views of one (N, L, 3 H E) projection as nanoGPT makes them (no copies).
+    N, H, L, E = 32, 4, 128, 32
+
+    def gpt_inputs():
+        qkv = env.rand(N, L, 3 * H * E, grad=True, seed=6)
+        q, k, v = (t.view(N, L, H, E).transpose(1, 2) for t in qkv.split(H * E, dim=2))
+        return (q, k, v), [qkv]
+    yield from layer_cases(
+        "sdpa", f"N{N} H{H} L=S={L} E{E} causal, q/k/v views (char_gpt)",
+        lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        gpt_inputs, flops=(0.5 * 4.0 * N * H * L * L * E, 0.5 * 10.0 * N * H * L * L * E),
+        bound="compute")
     yield from gpt_cases(env, quick)
 
 

@@ -157,6 +157,13 @@ const Shape kShapes[] = {
     {16, 800, 150, false, false, "LeNet conv2 fwd"},
     {150, 800, 16, true, false, "LeNet conv2 dcols"},
     {16, 150, 800, false, true, "LeNet conv2 dw"},
+    // char_gpt (examples/char_gpt.py): 32 x 128 tokens, 128 wide; c_attn 128 -> 384, mlp 128 -> 512 -> 128.
+    {4096, 384, 128, false, true, "GPT c_attn fwd  x w^T"},
+    {4096, 128, 384, false, false, "GPT c_attn dx   dy w"},
+    {384, 128, 4096, true, false, "GPT c_attn dw   dy^T x"},
+    {4096, 128, 512, false, true, "GPT mlp proj fwd"},
+    {4096, 512, 128, false, false, "GPT mlp proj dx"},
+    {128, 512, 4096, true, false, "GPT mlp proj dw"},
     {256, 256, 256, false, false, "square 256"},
     {512, 512, 512, false, false, "square 512"},
     {1024, 1024, 1024, false, false, "square 1024"},
