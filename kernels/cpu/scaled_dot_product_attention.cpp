@@ -377,35 +377,8 @@ void dropout_row(uint64_t seed, uint64_t threshold, T keep_scale, uint64_t flat0
 
 // ---------------------------------------------------------------- geometry
 
-struct Geometry {
-  AttentionBatch batch;
-  int nb;
-  int64_t L, S, E, Ev;
-  // [row stride, column stride] of each operand's last two dims
-  int64_t q_r, q_c, k_r, k_c, v_r, v_c, o_r, o_c, m_r, m_c, lse_r;
-};
-
-Geometry geometry(const kn_tensor& q, const kn_tensor& k, const kn_tensor& v, const kn_tensor* m,
-                  const kn_tensor& out, const kn_tensor& lse) {
-  Geometry g;
-  g.nb = q.ndim - 2;
-  const int nb = g.nb;
-  g.batch.set(AttentionBatch::Q, &q, nb);
-  g.batch.set(AttentionBatch::K, &k, nb);
-  g.batch.set(AttentionBatch::V, &v, nb);
-  g.batch.set(AttentionBatch::MASK, m, nb);
-  g.batch.set(AttentionBatch::OUT, &out, nb);
-  g.batch.set(AttentionBatch::LSE, &lse, nb);
-  g.L = q.shape[nb], g.E = q.shape[nb + 1], g.S = k.shape[nb], g.Ev = v.shape[nb + 1];
-  g.q_r = q.strides[nb], g.q_c = q.strides[nb + 1];
-  g.k_r = k.strides[nb], g.k_c = k.strides[nb + 1];
-  g.v_r = v.strides[nb], g.v_c = v.strides[nb + 1];
-  g.o_r = out.strides[nb], g.o_c = out.strides[nb + 1];
-  g.lse_r = lse.strides[nb];
-  g.m_r = (m && m->shape[nb] != 1) ? m->strides[nb] : 0;
-  g.m_c = (m && m->shape[nb + 1] != 1) ? m->strides[nb + 1] : 0;
-  return g;
-}
+// The operands' batch, sizes and strides (kernels/internal/attention_layout.hpp).
+using Geometry = AttentionOperands;
 
 // What every tile needs besides the operands: the mask, causality, dropout.
 template <typename T>
@@ -427,6 +400,16 @@ struct TileRules {
         m_c(g.m_c),
         L(g.L),
         S(g.S) {}
+
+  // z[c] = the dropout factor (0 or 1 / (1 - p)) of batch position b, query
+  // row i, key j0 + c, for c < n: Philox bits of flat = (b L + i) S + j.
+  void dropout_factors(int64_t b, int64_t i, int64_t j0, int64_t n, T* z) const {
+    const uint64_t flat0 =
+        (static_cast<uint64_t>(b) * static_cast<uint64_t>(L) + static_cast<uint64_t>(i)) *
+            static_cast<uint64_t>(S) +
+        static_cast<uint64_t>(j0);
+    dropout_row<T>(seed, threshold, keep_scale, flat0, n, z);
+  }
 
   // The last key tile end (exclusive) rows [i0, i1) can see.
   int64_t key_end(int64_t i1) const { return causal ? std::min(S, i1) : S; }
@@ -530,7 +513,8 @@ struct ScoreProduct {
 template <typename T>
 void forward(const Params& p, const kn_tensor& q, const kn_tensor& k, const kn_tensor& v,
              const kn_tensor* m, const kn_tensor& out, const kn_tensor& lse, int threads) {
-  const Geometry g = geometry(q, k, v, m, out, lse);
+  Geometry g;
+  g.set(q, k, v, m, out, lse);
   const int64_t L = g.L, S = g.S, E = g.E, Ev = g.Ev;
   if (g.batch.count == 0 || L == 0) return;
   const TileRules<T> rules(p, m, g);
@@ -579,12 +563,8 @@ void forward(const Params& p, const kn_tensor& q, const kn_tensor& k, const kn_t
         online_softmax_tile(s, bq, bk, sc.mx.data(), sc.l.data(), acc, Ev);
         for (int64_t r = 0; rules.drop && r < bq; ++r) {  // P z / (1 - p)
           T* sr = s + r * bk;
-          const uint64_t flat0 =
-              (static_cast<uint64_t>(b) * static_cast<uint64_t>(L) + static_cast<uint64_t>(i0 + r)) *
-                  static_cast<uint64_t>(S) +
-              static_cast<uint64_t>(j0);
           T* z = sc.z.data();
-          dropout_row<T>(rules.seed, rules.threshold, rules.keep_scale, flat0, bk, z);
+          rules.dropout_factors(b, i0 + r, j0, bk, z);
           for (int64_t c = 0; c < bk; ++c) sr[c] *= z[c];
         }
         // acc += P V_tile
@@ -615,18 +595,15 @@ template <typename T>
 void backward(const Params& p, const kn_tensor& dout, const kn_tensor& q, const kn_tensor& k,
               const kn_tensor& v, const kn_tensor* m, const kn_tensor& out, const kn_tensor& lse,
               const kn_tensor* dq, const kn_tensor* dk, const kn_tensor* dv, int threads) {
-  Geometry g = geometry(q, k, v, m, out, lse);
+  Geometry g;
+  g.set(q, k, v, m, out, lse, &dout, dq, dk, dv);
   const int nb = g.nb;
-  g.batch.set(AttentionBatch::DOUT, &dout, nb);
-  g.batch.set(AttentionBatch::DQ, dq, nb);
-  g.batch.set(AttentionBatch::DK, dk, nb);
-  g.batch.set(AttentionBatch::DV, dv, nb);
   const int64_t L = g.L, S = g.S, E = g.E, Ev = g.Ev;
   const int64_t nbatch = g.batch.count;
   if (!dq && !dk && !dv) return;
   const TileRules<T> rules(p, m, g);
   const T scale = static_cast<T>(p.scale);
-  const int64_t do_r = dout.strides[nb], do_c = dout.strides[nb + 1];
+  const int64_t do_r = g.do_r, do_c = g.do_c;
 
   // dk / dv of a broadcast k / v (size-1 batch dims, incl. any batch of 0 q
   // positions) where L = 0 or no q position maps onto it: zero.
@@ -761,12 +738,8 @@ void backward(const Params& p, const kn_tensor& dout, const kn_tensor& q, const 
       else
         exp_sub(sr, bk, sc.lse[r]);
       if (rules.drop) {
-        const uint64_t flat0 =
-            (static_cast<uint64_t>(b) * static_cast<uint64_t>(L) + static_cast<uint64_t>(i0 + r)) *
-                static_cast<uint64_t>(S) +
-            static_cast<uint64_t>(j0);
         T* z = sc.z.data();
-        dropout_row<T>(rules.seed, rules.threshold, rules.keep_scale, flat0, bk, z);
+        rules.dropout_factors(b, i0 + r, j0, bk, z);
         T* pzr = pz + r * bk;
         for (int64_t c = 0; c < bk; ++c) pzr[c] = sr[c] * z[c], dpr[c] *= z[c];
       }

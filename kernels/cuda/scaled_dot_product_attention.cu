@@ -87,13 +87,9 @@ __device__ __forceinline__ double log_(double x) { return log(x); }
 __host__ __device__ __forceinline__ int padded(int n) { return n + ((4 - n % 32) + 32) % 32; }
 
 // Everything the kernels need apart from the data pointers (by value).
-struct Geometry {
-  AttentionBatch batch;
-  int64_t L, S;
-  int E, Ev;
-  // [row stride, column stride] of each operand's last two dims (0 when absent)
-  int64_t q_r, q_c, k_r, k_c, v_r, v_c, o_r, o_c, lse_r, m_r, m_c;
-  int64_t do_r, do_c, dq_r, dq_c, dk_r, dk_c, dv_r, dv_c;
+// The operands' layout (batch, sizes, strides: attention_layout.hpp) and the
+// rules of every tile; passed to the kernels by value.
+struct Geometry : AttentionOperands {
   int mask_kind;  // 0: none, 1: bool / uint8, 2: float (q's dtype)
   int causal;
   double scale;
@@ -101,7 +97,6 @@ struct Geometry {
   uint64_t seed, threshold;
   double drop_scale;
 };
-
 // The q batch positions that broadcast onto one position of a (dk or dv)
 // batch `group` whose dims are each q's size or 1.
 struct Group {
@@ -510,32 +505,7 @@ Geometry make_geometry(const Params& p, const kn_tensor& q, const kn_tensor& k, 
                        const kn_tensor* dout = nullptr, const kn_tensor* dq = nullptr,
                        const kn_tensor* dk = nullptr, const kn_tensor* dv = nullptr) {
   Geometry g{};
-  const int nb = q.ndim - 2;
-  g.batch.set(AttentionBatch::Q, &q, nb);
-  g.batch.set(AttentionBatch::K, &k, nb);
-  g.batch.set(AttentionBatch::V, &v, nb);
-  g.batch.set(AttentionBatch::MASK, m, nb);
-  g.batch.set(AttentionBatch::OUT, &out, nb);
-  g.batch.set(AttentionBatch::LSE, &lse, nb);
-  g.batch.set(AttentionBatch::DOUT, dout, nb);
-  g.batch.set(AttentionBatch::DQ, dq, nb);
-  g.batch.set(AttentionBatch::DK, dk, nb);
-  g.batch.set(AttentionBatch::DV, dv, nb);
-  g.L = q.shape[nb];
-  g.S = k.shape[nb];
-  g.E = static_cast<int>(q.shape[nb + 1]);  // bounded by the shared memory check
-  g.Ev = static_cast<int>(v.shape[nb + 1]);
-  g.q_r = q.strides[nb], g.q_c = q.strides[nb + 1];
-  g.k_r = k.strides[nb], g.k_c = k.strides[nb + 1];
-  g.v_r = v.strides[nb], g.v_c = v.strides[nb + 1];
-  g.o_r = out.strides[nb], g.o_c = out.strides[nb + 1];
-  g.lse_r = lse.strides[nb];
-  g.m_r = (m && m->shape[nb] != 1) ? m->strides[nb] : 0;
-  g.m_c = (m && m->shape[nb + 1] != 1) ? m->strides[nb + 1] : 0;
-  if (dout) g.do_r = dout->strides[nb], g.do_c = dout->strides[nb + 1];
-  if (dq) g.dq_r = dq->strides[nb], g.dq_c = dq->strides[nb + 1];
-  if (dk) g.dk_r = dk->strides[nb], g.dk_c = dk->strides[nb + 1];
-  if (dv) g.dv_r = dv->strides[nb], g.dv_c = dv->strides[nb + 1];
+  g.set(q, k, v, m, out, lse, dout, dq, dk, dv);
   g.mask_kind = !m ? 0 : (m->dtype == KN_BOOL || m->dtype == KN_UINT8) ? 1 : 2;
   g.causal = p.is_causal;
   g.scale = p.scale;
@@ -617,7 +587,8 @@ void launch(CudaCall& call, const char* name, Kernel kernel, int B, int64_t work
        call.device(), " allows ", limit);
 }
 
-// Head dims are stored as int in Geometry: far beyond any shared memory anyway.
+// The shared-memory sizes (forward_smem, ...) and the tile loops take head dims as int:
+// far beyond any shared memory anyway.
 void check_head_dims(const CudaCall& call, int64_t E, int64_t Ev) {
   if (E > 65536 || Ev > 65536)
     fail(KN_ERR_UNSUPPORTED, call.op(), ": head dims E = ", E, ", Ev = ", Ev,

@@ -8,9 +8,9 @@
 //   layout.offset(b, AttentionBatch::K)               // host or device
 //
 // where a size-1 dim of a broadcast tensor contributes nothing (its stride is
-// treated as 0). The last two dims (rows, columns) keep their strides:
-// q.strides[nb], q.strides[nb + 1], ... read by the kernels directly, with the
-// mask's row / column strides set to 0 where the mask has size 1 there.
+// treated as 0). The last two dims (rows, columns) keep their strides, which
+// AttentionOperands collects with the sizes for both kernels (the mask's row /
+// column strides 0 where the mask has size 1 there).
 #pragma once
 
 #include <cstdint>
@@ -48,6 +48,50 @@ struct AttentionBatch {
       off += i * stride[which][d];
     }
     return off;
+  }
+};
+
+// Everything the kernels read about the operands' layout: the batch, the
+// sizes L, S, E, Ev and each operand's [row stride, column stride] of its last
+// two dims (x_r, x_c; 0 for an operand not given). Filled on the host by set();
+// the CUDA kernels take it (inside their Geometry) by value.
+struct AttentionOperands {
+  AttentionBatch batch;
+  int nb = 0;
+  int64_t L = 0, S = 0, E = 0, Ev = 0;
+  int64_t q_r = 0, q_c = 0, k_r = 0, k_c = 0, v_r = 0, v_c = 0, o_r = 0, o_c = 0, lse_r = 0;
+  int64_t m_r = 0, m_c = 0;  // 0 where the mask has size 1 (or there is none)
+  int64_t do_r = 0, do_c = 0, dq_r = 0, dq_c = 0, dk_r = 0, dk_c = 0, dv_r = 0, dv_c = 0;
+
+  // q:(*B, L, E) k:(*Bk, S, E) v:(*Bv, S, Ev) mask:(*Bm, L|1, S|1) out:(*B, L, Ev)
+  // lse:(*B, L); the backward's dout, dq, dk, dv (any of them null).
+  void set(const kn_tensor& q, const kn_tensor& k, const kn_tensor& v, const kn_tensor* m,
+           const kn_tensor& out, const kn_tensor& lse, const kn_tensor* dout = nullptr,
+           const kn_tensor* dq = nullptr, const kn_tensor* dk = nullptr,
+           const kn_tensor* dv = nullptr) {
+    nb = q.ndim - 2;
+    batch.set(AttentionBatch::Q, &q, nb);
+    batch.set(AttentionBatch::K, &k, nb);
+    batch.set(AttentionBatch::V, &v, nb);
+    batch.set(AttentionBatch::MASK, m, nb);
+    batch.set(AttentionBatch::OUT, &out, nb);
+    batch.set(AttentionBatch::LSE, &lse, nb);
+    batch.set(AttentionBatch::DOUT, dout, nb);
+    batch.set(AttentionBatch::DQ, dq, nb);
+    batch.set(AttentionBatch::DK, dk, nb);
+    batch.set(AttentionBatch::DV, dv, nb);
+    L = q.shape[nb], E = q.shape[nb + 1], S = k.shape[nb], Ev = v.shape[nb + 1];
+    q_r = q.strides[nb], q_c = q.strides[nb + 1];
+    k_r = k.strides[nb], k_c = k.strides[nb + 1];
+    v_r = v.strides[nb], v_c = v.strides[nb + 1];
+    o_r = out.strides[nb], o_c = out.strides[nb + 1];
+    lse_r = lse.strides[nb];
+    m_r = (m && m->shape[nb] != 1) ? m->strides[nb] : 0;
+    m_c = (m && m->shape[nb + 1] != 1) ? m->strides[nb + 1] : 0;
+    if (dout) do_r = dout->strides[nb], do_c = dout->strides[nb + 1];
+    if (dq) dq_r = dq->strides[nb], dq_c = dq->strides[nb + 1];
+    if (dk) dk_r = dk->strides[nb], dk_c = dk->strides[nb + 1];
+    if (dv) dv_r = dv->strides[nb], dv_c = dv->strides[nb + 1];
   }
 };
 

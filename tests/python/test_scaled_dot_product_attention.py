@@ -14,7 +14,7 @@ import torch.nn.functional as TF
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import pykernels as pk
-from _helpers import count_saved, strided
+from _helpers import count_saved, ops_run, strided
 from pykernels.torch import autograd as A
 from pykernels.torch import functional as F
 from pykernels.torch.ops import dropout as dropout_ops
@@ -664,17 +664,6 @@ def test_keyword_arguments():
 def test_fast_path_equals_custom_op():
     """Under a dispatch mode the functional takes the custom op (the fast path is skipped):
     the same output, gradients and saved tensors as the eager fast path."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class OpLog(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.ops = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.ops.append(str(func))
-            return func(*args, **(kwargs or {}))
-
     torch.manual_seed(20)
     q, k, v = qkv((2, 4, 5, 4), (2, 2, 6, 4), (2, 2, 6, 3), torch.float64)
     mask = torch.rand(5, 6) > 0.3
@@ -687,10 +676,9 @@ def test_fast_path_equals_custom_op():
         return n, out, torch.autograd.grad(out, (q, k, v), g)
 
     n_fast, out_fast, grads_fast = run()
-    with OpLog() as log:
-        n_op, out_op, grads_op = run()
-    assert "pykernels.scaled_dot_product_attention.default" in log.ops
-    assert "pykernels.scaled_dot_product_attention_backward.default" in log.ops
+    names, (n_op, out_op, grads_op) = ops_run(run)
+    assert "pykernels.scaled_dot_product_attention" in names
+    assert "pykernels.scaled_dot_product_attention_backward" in names
     assert n_fast == n_op
     assert torch.equal(out_fast, out_op)
     for a, b in zip(grads_fast, grads_op):
