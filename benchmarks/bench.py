@@ -381,8 +381,6 @@ def attention_cases(env: Env, quick: bool) -> Iterator[Case]:
     recomputes Q K^T and forms dV, dP, dQ, dK: 10 N H L S E; causal: half of each
     (the tiles above the diagonal are skipped). And the GPT of `make demo-gpt`:
     training steps of both twins from the same weights."""
-    if not hasattr(KF, "scaled_dot_product_attention"):
-        return
     N, H, L, E = 8, 8, 512, 64
     full = 4.0 * N * H * L * L * E
     for causal in (False, True):
@@ -415,8 +413,6 @@ def gpt_cases(env: Env, quick: bool) -> Iterator[Case]:
     """Training steps (forward, loss, backward, AdamW) of the char GPT of `make demo-gpt`
     (its default config, batch and block size), ours and the torch twin from the same
     weights and tokens."""
-    if not hasattr(pk_models, "GPT"):
-        return
     import importlib.util
     spec = importlib.util.spec_from_file_location("char_gpt", os.path.join(ROOT, "examples", "char_gpt.py"))
     char_gpt = importlib.util.module_from_spec(spec)

@@ -335,11 +335,6 @@ def test_makefile_installs_the_fortunes():
                      makefile, flags=re.M)
 
 
-def _has_sdpa():
-    import pykernels.torch as pkt
-    return hasattr(pkt.functional, "scaled_dot_product_attention")
-
-
 @pytest.mark.skipif(not pathlib.Path(FORTUNES_DIR, "computers").is_file(),
                     reason="Debian's fortunes package is not installed")
 def test_char_gpt_demo_trains_compares_checkpoints_resumes_and_samples(tmp_path):
@@ -347,8 +342,6 @@ def test_char_gpt_demo_trains_compares_checkpoints_resumes_and_samples(tmp_path)
     attention and the loss on pykernels) against its torch twin, then a resume."""
     torch = pytest.importorskip("torch")
     _char_gpt()
-    if not _has_sdpa():
-        pytest.skip("pykernels has no scaled_dot_product_attention yet")
     from pykernels.torch.models import GPT, GPTConfig
     script = str(EXAMPLES / "char_gpt.py")
     ckpt, png = tmp_path / "gpt.pt", tmp_path / "curves.png"

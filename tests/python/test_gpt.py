@@ -8,9 +8,6 @@ import pykernels.torch as pkt  # noqa: E402
 from pykernels.torch import models  # noqa: E402
 from pykernels.torch.models import GPT, GPTConfig  # noqa: E402
 
-HAS_SDPA = hasattr(pkt.functional, "scaled_dot_product_attention")
-needs_sdpa = pytest.mark.skipif(not HAS_SDPA, reason="pykernels has no "
-                                "scaled_dot_product_attention yet")
 CONFIG = GPTConfig(vocab_size=37, block_size=16, n_layer=2, n_head=4, n_embd=32)
 
 
@@ -23,7 +20,7 @@ def _twins(config=CONFIG, F=None):
 
 
 def _torch_attention_F():
-    """pykernels' functionals with torch's attention (runs before pykernels has sdpa)."""
+    """pykernels' functionals with torch's attention (the layers checked on their own)."""
     import types
     return types.SimpleNamespace(cross_entropy=pkt.functional.cross_entropy,
                                  softmax=pkt.functional.softmax,
@@ -83,7 +80,6 @@ def test_pykernels_layers_match_torch_with_torch_attention():
     _compare(*_twins(F=_torch_attention_F()))
 
 
-@needs_sdpa
 def test_pykernels_model_matches_its_torch_twin():
     _compare(*_twins())
 
@@ -110,7 +106,7 @@ def test_attention_gets_strided_views_of_c_attn_output():
 
 def test_trains_and_generates_reproducibly():
     torch.manual_seed(0)
-    model = GPT(CONFIG, F=_torch_attention_F() if not HAS_SDPA else None)
+    model = GPT(CONFIG)
     opt = model.configure_optimizer(weight_decay=0.1, learning_rate=1e-2)
     decay, no_decay = opt.param_groups
     assert decay["weight_decay"] == 0.1 and all(p.dim() == 2 for p in decay["params"])
