@@ -102,7 +102,7 @@ void mse_loss_backward(kn_reduction reduction, const kn_tensor& dout, const kn_t
     const T signed_scale = dinput ? scale : -scale;
     // Large outputs: streaming stores (kernels/internal/stream_store.hpp;
     // measured 16.5 -> 21 GB/s at 16M, 2 threads, mean reduction).
-    const bool stream = stream_output(numel(grad) * int64_t(sizeof(T)));
+    const bool stream = stream_output(grad.data, numel(grad) * int64_t(sizeof(T)));
     parallel_rows<T, 4>({&grad, &g, &input, &target}, ctx.num_threads,
                         [signed_scale, stream](int64_t n, const auto& p, const auto& s) {
                           T* out = p[0];

@@ -20,7 +20,7 @@ void relu_forward(const kn_tensor& x, const kn_tensor& y, const CpuContext& ctx)
     using T = decltype(tag);
     // Operand 0 is the output: its memory order drives the iteration order.
     // Large outputs: streaming stores (kernels/internal/stream_store.hpp).
-    const bool stream = stream_output(numel(y) * int64_t(sizeof(T)));
+    const bool stream = stream_output(y.data, numel(y) * int64_t(sizeof(T)));
     parallel_rows<T, 2>({&y, &x}, ctx.num_threads, [stream](int64_t n, const auto& p, const auto& s) {
       T* out = p[0];
       const T* in = p[1];

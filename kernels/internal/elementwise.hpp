@@ -89,7 +89,7 @@ KN_SIMD_CLONES void binary_unit(int64_t n, const T* gy, const T* in, T* out, G f
 // 20 -> 15-18 GB/s), so those keep plain stores.
 template <typename T, typename F>
 void unary(const kn_tensor& x, const kn_tensor& y, int threads, bool streamable, F f) {
-  const bool stream = streamable && stream_output(numel(y) * int64_t(sizeof(T)));
+  const bool stream = streamable && stream_output(y.data, numel(y) * int64_t(sizeof(T)));
   parallel_rows<T, 2>({&y, &x}, threads, [f, stream](int64_t n, const auto& p, const auto& s) {
     const F fn = f;  // a local copy: stores to out cannot alias its parameters
     T* out = p[0];
@@ -107,7 +107,7 @@ void unary(const kn_tensor& x, const kn_tensor& y, int threads, bool streamable,
 template <typename T, typename G>
 void binary(const kn_tensor& dy, const kn_tensor& a, const kn_tensor& dx, int threads,
             bool streamable, G g) {
-  const bool stream = streamable && stream_output(numel(dx) * int64_t(sizeof(T)));
+  const bool stream = streamable && stream_output(dx.data, numel(dx) * int64_t(sizeof(T)));
   parallel_rows<T, 3>({&dx, &dy, &a}, threads, [g, stream](int64_t n, const auto& p, const auto& s) {
     const G fn = g;
     T* out = p[0];

@@ -9,6 +9,10 @@
 #include <limits>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "kernels/internal/stream_store.hpp"
 #include "kernels/ops/leaky_relu.hpp"
 #include "kernels/ops/mse_loss.hpp"
@@ -64,17 +68,40 @@ TEST(StreamStore, RowEqualsPlainStoresForAnySizeAndAlignment) {
 
 TEST(StreamStore, LargeRowBothWays) {
   const int64_t n = (int64_t(1) << 21) + 13;  // 8 MB of float: above kStreamMinBytes
-  ASSERT_TRUE(kn::stream_output(n * int64_t(sizeof(float))) || !KN_HAVE_STREAM_STORES);
+  std::vector<float> touched(static_cast<size_t>(n), 1.0f);
+  ASSERT_TRUE(kn::stream_output(touched.data(), n * int64_t(sizeof(float))) ||
+              !KN_HAVE_STREAM_STORES);
   check_row<float>(n, 3, true, false);
   check_row<float>(n, 0, true, true);
 }
 
 TEST(StreamStore, PolicyThreshold) {
-  EXPECT_FALSE(kn::stream_output(0));
-  EXPECT_FALSE(kn::stream_output(301056 * 4));  // LeNet's first ReLU: stays cached
-  EXPECT_FALSE(kn::stream_output(kn::kStreamMinBytes - 1));
-  EXPECT_EQ(kn::stream_output(kn::kStreamMinBytes), bool(KN_HAVE_STREAM_STORES));
+  // Resident memory: the size alone decides.
+  std::vector<char> buf(static_cast<size_t>(kn::kStreamMinBytes), 1);
+  EXPECT_FALSE(kn::stream_output(buf.data(), 0));
+  EXPECT_FALSE(kn::stream_output(buf.data(), 301056 * 4));  // LeNet's first ReLU: stays cached
+  EXPECT_FALSE(kn::stream_output(buf.data(), kn::kStreamMinBytes - 1));
+  EXPECT_EQ(kn::stream_output(buf.data(), kn::kStreamMinBytes), bool(KN_HAVE_STREAM_STORES));
 }
+
+#if defined(__linux__)
+// A fresh mapping has no pages until they are touched: no streaming into it
+// (the page faults zero each page through the cache; plain stores hit it).
+TEST(StreamStore, FreshPagesAreNotStreamed) {
+  const int64_t bytes = 2 * kn::kStreamMinBytes;
+  void* p = mmap(nullptr, static_cast<size_t>(bytes), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  EXPECT_FALSE(kn::pages_resident(p, bytes));
+  EXPECT_FALSE(kn::stream_output(p, bytes));
+  std::memset(p, 0, static_cast<size_t>(bytes / 2));  // half touched: the last page is not
+  EXPECT_FALSE(kn::stream_output(p, bytes));
+  std::memset(p, 0, static_cast<size_t>(bytes));
+  EXPECT_TRUE(kn::pages_resident(p, bytes));
+  EXPECT_EQ(kn::stream_output(p, bytes), bool(KN_HAVE_STREAM_STORES));
+  munmap(p, static_cast<size_t>(bytes));
+}
+#endif
 
 TEST(StreamStore, CopyAnyRangeAndAlignment) {
   std::vector<uint8_t> src(5000), dst(5200);
@@ -108,8 +135,9 @@ kn_tensor view1d(float* data, int64_t n) {
 
 TEST(StreamStore, StreamingKernelsAreBitIdentical) {
   const int64_t n = (int64_t(1) << 21) + 5;  // 8 MB + 20 bytes of float32
-  ASSERT_TRUE(kn::stream_output(n * 4) || !KN_HAVE_STREAM_STORES);
   std::vector<float> x(size_t(n + 1)), t(size_t(n + 1)), y(size_t(n + 1));
+  // y is resident (zero-filled): the kernels below stream into it.
+  ASSERT_TRUE(kn::stream_output(y.data(), n * 4) || !KN_HAVE_STREAM_STORES);
   uint32_t state = 12345;
   for (int64_t i = 0; i <= n; ++i) {
     state = state * 1664525u + 1013904223u;
