@@ -258,6 +258,8 @@ else
 endif
 
 bench: build pyinstall
+	@echo "==> CPU and run-time ISA paths (kn_cpu_info)"
+	$(PY) -c "import pykernels; print(pykernels.cpu_info())"
 	@echo "==> Google Benchmark: kernels through the C ABI (short runs)"
 	for b in $(BUILD)/benchmarks/bench_*; do
 	  [ -f "$$b" ] && [ -x "$$b" ] || continue

@@ -42,10 +42,20 @@ What it does, in one process:
   (float32 = 4 bytes, int64 = 8, mask = 1; bytes = what must be read + written
   once; FLOP: an FMA = 2).
 
+* Machine. The JSON's meta records the CPU (cpu: /proc/cpuinfo's model name, or
+  the cpuid brand string where that is generic), kn_cpu_info's whole line (cpu_info)
+  and its fields (cpu_fields: vendor, family, model, isa, caches, and the ISA path
+  each kernel family took at run time: elementwise, softmax, gemm_ladder,
+  sdpa_softmax, conv2d_direct, and blas, OpenBLAS's core type), the CPU family
+  (cpu_family, e.g. "AMD EPYC (Zen 4)", "Intel Xeon (model 167, AVX-512)"), and
+  the BLAS line; the table header and the Markdown print them.
+
 Outputs: the table on stdout, the rows as JSON (--json), a bar chart of the
 ratios (--png, matplotlib Agg), and optionally a Markdown report (--markdown:
 everything above the marker line of an existing file is kept as its hand-written
-introduction; the rest is regenerated).
+introduction; below it there is one results section per CPU family, and a run
+rewrites only its own family's section (--cpu-family names it by hand, e.g. for
+an old --from-json file), leaving the others as they are).
 """
 from __future__ import annotations
 
@@ -705,7 +715,13 @@ def _loadavg() -> Optional[List[float]]:
         return None
 
 
-def cpu_model() -> str:
+def read_cpu_info() -> Tuple[str, dict]:
+    """pykernels.cpu_info(): the CPU and the ISA path each kernel family took in this process."""
+    info = pykernels.cpu_info()
+    return info, pykernels.cpu_info_fields(info)
+
+
+def _proc_cpu_name() -> str:
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -713,7 +729,114 @@ def cpu_model() -> str:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return ""
+
+
+def _generic_cpu_name(name: str) -> bool:
+    """A name that does not say which CPU it is: VMs often show 'Intel(R) Xeon(R) Processor' or
+    'AMD EPYC Processor' (a real model name has a number: 'EPYC 9654', 'Platinum 8375C')."""
+    return not re.search(r"\d", name or "")
+
+
+def _known(fields: dict, key: str) -> Optional[int]:
+    try:
+        return int(fields.get(key, ""))
+    except ValueError:
+        return None
+
+
+def cpu_model(fields: Optional[dict] = None) -> str:
+    """The CPU's name: /proc/cpuinfo's model name, or kn_cpu_info's cpuid brand string where
+    that is missing or generic; a generic name gets the family and model appended."""
+    fields = fields or {}
+    name = _proc_cpu_name()
+    brand = fields.get("cpu", "")
+    if brand and brand != "unknown" and (not name or _generic_cpu_name(name)):
+        name = brand
+    name = name or platform.processor() or "unknown"
+    family, model = _known(fields, "family"), _known(fields, "model")
+    if _generic_cpu_name(name) and family is not None and model is not None:
+        name += f" (family {family}, model {model})"
+    return name
+
+
+_PRODUCT_LINES = [("Intel", r"Xeon|Core|Atom|Celeron|Pentium"),
+                  ("AMD", r"EPYC|Ryzen|Threadripper|Opteron|Athlon")]
+
+
+def _product_line(brand: str) -> str:
+    """'Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz' -> 'Intel Xeon', 'AMD EPYC 9654 ...' -> 'AMD EPYC'."""
+    clean = re.sub(r"\((R|TM|tm)\)", "", brand or "")
+    for vendor, lines in _PRODUCT_LINES:
+        m = re.search(rf"\b({lines})\b", clean)
+        if m and (vendor in clean or not re.search(r"Intel|AMD", clean)):
+            return f"{vendor} {m.group(1)}"
+    clean = re.sub(r"\b(CPU|Processor|processor)\b.*$", "", clean.split("@")[0])
+    return " ".join(clean.split()[:3]) or "unknown CPU"
+
+
+def _amd_core(family: int, model: int) -> Optional[str]:
+    """AMD's microarchitecture from cpuid's display family and model."""
+    if family == 0x17:
+        return "Zen 2" if model >= 0x30 else "Zen / Zen+"
+    if family == 0x19:
+        zen4 = 0x10 <= model <= 0x1F or 0x60 <= model <= 0x7F or 0xA0 <= model <= 0xAF
+        return "Zen 4" if zen4 else "Zen 3"
+    if family == 0x1A:
+        return "Zen 5"
+    return None
+
+
+def cpu_family(fields: dict, cpu: str = "") -> str:
+    """The CPU family a run belongs to, the key of its results section in the Markdown report:
+    'AMD EPYC (Zen 4)', 'Intel Xeon (model 167, AVX-512)'. From kn_cpu_info's fields (vendor,
+    family, model, isa); with none (an old JSON file), the product line of the CPU name alone."""
+    line = _product_line(fields.get("cpu") if fields.get("cpu", "unknown") != "unknown" else cpu)
+    vendor, isa = fields.get("vendor", ""), fields.get("isa", "").split(",")
+    family, model = _known(fields, "family"), _known(fields, "model")
+    if family is None or model is None:
+        return line
+    if vendor == "AuthenticAMD" and _amd_core(family, model):
+        return f"{line} ({_amd_core(family, model)})"
+    simd = "AVX-512" if "avx512f" in isa else "AVX2" if "avx2" in isa else "no AVX2"
+    if vendor == "GenuineIntel" and family == 6:
+        return f"{line} (model {model}, {simd})"
+    return f"{line} (family {family}, model {model}, {simd})"
+
+
+ISA_PATH_KEYS = ["elementwise", "softmax", "gemm_ladder", "sdpa_softmax", "conv2d_direct", "blas"]
+
+
+def isa_paths(fields: dict) -> str:
+    """The kernel families' run-time choices, one line ('' when the run did not record them)."""
+    return "; ".join(f"{k}={fields[k]}" for k in ISA_PATH_KEYS if fields.get(k))
+
+
+def cpu_details(fields: dict) -> str:
+    """Vendor, family/model, ISA extensions and caches, one line ('' when not recorded)."""
+    parts = []
+    if fields.get("vendor"):
+        parts.append(f"{fields['vendor']} family {fields.get('family', '?')} model {fields.get('model', '?')}")
+    if fields.get("isa"):
+        parts.append(f"ISA {fields['isa']}")
+    caches = [f"{k.upper() if k != 'l1d' else 'L1d'} {fields[k]}" for k in ("l1d", "l2", "l3") if fields.get(k)]
+    if caches:
+        parts.append("caches " + ", ".join(caches))
+    return "; ".join(parts)
+
+
+def print_header(meta: dict) -> None:
+    """The run's machine, above the table: CPU, its family and details, BLAS, ISA paths."""
+    print(f"{meta['cpu']} ({meta['cores']} cores), device {meta['device']}, {meta['threads']} threads, "
+          f"torch {meta['torch']}, pykernels {meta['pykernels']}")
+    fields = meta.get("cpu_fields") or {}
+    family = meta.get("cpu_family") or (cpu_family(fields, meta["cpu"]) if fields else "")
+    details = cpu_details(fields)
+    if family or details:
+        print(f"CPU family: {family}" + (f" ({details})" if details else ""))
+    print(f"BLAS: {meta['blas']}")
+    if isa_paths(fields):
+        print(f"ISA paths: {isa_paths(fields)}")
 
 
 def write_png(rows: List[dict], path: str, title: str) -> None:
@@ -749,7 +872,7 @@ kernel gets to what the machine can do.
     make bench          # Google Benchmark binaries (short runs), then benchmarks/bench.py
     python benchmarks/bench.py --threads 2 --filter 'conv2d|linear' --json out.json
     python benchmarks/bench.py --quick        # a fast smoke run (less settled numbers)
-    python benchmarks/bench.py --markdown docs/performance.md   # regenerates the part below
+    python benchmarks/bench.py --markdown docs/performance.md   # rewrites this CPU's section below
     make bench ARGS="--omp-wait-policy passive"  # steadier on a loaded machine (see below)
     python benchmarks/bench.py --from-json runs/bench/bench.json --markdown docs/performance.md
                                               # re-render an earlier run, measuring nothing
@@ -819,19 +942,57 @@ bandwidth (target >= 80%).
 """
 
 
-def write_markdown(path: str, rows: List[dict], meta: dict) -> None:
-    intro = DEFAULT_INTRO
-    if os.path.exists(path):
-        with open(path) as f:
-            text = f.read()
-        if MARKER in text:
-            intro = text.split(MARKER)[0].rstrip() + "\n"
+SECTION_PREFIX = "## Results"
+PREAMBLE = ("One section per CPU family measured (per GPU for `--device cuda`), each from its latest "
+            "run, in name order: a run of `bench.py --markdown` replaces only its own family's "
+            "section. Compare rows within a section; across sections the machines differ. The "
+            "chart of the latest run is written to runs/bench/bench.png (not committed).")
+
+
+def section_label(meta: dict) -> str:
+    """Which results section a run writes: its CPU family (or its GPU with --device cuda)."""
+    if meta.get("device") == "cuda" and meta.get("gpu"):
+        return f"{meta['gpu']} (CUDA)"
+    return meta.get("cpu_family") or cpu_family(meta.get("cpu_fields") or {}, meta.get("cpu", ""))
+
+
+def _section_heading_label(heading: str, body: List[str]) -> str:
+    """The label of an existing section: '## Results: LABEL, DATE', or for the one-section
+    reports written before there were several, '## Results (DATE)', the family of its CPU line."""
+    m = re.match(rf"^{SECTION_PREFIX}: (.+), \d{{4}}-\d\d-\d\d[^,]*$", heading)
+    if m:
+        return m.group(1)
+    for line in body:
+        c = re.match(r"^\* CPU: (.*?), \d+ cores", line)
+        if c:
+            return cpu_family({}, c.group(1))
+    return "unknown CPU"
+
+
+def split_sections(generated: str) -> List[Tuple[str, str]]:
+    """The generated part of a report (below the marker) as [(label, text)] per results section;
+    anything before the first section (the preamble) is dropped: it is rewritten."""
+    sections: List[Tuple[str, List[str]]] = []
+    for line in generated.split("\n"):
+        if line.startswith(SECTION_PREFIX):
+            sections.append((line, []))
+        elif sections:
+            sections[-1][1].append(line)
+    out = []
+    for heading, body in sections:
+        while body and not body[-1].strip():
+            body.pop()
+        out.append((_section_heading_label(heading, body), "\n".join([heading] + body)))
+    return out
+
+
+def section_lines(rows: List[dict], meta: dict, label: str) -> List[str]:
     lim = meta["limits"]
+    fields = meta.get("cpu_fields") or {}
 
     def g(v, unit, scale):
         return "not measured" if not v else f"{v / scale:.1f} {unit}"
-    lines = [intro, MARKER, "",
-             f"## Results ({meta['date']})", "",
+    lines = [f"{SECTION_PREFIX}: {label}, {meta['date']}", "",
              "Measured on a shared, noisy machine (other jobs running): ratios are "
              "more reliable than absolute times, since ours and torch's calls alternate; "
              "re-run `make bench` on your own machine for numbers that mean something there.", "",
@@ -839,17 +1000,18 @@ def write_markdown(path: str, rows: List[dict], meta: dict) -> None:
              f"Load average (1, 5, 15 min) before the run: {meta.get('load_before')}, after: "
              f"{meta.get('load_after')}, on {meta['cores']} cores.", "",
              f"* CPU: {meta['cpu']}, {meta['cores']} cores; device {meta['device']}, "
-             f"{meta['threads']} threads for both libraries",
-             f"* FMA peak (fp32, best at up to {lim.get('threads_measured', '-')} threads): "
-             f"{g(lim.get('peak_flops'), 'GFLOP/s', 1e9)}"
-             + (f" wall-clock; {g(lim.get('fma_flops_cpu'), 'GFLOP/s', 1e9)} per CPU time "
-                "(what the cores do while they run: the idle-machine figure)"
-                if lim.get("fma_flops_cpu") else ""),
-             f"* {'Bandwidth (' + lim['note'] + ')' if lim.get('note') else 'Streaming bandwidth'}: "
-             f"{g(lim.get('bandwidth'), 'GB/s', 1e9)}"
-             + (f" (copy {g(lim.get('copy_bytes'), 'GB/s', 1e9)}, "
-                f"triad {g(lim.get('triad_bytes'), 'GB/s', 1e9)})" if lim.get("triad_bytes") else ""),
-             ]
+             f"{meta['threads']} threads for both libraries"]
+    if cpu_details(fields):
+        lines.append(f"  * {cpu_details(fields)}")
+    lines += [f"* FMA peak (fp32, best at up to {lim.get('threads_measured', '-')} threads): "
+              f"{g(lim.get('peak_flops'), 'GFLOP/s', 1e9)}"
+              + (f" wall-clock; {g(lim.get('fma_flops_cpu'), 'GFLOP/s', 1e9)} per CPU time "
+                 "(what the cores do while they run: the idle-machine figure)"
+                 if lim.get("fma_flops_cpu") else ""),
+              f"* {'Bandwidth (' + lim['note'] + ')' if lim.get('note') else 'Streaming bandwidth'}: "
+              f"{g(lim.get('bandwidth'), 'GB/s', 1e9)}"
+              + (f" (copy {g(lim.get('copy_bytes'), 'GB/s', 1e9)}, "
+                 f"triad {g(lim.get('triad_bytes'), 'GB/s', 1e9)})" if lim.get("triad_bytes") else "")]
     for t, v in sorted(lim.get("all", {}).items()):
         lines.append(f"  * {t} thread(s): FMA {g(v.get('fma_flops'), 'GFLOP/s', 1e9)} "
                      f"(per CPU time {g(v.get('fma_flops_cpu'), 'GFLOP/s', 1e9)}), "
@@ -858,11 +1020,33 @@ def write_markdown(path: str, rows: List[dict], meta: dict) -> None:
         lines.append(f"* GPU: {meta['gpu']}")
     lines += [f"* torch {meta['torch']}, pykernels {meta['pykernels']}",
               f"* OMP_WAIT_POLICY: {meta['omp_wait_policy']}",
-              f"* BLAS: {meta['blas']}", "",
+              f"* BLAS: {meta['blas']}"]
+    if isa_paths(fields):
+        lines.append(f"* ISA paths (kn_cpu_info): {isa_paths(fields)}")
+    lines += ["",
               "ratio = ours / torch (below 1 = pykernels faster); %limit = our rate against the "
               "limit named in the next column (FMA = fp32 FMA peak, BW = streaming bandwidth).", ""]
     lines += table_lines(rows, markdown=True)
-    lines += ["", "![ratios](../runs/bench/bench.png) (the chart is written to runs/bench/bench.png, not committed)", ""]
+    return lines
+
+
+def write_markdown(path: str, rows: List[dict], meta: dict) -> None:
+    """Write this run's results section (section_label(meta)) into the report at path:
+    the hand-written part above the marker is kept, and so is every other CPU family's section;
+    sections are in name order."""
+    intro, sections = DEFAULT_INTRO, {}
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
+        if MARKER in text:
+            intro, generated = text.split(MARKER, 1)
+            intro = intro.rstrip() + "\n"
+            sections = dict(split_sections(generated))
+    label = section_label(meta)
+    sections[label] = "\n".join(section_lines(rows, meta, label))
+    lines = [intro, MARKER, "", PREAMBLE, ""]
+    for key in sorted(sections, key=str.casefold):
+        lines += [sections[key], ""]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -890,6 +1074,10 @@ def main(argv=None) -> int:
                         "scheduler timeslices. Set before torch loads: the script re-executes itself.")
     p.add_argument("--from-json", default="", metavar="PATH",
                    help="measure nothing: re-render the table, PNG and Markdown of an earlier --json")
+    p.add_argument("--cpu-family", default="", metavar="LABEL",
+                   help="the --markdown results section to write (default: this run's CPU family, "
+                        "e.g. 'AMD EPYC (Zen 4)'); for --from-json files recorded before bench.py "
+                        "recorded kn_cpu_info, whose CPU name alone may not say the family")
     args = p.parse_args(argv)
 
     if args.omp_wait_policy != "inherit" and os.environ.get("OMP_WAIT_POLICY") != args.omp_wait_policy:
@@ -907,6 +1095,9 @@ def main(argv=None) -> int:
             meta["limits"] = select_limits(meta["limits"]["all"], meta["threads"])
             for row in rows:
                 row["pct_limit"] = pct_limit(row, meta["limits"])
+        if args.cpu_family:
+            meta["cpu_family"] = args.cpu_family
+        print_header(meta)
         print("\n".join(table_lines(rows)))
         if args.png:
             write_png(rows, args.png, f"pykernels / torch, {meta['device']}, {meta['threads']} threads, "
@@ -942,19 +1133,20 @@ def main(argv=None) -> int:
     pykernels.set_num_threads(args.threads)
     rule = Rule.quick() if args.quick else Rule()
 
+    info, fields = read_cpu_info()
     meta = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 command="python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-                cpu=cpu_model(), cores=os.cpu_count(), threads=args.threads, device=args.device,
+                cpu=cpu_model(fields), cores=os.cpu_count(), threads=args.threads, device=args.device,
                 torch=torch.__version__, pykernels=getattr(pykernels, "__version__", "?"),
-                blas=pykernels.blas_info(), quick=args.quick, limits=limits,
+                blas=pykernels.blas_info(), cpu_info=info, cpu_fields=fields,
+                cpu_family=args.cpu_family or cpu_family(fields, cpu_model(fields)),
+                quick=args.quick, limits=limits,
                 omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", "(unset: libgomp default)"),
                 load_before=_loadavg(),
                 rule=dataclasses.asdict(rule))
     if args.device == "cuda":
         meta["gpu"] = torch.cuda.get_device_name()
-    print(f"{meta['cpu']} ({meta['cores']} cores), device {args.device}, {args.threads} threads, "
-          f"torch {meta['torch']}, pykernels {meta['pykernels']}")
-    print(f"BLAS: {meta['blas']}")
+    print_header(meta)
     if limits.get("peak_flops"):
         print(f"FMA peak {limits['peak_flops'] / 1e9:.1f} GFLOP/s, ", end="")
     if limits.get("bandwidth"):

@@ -94,6 +94,17 @@ PYBIND11_MODULE(_C, m) {
         return std::string(info);
       },
       "kn_blas_info: a one-line description of the CPU BLAS in use.");
+  m.def(
+      "cpu_info",
+      [] {
+        const char* info = nullptr;
+        call([&] {
+          info = kn_cpu_info();
+          return info ? KN_OK : KN_ERR_OUT_OF_MEMORY;
+        });
+        return std::string(info);
+      },
+      "kn_cpu_info: the CPU and what this process's CPU dispatch chose, 'key=value; ...'.");
 
   // ------------------------------------------------------------- operators
   // One bindings/<op>.cpp each, in name order (deterministic docs and errors).

@@ -1,10 +1,11 @@
 // The library-wide entry points: status strings, the thread-local last
-// error, versions, build facts, threads, BLAS info.
+// error, versions, build facts, threads, BLAS and CPU dispatch info.
 #include <string>
 #include <string_view>
 
 #include "capi/boundary.hpp"
 #include "kernels/internal/blas.hpp"
+#include "kernels/internal/cpu_info.hpp"
 #include "kernels/internal/threading.hpp"
 
 #ifndef KN_VERSION_STRING
@@ -79,6 +80,12 @@ int32_t kn_get_num_threads(void) { return kn::default_num_threads(); }
 const char* kn_blas_info(void) {
   const char* info = nullptr;
   const kn_status s = kn::capi::guard("kn_blas_info", [&] { info = kn::blas::info(); });
+  return s == KN_OK ? info : nullptr;
+}
+
+const char* kn_cpu_info(void) {
+  const char* info = nullptr;
+  const kn_status s = kn::capi::guard("kn_cpu_info", [&] { info = kn::cpu_info::report(); });
   return s == KN_OK ? info : nullptr;
 }
 

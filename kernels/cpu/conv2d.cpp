@@ -37,6 +37,7 @@
 
 #include "kernels/cpu/conv2d_direct.hpp"
 #include "kernels/internal/blas.hpp"
+#include "kernels/internal/cpu_info.hpp"
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/simd.hpp"
 #include "kernels/internal/strided.hpp"
@@ -630,6 +631,10 @@ void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tens
 }
 
 }  // namespace
+
+// Whether the direct kernels are in play on this CPU (use_direct's CPU test;
+// the shapes decide per call): kn_cpu_info reports it.
+const char* conv2d_direct_isa() { return direct::cpu_ok() ? "avx512" : "off"; }
 
 void conv2d_forward(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor& w,
                     const kn_tensor* b, const kn_tensor& y, const CpuContext& ctx) {

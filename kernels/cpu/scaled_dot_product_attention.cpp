@@ -86,6 +86,7 @@
 
 #include "kernels/internal/attention_layout.hpp"
 #include "kernels/internal/blas.hpp"
+#include "kernels/internal/cpu_info.hpp"
 #include "kernels/internal/dispatch.hpp"
 #include "kernels/internal/fast_exp.hpp"
 #include "kernels/internal/gemm_ladder.hpp"
@@ -876,6 +877,15 @@ void backward(const Params& p, const kn_tensor& dout, const kn_tensor& q, const 
 }
 
 }  // namespace
+
+// The float32 softmax rows' choice (row_max, exp_sum, exp_sub and the online
+// softmax tile above): kn_cpu_info reports it.
+const char* sdpa_softmax_isa() {
+#if KN_SDPA_AVX512
+  if (cpu_has_avx512()) return "avx512";
+#endif
+  return "portable";
+}
 
 void scaled_dot_product_attention_forward(const Params& p, const kn_tensor& q, const kn_tensor& k,
                                           const kn_tensor& v, const kn_tensor* mask,

@@ -58,6 +58,7 @@ struct OpenBlas {
   dgemm_fn dgemm = nullptr;
   set_threads_fn set_num_threads = nullptr;
   std::string info;   // one-line description, or the load error
+  std::string core;   // the core type in use and who chose it (core_info)
   bool ok = false;
   Threading threading = Threading::Unknown;
   std::mutex threaded_calls;  // see Threading
@@ -160,8 +161,8 @@ void load(OpenBlas& lib) {
     return;
   }
   lib.threading = threading_model(handle);
-  lib.info = std::string(config ? config() : "OpenBLAS") + "; core=" +
-             (corename ? corename() : "?") + (how.empty() ? "" : " (" + how + ")") +
+  lib.core = std::string(corename ? corename() : "?") + (how.empty() ? "" : " (" + how + ")");
+  lib.info = std::string(config ? config() : "OpenBLAS") + "; core=" + lib.core +
              "; threads=" + threading_name(lib.threading);
   lib.ok = true;
 }
@@ -411,6 +412,8 @@ template void gemm<double>(MatrixView<const double>, MatrixView<const double>,
                            MatrixView<double>, double, double, int);
 
 const char* info() { return openblas().info.c_str(); }
+
+const char* core_info() { return openblas().core.c_str(); }
 
 }  // namespace blas
 }  // namespace kn

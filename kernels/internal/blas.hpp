@@ -62,5 +62,10 @@ void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c
 // the core type). Loads OpenBLAS if needed; throws like gemm on failure.
 const char* info();
 
+// The core type OpenBLAS runs (openblas_get_corename) and who chose it, e.g.
+// "SkylakeX (core type SkylakeX chosen by libkernels from CPUID)": the
+// "core=" part of info(). Loads OpenBLAS if needed; throws like info().
+const char* core_info();
+
 }  // namespace blas
 }  // namespace kn

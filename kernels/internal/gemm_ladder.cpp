@@ -53,6 +53,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #ifdef _OPENMP
@@ -711,6 +712,12 @@ void openblas(KN_GEMM_LADDER_ARGS, int threads) {
 const char* micro_kernel_name() { return use_avx512() ? "avx512" : "portable"; }
 
 bool uses_avx512() { return use_avx512(); }
+
+std::string describe() {
+  return std::string(micro_kernel_name()) + " " + std::to_string(kMR) + "x" + std::to_string(kNR) +
+         " micro-kernel" +
+         (use_avx512() ? ", small float32 GEMMs routed to it" : ", float32 GEMMs all on OpenBLAS");
+}
 
 void force_portable_micro_kernel(bool on) { g_force_portable = on; }
 

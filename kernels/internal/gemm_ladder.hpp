@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -89,6 +90,10 @@ const char* micro_kernel_name();
 // Whether packed_gemm runs its AVX-512 kernels (kn::blas::gemm only picks the
 // ladder then: the portable kernels are no match for OpenBLAS).
 bool uses_avx512();
+// For kn_cpu_info: the micro-kernel, its MR x NR tile, and whether
+// kn::blas::gemm routes float32 products to the ladder (uses_avx512()), e.g.
+// "avx512 6x32 micro-kernel, small float32 GEMMs routed to it".
+std::string describe();
 // Tests: force the portable micro-kernel (true) or restore CPU detection (false).
 void force_portable_micro_kernel(bool on);
 

@@ -8,10 +8,15 @@
 // contraction), so a loop whose elements can land in the vectorised body or
 // in the scalar tail depending on the thread split must be compiled with
 // fp-contract=off where results must not depend on the thread count.
+//
+// kn::simd::clone_target() (kernels/internal/cpu_info.hpp, defined in
+// simd.cpp) names the clone this CPU runs; change it with the list below.
 #pragma once
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define KN_HAVE_SIMD_CLONES 1
 #define KN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
+#define KN_HAVE_SIMD_CLONES 0
 #define KN_SIMD_CLONES
 #endif

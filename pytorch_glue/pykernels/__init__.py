@@ -38,6 +38,7 @@ __version__ = _C.version_string()
 __all__ = [
     "KernelError", "ShapeError", "UnsupportedError", "__version__",
     "abi_version", "has_cuda", "set_num_threads", "get_num_threads", "blas_info",
+    "cpu_info", "cpu_info_fields",
     "linear", "linear_backward", "relu", "relu_backward", "mse_loss", "mse_loss_backward",
     # convolution
     "conv2d", "conv2d_backward",
@@ -82,6 +83,27 @@ def get_num_threads() -> int:
 def blas_info() -> str:
     """A one-line description of the CPU BLAS in use (loads OpenBLAS if needed)."""
     return _C.blas_info()
+
+
+def cpu_info() -> str:
+    """The CPU and what this process's CPU dispatch chose (``kn_cpu_info``), as
+    ``"key=value; key=value"``: ``cpu`` (the cpuid brand string), ``vendor``,
+    ``family``, ``model``, ``arch``, ``isa``, ``l1d``/``l2``/``l3``, then each kernel
+    family's run-time path (``elementwise``, ``softmax``, ``gemm_ladder``,
+    ``sdpa_softmax``, ``conv2d_direct``) and ``blas`` (OpenBLAS's core type).
+    Loads OpenBLAS if needed. :func:`cpu_info_fields` parses it."""
+    return _C.cpu_info()
+
+
+def cpu_info_fields(info: str | None = None) -> dict[str, str]:
+    """:func:`cpu_info` (or the given string of that form) as a dict, in its order."""
+    text = cpu_info() if info is None else info
+    fields = {}
+    for item in text.split(";"):
+        key, sep, value = item.strip().partition("=")
+        if sep and key:
+            fields[key] = value.strip()
+    return fields
 
 
 # ---------------------------------------------------------------- helpers

@@ -97,6 +97,19 @@ TEST(Library, BlasInfoNamesACore) {
   EXPECT_STREQ(kn_last_error(), "");
 }
 
+// Through the shared library's C ABI (the values are checked against the
+// kernels' own decisions in test_internal_cpu_info.cpp).
+TEST(Library, CpuInfoNamesTheDispatch) {
+  const char* info = kn_cpu_info();
+  ASSERT_NE(info, nullptr) << kn_last_error();
+  EXPECT_STREQ(kn_last_error(), "");
+  const std::string s = info;
+  for (const char* key : {"cpu=", "; vendor=", "; isa=", "; l1d=", "; elementwise=", "; softmax=",
+                          "; gemm_ladder=", "; sdpa_softmax=", "; conv2d_direct=", "; blas="})
+    EXPECT_NE(s.find(key), std::string::npos) << key << " missing from " << s;
+  EXPECT_EQ(kn_cpu_info(), info);  // static: the same string every call
+}
+
 // A NULL-x relu: the simplest failing call.
 kn_status failing_call(const char* which) {
   HostTensor y({2}, KN_FLOAT32);

@@ -32,6 +32,28 @@ def test_library_info():
     assert pk._C.status_string(2) == "KN_ERR_SHAPE_MISMATCH"
 
 
+CPU_INFO_KEYS = ["cpu", "vendor", "family", "model", "arch", "isa", "l1d", "l2", "l3", "elementwise",
+                 "softmax", "gemm_ladder", "sdpa_softmax", "conv2d_direct", "blas"]
+
+
+def test_cpu_info():
+    info = pk.cpu_info()
+    assert isinstance(info, str) and info
+    assert pk.cpu_info() == info  # one string per process
+    fields = pk.cpu_info_fields()
+    assert list(fields) == CPU_INFO_KEYS, info
+    assert all(fields.values()), info
+    assert info == "; ".join(f"{k}={v}" for k, v in fields.items())
+    # The OpenBLAS core type is the one blas_info() names.
+    if not fields["blas"].startswith("unavailable"):
+        assert f"; core={fields['blas']};" in pk.blas_info()
+    assert fields["gemm_ladder"].split()[0] in ("avx512", "portable")
+    assert fields["elementwise"].split()[0] in ("avx512f", "avx2", "default", "none")
+    # The parser on a given string.
+    assert pk.cpu_info_fields("cpu=X; isa=avx2,fma; blas=Haswell (y=z)") == {
+        "cpu": "X", "isa": "avx2,fma", "blas": "Haswell (y=z)"}
+
+
 def test_num_threads_round_trip():
     default = pk.get_num_threads()
     try:

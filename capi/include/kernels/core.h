@@ -51,7 +51,7 @@ extern "C" {
 /* ---------------------------------------------------------------- versions */
 
 #define KN_ABI_VERSION_MAJOR 0 /* bumped on a layout or signature break       */
-#define KN_ABI_VERSION_MINOR 7 /* additive changes only; a changed fn gets _v2 */
+#define KN_ABI_VERSION_MINOR 8 /* additive changes only; a changed fn gets _v2 */
 #define KN_MAX_DIMS 8
 
 /* ----------------------------------------------------------------- status */
@@ -130,6 +130,22 @@ KN_API int32_t kn_get_num_threads(void);
  * OpenBLAS if it is not loaded yet. On failure returns NULL and sets
  * kn_last_error(). See docs/abi.md, "OpenBLAS". */
 KN_API const char* kn_blas_info(void);
+
+/* A static one-line description of the CPU and of what THIS process's CPU
+ * dispatch chose, as "key=value" items separated by "; " (values contain no
+ * ';'; unknown values read "unknown"), e.g.
+ *   "cpu=Intel(R) Xeon(R) Processor; vendor=GenuineIntel; family=6; model=167;
+ *    arch=x86_64; isa=avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,avx;
+ *    l1d=48K; l2=2M; l3=480M; elementwise=avx512f (target_clones);
+ *    softmax=avx512f (target_clones);
+ *    gemm_ladder=avx512 6x32 micro-kernel, small float32 GEMMs routed to it;
+ *    sdpa_softmax=avx512; conv2d_direct=avx512;
+ *    blas=SkylakeX (core type SkylakeX chosen by libkernels from CPUID)"
+ * Built once per process (thread-safe); loads OpenBLAS if it is not loaded
+ * yet (a BLAS that cannot be loaded reads "blas=unavailable (...)"). Returns
+ * NULL and sets kn_last_error() only when out of memory. Keys may be added;
+ * see docs/abi.md, "CPU dispatch". (ABI minor 8.) */
+KN_API const char* kn_cpu_info(void);
 
 /* -------------------------------------------------------------- operators
  * Each operator is a forward/backward pair. Supported dtypes: KN_FLOAT32 and
