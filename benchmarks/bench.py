@@ -404,18 +404,19 @@ def attention_cases(env: Env, quick: bool) -> Iterator[Case]:
             lambda F, q, k, v, c=causal: F.scaled_dot_product_attention(q, k, v, is_causal=c),
             inputs, flops=(frac * full, frac * 2.5 * full), bound="compute")
     # The char GPT's own attention: N=32, 4 heads, L=S=128, E=32, causal, q/k/v strided
-    # views of one (N, L, 3 H E) projection as nanoGPT makes them (no copies).
-    N, H, L, E = 32, 4, 128, 32
+    # views of one (N, L, 3 H E) projection as nanoGPT makes them (no copies). Its own
+    # names: the closures above read N, H, L, E when the cases run.
+    gN, gH, gL, gE = 32, 4, 128, 32
 
     def gpt_inputs():
-        qkv = env.rand(N, L, 3 * H * E, grad=True, seed=6)
-        q, k, v = (t.view(N, L, H, E).transpose(1, 2) for t in qkv.split(H * E, dim=2))
+        qkv = env.rand(gN, gL, 3 * gH * gE, grad=True, seed=6)
+        q, k, v = (t.view(gN, gL, gH, gE).transpose(1, 2) for t in qkv.split(gH * gE, dim=2))
         return (q, k, v), [qkv]
+    gfull = 4.0 * gN * gH * gL * gL * gE
     yield from layer_cases(
-        "sdpa", f"N{N} H{H} L=S={L} E{E} causal, q/k/v views (char_gpt)",
+        "sdpa", f"N{gN} H{gH} L=S={gL} E{gE} causal, q/k/v views (char_gpt)",
         lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
-        gpt_inputs, flops=(0.5 * 4.0 * N * H * L * L * E, 0.5 * 10.0 * N * H * L * L * E),
-        bound="compute")
+        gpt_inputs, flops=(0.5 * gfull, 0.5 * 2.5 * gfull), bound="compute")
     yield from gpt_cases(env, quick)
 
 
