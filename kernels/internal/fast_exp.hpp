@@ -16,9 +16,19 @@ namespace kn {
 
 inline float fast_expf(float x) {
   constexpr float kHi = 88.7228393f, kLo = -110.0f;
+  constexpr float kZero = -104.0f;  // exp(-104) = 0.97 * 2^-150: rounds to 0
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
   constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  // Below kZero, exp(x) < 2^-150 rounds to 0, which is what the steps below
+  // return there; but their last multiply would underflow to that 0, and an
+  // underflowing instruction takes a microcode assist on Intel cores (~150
+  // cycles): a softmax row with masked (-inf) entries ran 5x torch's time on
+  // an Intel Xeon. So those lanes compute exp(0) and are selected to 0 at the
+  // end: the same bits, no underflow. (Results in [2^-150, 2^-126), x in
+  // [-104, -87.3], are still subnormal and still assisted: rare.)
+  const bool zero = x < kZero;
+  x = zero ? 0.0f : x;
   // Clamp (NaN compares false everywhere and stays NaN).
   x = x > kHi ? kHi : x;
   x = x < kLo ? kLo : x;
@@ -42,7 +52,7 @@ inline float fast_expf(float x) {
   float s1, s2;
   std::memcpy(&s1, &b1, 4);
   std::memcpy(&s2, &b2, 4);
-  return p * s1 * s2;
+  return zero ? 0.0f : p * s1 * s2;
 }
 
 // exp in T's precision: fast_expf for float, std::exp for double.
