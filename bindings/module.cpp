@@ -30,6 +30,17 @@ int register_bindings(const char* name, BindFn fn) {
 
 using namespace knpy;
 
+// The string of a kn_*_info() call (static, owned by the library); NULL means
+// it could not be built: raise with `failure` and kn_last_error().
+static std::string info_line(const char* (*info_fn)(), kn_status failure) {
+  const char* info = nullptr;
+  call([&] {
+    info = info_fn();
+    return info ? KN_OK : failure;
+  });
+  return std::string(info);
+}
+
 PYBIND11_MODULE(_C, m) {
   m.doc() =
       "pykernels._C: the libkernels C ABI. Tensor arguments are numpy.ndarray, descriptor "
@@ -84,26 +95,10 @@ PYBIND11_MODULE(_C, m) {
       "kn_set_num_threads: default CPU threads (0 = OpenMP default).");
   m.def("get_num_threads", &kn_get_num_threads, "kn_get_num_threads: default CPU threads.");
   m.def(
-      "blas_info",
-      [] {
-        const char* info = nullptr;
-        call([&] {
-          info = kn_blas_info();
-          return info ? KN_OK : KN_ERR_BACKEND;
-        });
-        return std::string(info);
-      },
+      "blas_info", [] { return info_line(kn_blas_info, KN_ERR_BACKEND); },
       "kn_blas_info: a one-line description of the CPU BLAS in use.");
   m.def(
-      "cpu_info",
-      [] {
-        const char* info = nullptr;
-        call([&] {
-          info = kn_cpu_info();
-          return info ? KN_OK : KN_ERR_OUT_OF_MEMORY;
-        });
-        return std::string(info);
-      },
+      "cpu_info", [] { return info_line(kn_cpu_info, KN_ERR_OUT_OF_MEMORY); },
       "kn_cpu_info: the CPU and what this process's CPU dispatch chose, 'key=value; ...'.");
 
   // ------------------------------------------------------------- operators
