@@ -66,9 +66,11 @@ ARGS      ?=
 # CPU-only torch: this exact version is what CI and the dev setup use. The
 # package itself asks only for torch>=2.4 (pyproject.toml).
 TORCH_PIN := torch==2.13.0
+# JAX (CPU) for pykernels.jax and its tests; the package's extra asks only jax>=0.4.36.
+JAX_PIN   := jax==0.10.2 jaxlib==0.10.2
 PIP_PKGS  := $(TORCH_PIN) "numpy>=1.22" "pybind11>=2.12" "scikit-build-core>=0.10" \
              "pytest>=7" "cmake>=3.20" ninja matplotlib \
-             networkx scipy "expecttest==0.3.0"
+             networkx scipy "expecttest==0.3.0" $(JAX_PIN)
 # The word lists of examples/language_id.py (make demo-rnn; its test in make test):
 # Debian 12's packages, installing /usr/share/dict/{american-english,ngerman,french,...}
 # (examples/wordlists.py).

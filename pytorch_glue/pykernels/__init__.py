@@ -15,7 +15,8 @@ dtypes other than float32/float64 :class:`UnsupportedError` (a KernelError and
 a TypeError); a non-array argument or a NumPy dtype libkernels has no code for
 raises TypeError.
 
-``import pykernels`` does not import torch; ``import pykernels.torch`` does.
+``import pykernels`` does not import torch or jax; ``import pykernels.torch`` and
+``import pykernels.jax`` do.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ if _os.environ.get("PYKERNELS_BUILD_DIR"):
     # build tree, so a C++ change needs no pip install.
     from ._dev import load_build_tree_module
     load_build_tree_module(_os.environ["PYKERNELS_BUILD_DIR"])
+    load_build_tree_module(_os.environ["PYKERNELS_BUILD_DIR"], "_jax_ffi", required=False)
 
 from . import _C
 from ._C import KernelError, ShapeError, UnsupportedError

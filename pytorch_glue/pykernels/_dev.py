@@ -1,4 +1,4 @@
-"""Load pykernels._C from a CMake build tree (PYKERNELS_BUILD_DIR, set by `make check`
+"""Load pykernels._C (and _jax_ffi) from a CMake build tree (PYKERNELS_BUILD_DIR, set by `make check`
 and `make bench-op`), so that the source tree's pure-Python package runs against a
 fresh build without `pip install`. The module finds libkernels through its build
 RPATH. Not for installed use."""
@@ -10,11 +10,14 @@ import os
 import sys
 
 
-def load_build_tree_module(build_dir: str) -> None:
-    found = sorted(glob.glob(os.path.join(build_dir, "_C.*.so")))
+def load_build_tree_module(build_dir: str, name: str = "_C", required: bool = True) -> None:
+    """Load pykernels.<name> (_C, or _jax_ffi when the build made it) from build_dir."""
+    found = sorted(glob.glob(os.path.join(build_dir, f"{name}.*.so")))
     if not found:
-        raise ImportError(f"PYKERNELS_BUILD_DIR={build_dir}: no _C.*.so there (build the _C target)")
-    spec = importlib.util.spec_from_file_location("pykernels._C", found[0])
+        if not required:
+            return
+        raise ImportError(f"PYKERNELS_BUILD_DIR={build_dir}: no {name}.*.so there (build the {name} target)")
+    spec = importlib.util.spec_from_file_location(f"pykernels.{name}", found[0])
     module = importlib.util.module_from_spec(spec)
-    sys.modules["pykernels._C"] = module
+    sys.modules[f"pykernels.{name}"] = module
     spec.loader.exec_module(module)
