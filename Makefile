@@ -11,6 +11,9 @@
 #   make demo-gpt        a character-level GPT (nanoGPT's architecture: Embedding, LayerNorm,
 #                        causal attention, GELU) on Debian's fortune cookies, then a sample
 #                        (ARGS="--compare", "--prompt 'Q: ' --temperature 0.6", "--steps 500")
+#   make demo-jax        LeNet-5 on Fashion-MNIST in plain JAX (jit, value_and_grad, Adam
+#                        written out), every layer on pykernels.jax (XLA FFI), >= 89%
+#                        (ARGS="--compare": the pure-JAX twin too, step-time ratio)
 #   make profile         per-operator times of one LeNet-5 training step vs torch
 #   make test            every test: GoogleTest (ctest), the C install test, pytest, and the
 #                        scaffold's self-test (make test-scaffold, ~1 min)
@@ -92,7 +95,7 @@ CMAKE_ARGS ?=
 # runs is refused with a message (tools/locked), never mixed.
 LOCK      := $(ROOT)/tools/locked $(ROOT)/build/.build.lock
 
-.PHONY: new-op check vec-report bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn demo-rnn demo-resnet demo-gpt profile test bench install clean setup apt venv build pyinstall \
+.PHONY: new-op check vec-report bench-op test-scaffold build-sanitize demo demo-mlp demo-gcn demo-rnn demo-resnet demo-gpt demo-jax profile test bench install clean setup apt venv build pyinstall \
         test-cpp test-c test-python test-sanitize test-stress test-gpu fuzz fuzz-smoke
 
 # ---------------------------------------------------------------- set-up
@@ -148,6 +151,9 @@ demo-resnet: setup pyinstall
 
 demo-gpt: setup pyinstall
 	$(PY) examples/char_gpt.py $(ARGS)
+
+demo-jax: setup pyinstall
+	$(PY) examples/lenet_jax.py $(ARGS)
 
 profile: setup pyinstall
 	$(PY) -m pykernels.torch.profile $(ARGS)

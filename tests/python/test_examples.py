@@ -399,3 +399,33 @@ def test_char_gpt_default_config_is_the_command_line_default():
     config, args = char_gpt.default_config(96), char_gpt.parse_args([])
     assert config.vocab_size == 96 and args.batch_size == char_gpt.DEFAULT_BATCH
     assert all(getattr(config, k) == getattr(args, k) for k in char_gpt.MODEL_ARGS)
+
+
+# ---------------------------------------------------------------- the JAX LeNet demo
+
+@pytest.mark.skipif(not pathlib.Path(fashion_mnist.DEFAULT_DIR).is_dir(),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_lenet_jax_demo_trains_like_its_pure_jax_twin(tmp_path):
+    pytest.importorskip("jax")
+    pytest.importorskip("pykernels.jax")
+    png = tmp_path / "curves.png"
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "lenet_jax.py"), "--epochs", "1", "--limit", "6000",
+         "--compare", "--plot", str(png)],
+        check=True, capture_output=True, text=True, timeout=600).stdout
+    last = out.strip().splitlines()[-1]
+    match = re.fullmatch(r"test accuracy (\d+\.\d\d)%", last)
+    assert match, out
+    # 94 Adam steps of LeNet: far above chance (10%) when forward and backward are right.
+    assert float(match.group(1)) > 60.0, out
+    jax_acc = float(re.search(r"pure JAX:\s+test accuracy (\d+\.\d\d)%", out).group(1))
+    # Same key, same initial weights, same batches: the twins agree closely.
+    assert abs(float(match.group(1)) - jax_acc) < 2.0, out
+    assert re.search(r"step time ratio pykernels/jax: \d+\.\d\d", out), out
+    assert png.stat().st_size > 0
+
+
+def test_demo_jax_is_a_make_target():
+    makefile = (EXAMPLES.parent / "Makefile").read_text()
+    assert re.search(r"^demo-jax: setup pyinstall\n\t\$\(PY\) examples/lenet_jax.py \$\(ARGS\)$",
+                     makefile, flags=re.M)

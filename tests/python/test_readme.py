@@ -24,6 +24,8 @@ def test_readme_python_example(index):
     code = blocks("python")[index]
     if "torch" in code:
         pytest.importorskip("torch")
+    if "pykernels.jax" in code:
+        pytest.importorskip("jax")
     exec(compile(code, f"README.md python block {index}", "exec"), {})
 
 
