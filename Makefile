@@ -41,7 +41,8 @@
 #                        scaffold a new element-wise op through every layer (tools/new_op.py;
 #                        docs/adding-an-operator.md)
 #   make check OP=softplus   the fast loop: rebuild what changed, run that op's GoogleTest and
-#                        pytest against the build tree (no reinstall); CUDA suite too where built
+#                        pytest (its torch and, where it has one, JAX test) against the build
+#                        tree (no reinstall); CUDA suite too where built
 #                        (stops at the first failure), then whether its formulas vectorised
 #   make vec-report OP=softplus   whether GCC vectorised the op's element-wise loops
 #   make bench-op OP=softplus   that op vs torch, forward and backward, 4K..16M float32
@@ -303,7 +304,9 @@ check: setup $(BUILD)/CMakeCache.txt
 	# A new op's files are globbed: reconfigure when the build does not know its test yet.
 	ninja -C $(BUILD) -t query test_$(OP) > /dev/null 2>&1 || $(CMAKE) $(BUILD) > /dev/null
 	cuda=$$(ninja -C $(BUILD) -t query test_cuda_$(OP) > /dev/null 2>&1 && echo test_cuda_$(OP) || true)
-	$(LOCK) $(CMAKE) --build $(BUILD) -j $(JOBS) --target test_$(OP) $$cuda _C
+	# The JAX FFI module, where the build has it (jax importable at configure time).
+	jax=$$(ninja -C $(BUILD) -t query _jax_ffi > /dev/null 2>&1 && echo _jax_ffi || true)
+	$(LOCK) $(CMAKE) --build $(BUILD) -j $(JOBS) --target test_$(OP) $$cuda _C $$jax
 	# Both stop at the first failure: one clear message, not hundreds.
 	@echo "==> GoogleTest: test_$(OP)"
 	$(BUILD)/tests/cpp/test_$(OP) --gtest_brief=1 --gtest_fail_fast
@@ -311,6 +314,13 @@ check: setup $(BUILD)/CMakeCache.txt
 	@echo "==> pytest: tests/python/test_$(OP).py (source tree + build tree's _C)"
 	cd tests/python && PYKERNELS_BUILD_DIR=$(BUILD) PYTHONPATH=$(ROOT)/pytorch_glue \
 	  $(PY) -m pytest -q -x -p no:cacheprovider test_$(OP).py $(ARGS)
+	# pykernels.jax's test of the op, where it has one (it skips without _jax_ffi;
+	# exit 5: ARGS selected none of its tests)
+	if [ -f $(ROOT)/tests/python/test_jax_$(OP).py ]; then
+	  echo "==> pytest: tests/python/test_jax_$(OP).py"
+	  cd $(ROOT)/tests/python && PYKERNELS_BUILD_DIR=$(BUILD) PYTHONPATH=$(ROOT)/pytorch_glue \
+	    $(PY) -m pytest -q -x -p no:cacheprovider test_jax_$(OP).py $(ARGS) || [ $$? -eq 5 ]
+	fi
 	@echo "==> did the compiler vectorise the formulas? (tools/vec_report.py)"
 	$(PY) $(ROOT)/tools/vec_report.py $(BUILD) $(OP)
 

@@ -19,8 +19,9 @@ once; the tests fail, saying what to write, until you fill in:
   tests/cpp/test_<op>.cpp        reference_forward() and reference_derivative()
                                  in double, then delete the TODO line
   tests/python/test_<op>.py      only when torch has no such function: reference()
+  tests/python/test_jax_<op>.py  only when jax.nn has no such function: reference()
 
-Nothing else is op-specific: bindings, NumPy and torch functions, autograd,
+Nothing else is op-specific: bindings, NumPy, torch and JAX functions, autograd,
 fake kernels, fast path, tests and the benchmark row are complete.
 """
 from __future__ import annotations
@@ -53,6 +54,9 @@ FILES = {
     "test_cuda_op.cpp": "tests/cpp/test_cuda_{op}.cpp",
     "test_op.py": "tests/python/test_{op}.py",
     "fuzz_op.cpp": "tests/fuzz/ops/{op}.cpp",
+    "jax_ffi.cpp": "jax_ffi/{op}.cpp",
+    "jax_op.py": "pytorch_glue/pykernels/jax/ops/{op}.py",
+    "test_jax_op.py": "tests/python/test_jax_{op}.py",
 }
 
 C_TYPES = {"float": "double", "int": "int64_t", "bool": "int32_t"}
@@ -171,7 +175,51 @@ def torch_peer(op: str, spec: str | None, params: list[Param]):
     return functional, module, inplace
 
 
-def substitutions(op: str, params: list[Param], saves: str, functional, module, inplace=False) -> dict:
+def jax_peer(op: str, params: list[Param]) -> str | None:
+    """"jax.nn.<op>" where jax is importable and jax.nn has the function with PARAMS's
+    names after x (the JAX test then compares with it), else None."""
+    try:
+        import jax.nn
+    except ImportError:
+        return None
+    fn = getattr(jax.nn, op, None)
+    if not callable(fn):
+        return None
+    try:
+        names = list(inspect.signature(fn).parameters)[1:]
+    except (TypeError, ValueError):
+        return None
+    if names != [p.name for p in params]:
+        print(f"new-op: note: jax.nn.{op} takes ({', '.join(names)}), PARAMS say "
+              f"({', '.join(p.name for p in params)}): tests/python/test_jax_{op}.py asks for a reference")
+        return None
+    return f"jax.nn.{op}"
+
+
+def changed(p: Param) -> str:
+    """Another valid value of p (the JAX suite tries each parameter changed alone)."""
+    if p.type == "bool":
+        return "False" if p.py_default == "True" else "True"
+    if p.type == "int":
+        d = int(p.default)
+        return str(d * 2 if d else 1)
+    d = float(p.default)
+    return repr(d * 2 if d else 0.5)
+
+
+def jax_bad(p: Param) -> list[str]:
+    """(params, message) entries of values the JAX function must refuse before the call."""
+    out = [f'({{"{p.name}": float("nan")}}, "{p.name} must be finite")'] if p.type == "float" else []
+    zero = "0.0" if p.type == "float" else "0"
+    minus = "-1.0" if p.type == "float" else "-1"
+    values = {"positive": [(zero, "> 0"), (minus, "> 0")], "nonnegative": [(minus, ">= 0")],
+              "nonzero": [(zero, "!= 0")]}.get(p.rule, [])
+    out += [f'({{"{p.name}": {v}}}, "{p.name} must be {m}")' for v, m in values]
+    return out
+
+
+def substitutions(op: str, params: list[Param], saves: str, functional, module, inplace=False,
+                  jax_functional=None) -> dict:
     saved = "x" if saves == "input" else "y"
     names = [p.name for p in params]
     c_types = [C_TYPES[p.type] for p in params]
@@ -245,6 +293,31 @@ def substitutions(op: str, params: list[Param], saves: str, functional, module, 
     s["module_base_spec"] = module or "None"
     s["torch_import"] = "\nimport torch\n" if (functional or module) else ""
     s["elementwise_imports"] = "Param, elementwise_op" if params else "elementwise_op"
+    # JAX (jax_ffi.cpp, jax_op.py, test_jax_op.py): the parameters are FFI attributes,
+    # float64 / int64 (bools as int64 0/1), read by name
+    reader = {"float": "f64", "int": "i64", "bool": "flag"}
+    attr_type = {"float": "float64", "int": "int64", "bool": "bool as int64"}
+    s["jax_attrs"] = "".join(f'c.{reader[p.type]}("{p.name}"), ' for p in params)
+    s["jax_attrs_doc"] = ("attributes: " + ", ".join(f"{p.name} ({attr_type[p.type]})" for p in params)
+                          + ". ") if params else ""
+    s["jax_sig_doc"] = "".join(f", {p.name}={p.py_default}" for p in params)
+    s["jax_peer_doc"] = f"like {jax_functional}" if jax_functional else "(jax.nn has no such function)"
+    s["jax_param_specs"] = ", ".join(
+        f'Param("{p.name}", {PY_TYPES[p.type]}, {p.py_default}' + (f', rule="{p.rule}"' if p.rule else "") + ")"
+        for p in params)
+    s["jax_params_changed"] = "".join(f', {{"{p.name}": {changed(p)}}}' for p in params)
+    s["jax_bad"] = (",\n" + " " * 33).join(b for p in params for b in jax_bad(p))
+    s["jax_pad"] = " " * (len(op) + len(" = elementwise_op("))
+    if jax_functional:
+        s["jax_reference_doc"] = jax_functional
+        s["jax_py_reference"] = f"\nreference = {jax_functional}  # reference(x, **params), differentiable\n"
+    else:
+        s["jax_reference_doc"] = "a reference written in jax.numpy"
+        s["jax_py_reference"] = (
+            "\n\ndef reference(x" + s["py_typed"] + "):\n"
+            f'    """REFERENCE: y = {op}(x' + s["doc_params"] + ') in jax.numpy operations (JAX\n'
+            f'    differentiates it for the gradient parity)."""\n'
+            f'    raise NotImplementedError("write reference() in tests/python/test_jax_{op}.py")\n')
     return s
 
 
@@ -292,7 +365,8 @@ def main(argv=None) -> int:
     root = pathlib.Path(a.root).resolve()
     params = parse_params(a.params)
     functional, module, inplace = torch_peer(op, a.torch, params)
-    subs = substitutions(op, params, a.backward_from, functional, module, inplace)
+    jax_functional = jax_peer(op, params)
+    subs = substitutions(op, params, a.backward_from, functional, module, inplace, jax_functional)
 
     taken = [FILES[t].format(op=op) for t in FILES if (root / FILES[t].format(op=op)).exists()]
     existing_api = (root / "pytorch_glue/pykernels/__init__.py").read_text()
@@ -315,7 +389,10 @@ def main(argv=None) -> int:
 Next (docs/adding-an-operator.md):
   1. kernels/formulas/{op}.hpp   write forward() and backward(); delete the TODO line
   2. tests/cpp/test_{op}.cpp     write the double reference; delete the TODO line""" +
-          ("" if functional else f"\n  3. tests/python/test_{op}.py   write reference() (torch has no {op})") + f"""
+          ("" if functional else f"\n  3. tests/python/test_{op}.py   write reference() (torch has no {op})") +
+          ("" if jax_functional else
+           f"\n  {4 if not functional else 3}. tests/python/test_jax_{op}.py   write reference() in jax.numpy "
+           f"(jax.nn has no {op} taking these PARAMS)") + f"""
   then: make check OP={op}     (rebuilds what changed, runs this op's tests, < 1 min)
         make bench-op OP={op}  (against {functional or 'the reference'})""")
     return 0

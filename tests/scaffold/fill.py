@@ -4,7 +4,10 @@
 would: replace each TODO line, delete the TODO markers. Prints the number of
 lines written.
 
-    python tests/scaffold/fill.py FIXTURE.py SOURCE_TREE [formulas|reference|all]
+    python tests/scaffold/fill.py FIXTURE.py SOURCE_TREE [formulas|reference|jax-reference|all]
+
+(reference: the C++ one and, where the fixture has PY_REFERENCE, the torch test's;
+jax-reference: the JAX test's, JAX_REFERENCE.)
 """
 import importlib.util
 import pathlib
@@ -37,7 +40,7 @@ def replace_line(path: pathlib.Path, pattern: str, new: str | None) -> int:
 def main():
     f = load(sys.argv[1])
     root = pathlib.Path(sys.argv[2])
-    part = sys.argv[3] if len(sys.argv) > 3 else "all"  # formulas | reference | all
+    part = sys.argv[3] if len(sys.argv) > 3 else "all"  # formulas | reference | jax-reference | all
     op, OP = f.NAME, f.NAME.upper()
     written = 0
     if part in ("formulas", "all"):
@@ -46,6 +49,12 @@ def main():
         written += replace_line(formulas, rf"return dy;  // TODO\({op}\)", f.BACKWARD)
         replace_line(formulas, rf"#define KN_{OP}_FORMULAS_TODO", None)
     if part == "formulas":
+        print(written)
+        return
+    if part in ("jax-reference", "all") and getattr(f, "JAX_REFERENCE", None):
+        written += replace_line(root / f"tests/python/test_jax_{op}.py", r"raise NotImplementedError",
+                                f.JAX_REFERENCE)
+    if part == "jax-reference":
         print(written)
         return
     test = root / f"tests/cpp/test_{op}.cpp"

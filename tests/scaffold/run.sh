@@ -46,10 +46,25 @@ expect_failure check-no-reference \
 
 step "fill the references"
 lines=$((lines + $($PY "$ROOT/tests/scaffold/fill.py" "$FIXTURE" "$SRC" reference)))
+# The JAX layer (jax_ffi/$OP.cpp, pykernels/jax/ops/$OP.py, tests/python/test_jax_$OP.py)
+# is built and tested where the build's Python imports jax; elsewhere its test skips.
+if "$PY" -c "import jax.ffi" > /dev/null 2>&1; then JAX=1; else JAX=0; fi
+if [ $JAX = 1 ]; then
+  expect_failure check-no-jax-reference "write reference() in tests/python/test_jax_$OP.py"
+else
+  echo "    jax is not importable: the JAX test will skip"
+fi
+lines=$((lines + $($PY "$ROOT/tests/scaffold/fill.py" "$FIXTURE" "$SRC" jax-reference)))
 echo "    $lines lines written by hand"
 
 step "make check OP=$OP"
 make -s -C "$SRC" check OP="$OP" 2>&1 | tee "$WORK/check.log" | tail -5
+if [ $JAX = 1 ]; then  # the JAX test ran and passed (a skip would hide a missing _jax_ffi)
+  sed -n "/==> pytest: tests\/python\/test_jax_$OP.py/,/ passed/p" "$WORK/check.log" | tail -1 |
+    grep -E "^[0-9]+ passed in" > /dev/null ||
+    { echo "FAIL: test_jax_$OP.py did not pass without skips (see $WORK/check.log)"; exit 1; }
+  echo "    $(grep -A200 "==> pytest: tests/python/test_jax_$OP.py" "$WORK/check.log" | grep -m1 -E " passed")"
+fi
 t2=$(date +%s)
 
 step "the layout test sees every layer"

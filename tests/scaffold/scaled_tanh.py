@@ -14,3 +14,5 @@ REFERENCE_FORWARD = "  return alpha * std::tanh(x);"
 REFERENCE_DERIVATIVE = "  return alpha / (std::cosh(x) * std::cosh(x));"
 # tests/python/test_scaled_tanh.py (torch has no scaled_tanh)
 PY_REFERENCE = "    return alpha * torch.tanh(x)"
+# tests/python/test_jax_scaled_tanh.py (jax.nn has no scaled_tanh)
+JAX_REFERENCE = "    return alpha * jnp.tanh(x)"

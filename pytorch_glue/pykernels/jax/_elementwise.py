@@ -11,13 +11,20 @@ builds ``softplus(x, beta=1.0, threshold=20.0)``: the FFI target
 backward takes; only that array is kept for the backward). The parameters are
 static (non-differentiable; a change recompiles under jit). vmap: the op maps
 any shape, so the vmap_method is "broadcast_all": one call on the whole batch.
+
+Scalar checks happen in Python, before any FFI call (ValueError, also at trace
+time under jit): a float parameter must be finite (the C ABI's rule for every
+scalar), a ``Param.rule`` restricts it further (the scaffold's PARAMS rules:
+"positive", "nonnegative", "nonzero"), and ``check(**values)`` may test
+parameters together (hardtanh's min_val <= max_val).
 """
 from __future__ import annotations
 
 import functools
 import inspect
+import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 
@@ -30,15 +37,36 @@ class Param:
     name: str
     type: type      # float (float64 attribute), int or bool (int64 attribute)
     default: Any
+    rule: str = ""  # beyond finite: "positive", "nonnegative" or "nonzero" (float or int)
 
     def __post_init__(self):
         if self.type not in (float, int, bool):
             raise TypeError(f"Param {self.name}: type {self.type!r} is not float, int or bool")
+        if self.rule not in _RULES or (self.rule and self.type is bool):
+            raise ValueError(f"Param {self.name}: rule {self.rule!r} is not one of "
+                             f"{sorted(r for r in _RULES if r)} (none for a bool)")
         object.__setattr__(self, "default", self.type(self.default))
+
+    def value(self, op: str, v):
+        """v converted to the parameter's type, or a ValueError/TypeError naming it."""
+        try:  # a concrete 0-d array converts; a traced one cannot (the value is static)
+            v = self.type(v)
+        except (TypeError, ValueError):
+            raise TypeError(f"pykernels.jax.{op}: {self.name} must be a Python {self.type.__name__} "
+                            f"(a static parameter), got {type(v).__name__}") from None
+        if self.type is float and not math.isfinite(v):
+            raise ValueError(f"pykernels.jax.{op}: {self.name} must be finite, got {v}")
+        if not _RULES[self.rule][0](v):
+            raise ValueError(f"pykernels.jax.{op}: {self.name} must be {_RULES[self.rule][1]}, got {v}")
+        return v
+
+
+_RULES = {"": (lambda v: True, "any"), "positive": (lambda v: v > 0, "> 0"),
+          "nonnegative": (lambda v: v >= 0, ">= 0"), "nonzero": (lambda v: v != 0, "!= 0")}
 
 
 def elementwise_op(op: str, *, params: Sequence[Param] = (), saves: str = "x", name: str | None = None,
-                   doc: str | None = None):
+                   doc: str | None = None, check: Callable[..., None] | None = None):
     """The public function ``name`` (default: ``op``) over the targets of kernels/<op>.h."""
     if saves not in ("x", "y"):
         raise ValueError(f"{op}: saves must be 'x' or 'y', got {saves!r}")
@@ -69,7 +97,9 @@ def elementwise_op(op: str, *, params: Sequence[Param] = (), saves: str = "x", n
         bound = signature.bind(x, *args, **kwargs)
         bound.apply_defaults()
         check_float(public, x=x)
-        values = tuple(p.type(bound.arguments[p.name]) for p in params)
+        values = tuple(p.value(public, bound.arguments[p.name]) for p in params)
+        if check is not None:
+            check(**dict(zip(names, values)))
         return f(x, *values)
 
     signature = inspect.Signature(
