@@ -84,6 +84,10 @@ def test_grad_of_x_under_vmap_folds(reduce):
     ours = jax.vmap(jax.grad(loss(kj.gspmm, transpose=t)))(xs)
     ref = jax.vmap(jax.grad(loss(reference)))(xs)
     np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-14)
+    # folded: one forward and one backward call on (num_nodes, 3*2), no per-index loop
+    jaxpr = str(jax.make_jaxpr(jax.vmap(jax.grad(loss(kj.gspmm, transpose=t))))(xs))
+    assert "scan" not in jaxpr and "while" not in jaxpr
+    assert jaxpr.count("ffi_call[") == 2 and "f64[5,6]" in jaxpr and "f64[4,6]" in jaxpr
 
 
 def test_empty_graph_and_skip_index_check():

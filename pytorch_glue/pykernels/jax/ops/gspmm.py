@@ -104,11 +104,12 @@ def _backward(dy, indptr, indices, t, edge_values, x, arg, message, reduce, skip
     def run(g, ip, ix, tp, ti, te, ev, xx, a):
         de = shape_dtype(ix.shape, g.dtype) if need_e else None
         return tuple(call("gspmm_backward", [shape_dtype((tp.shape[0] - 1, g.shape[1]), g.dtype), de],
-                          g, ip, ix, tp, ti, te, ev, xx if need_e else None, a,
+                          g, ip, ix, tp, ti, te, ev, xx, a,
                           message=message, reduce=reduce, skip_index_check=skip))
     # dy and arg fold into F; with dedge wanted nothing folds (dedge sums over F)
     feature = (not need_e, False, False, False, False, False, False, False, not need_e)
-    return _fold_features(run, feature)(dy, indptr, indices, *t, edge_values, x, arg)
+    # x is read for dedge only: absent otherwise (a mapped x would stop the fold)
+    return _fold_features(run, feature)(dy, indptr, indices, *t, edge_values, x if need_e else None, arg)
 
 
 def _transpose(indptr, indices, num_src):
