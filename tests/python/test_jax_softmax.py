@@ -27,6 +27,9 @@ def test_vmap_over_a_middle_axis_and_nested(name):
     nested = jax.vmap(jax.vmap(jax.grad(lambda a: jnp.sum(jnp.sin(f(a))))), in_axes=2)
     nested_ref = jax.vmap(jax.vmap(jax.grad(lambda a: jnp.sum(jnp.sin(r(a))))), in_axes=2)
     np.testing.assert_allclose(nested(x[..., None]), nested_ref(x[..., None]), rtol=1e-12, atol=1e-14)
+    # one call per direction on the whole batched array, no per-index loop
+    jaxpr = str(jax.make_jaxpr(nested)(x[..., None]))
+    assert "scan" not in jaxpr and "while" not in jaxpr and jaxpr.count("ffi_call[") == 2
 
 
 def test_large_logits_and_value_and_grad_under_jit():
