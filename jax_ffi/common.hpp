@@ -131,6 +131,17 @@ class Call {
 
   const kn_exec* exec() const { return &exec_; }
 
+  // Result i, a 1-D uint8 buffer that the Python side sized with the op's
+  // *_workspace_size query, as kn_exec.workspace: device scratch, which the
+  // library never allocates on CUDA (kn_rnn_backward). Absent: no workspace.
+  void workspace_from_out(int i) {
+    const kn_tensor* t = out(i);
+    if (t == nullptr) return;
+    if (t->ndim != 1 || t->dtype != KN_UINT8) return fail("the workspace result must be 1-D uint8");
+    exec_.workspace = t->shape[0] > 0 ? t->data : nullptr;
+    exec_.workspace_bytes = static_cast<size_t>(t->shape[0]);
+  }
+
   // The FFI result of the C call's status.
   ffi::Error finish(kn_status status) const {
     if (!error_.empty())
