@@ -37,7 +37,8 @@ def labels_for(key, shape, classes, dtype=np.int32):
     return jax.random.randint(jax.random.key(key), shape, 0, classes).astype(dtype)
 
 
-@pytest.mark.parametrize("dtype,shape,axis", [(np.float32, (5, 7), -1), (np.float64, (5, 7), -1), (np.float64, (7,), 0),
+@pytest.mark.parametrize("dtype,shape,axis", [(np.float32, (5, 7), -1), (np.float64, (5, 7), -1),
+                                               (np.float64, (7,), 0),
                                                (np.float32, (2, 3, 4), 1), (np.float64, (2, 3, 4), 0),
                                                (np.float64, (0, 4), -1)])
 def test_optax_name_matches_optax_formula(dtype, shape, axis):

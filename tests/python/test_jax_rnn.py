@@ -47,7 +47,8 @@ def case(seed, mode, t=4, n=3, i=5, hidden=6, proj=0, dtype=np.float64, bias=Tru
     args = dict(x=randn(seed, (t, n, i), dtype), w_ih=randn(seed + 1, (g * hidden, i), dtype, 0.4),
                 w_hh=randn(seed + 2, (g * hidden, hout), dtype, 0.4))
     if bias:
-        args.update(b_ih=randn(seed + 3, (g * hidden,), dtype, 0.3), b_hh=randn(seed + 4, (g * hidden,), dtype, 0.3))
+        args.update(b_ih=randn(seed + 3, (g * hidden,), dtype, 0.3),
+                    b_hh=randn(seed + 4, (g * hidden,), dtype, 0.3))
     if state:
         args["h0"] = randn(seed + 5, (n, hout), dtype, 0.5)
         if mode == "LSTM":

@@ -95,12 +95,12 @@ def test_vmap_rules_and_grad_under_vmap(in_axes):
 
     def loss(f):
         return lambda q, k, v: jnp.sum(jnp.sin(f(q, k, v)))
-    ours = jax.vmap(jax.grad(loss(kj.scaled_dot_product_attention), argnums=(0, 1, 2)), in_axes=in_axes)(qs, ks, vs)
+    grads = jax.grad(loss(kj.scaled_dot_product_attention), argnums=(0, 1, 2))
+    ours = jax.vmap(grads, in_axes=in_axes)(qs, ks, vs)
     ref = jax.vmap(jax.grad(loss(reference), argnums=(0, 1, 2)), in_axes=in_axes)(qs, ks, vs)
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-    jaxpr = str(jax.make_jaxpr(jax.vmap(jax.grad(loss(kj.scaled_dot_product_attention), argnums=(0, 1, 2)),
-                                        in_axes=in_axes))(qs, ks, vs))
+    jaxpr = str(jax.make_jaxpr(jax.vmap(grads, in_axes=in_axes))(qs, ks, vs))
     assert "scan" not in jaxpr and "while" not in jaxpr  # one more batch dim, not a loop
 
 
@@ -131,8 +131,10 @@ def test_dropout_matches_the_kernel_philox_mask():
 
 def test_value_and_grad_under_jit_float32():
     q, k, v = qkv(19, (2, 4), 8, 8, 16, 16, np.float32)
-    f = jax.jit(jax.value_and_grad(lambda q, k, v: jnp.sum(kj.scaled_dot_product_attention(q, k, v, is_causal=True) ** 2),
-                                   argnums=(0, 1, 2)))
+
+    def loss(q, k, v):
+        return jnp.sum(kj.scaled_dot_product_attention(q, k, v, is_causal=True) ** 2)
+    f = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))
     r = jax.value_and_grad(lambda q, k, v: jnp.sum(reference(q, k, v, is_causal=True) ** 2), argnums=(0, 1, 2))
     (val, grads), (rval, rgrads) = f(q, k, v), r(q, k, v)
     np.testing.assert_allclose(val, rval, rtol=1e-5)
