@@ -37,8 +37,7 @@ def labels_for(key, shape, classes, dtype=np.int32):
     return jax.random.randint(jax.random.key(key), shape, 0, classes).astype(dtype)
 
 
-@pytest.mark.parametrize("dtype,shape,axis", [(np.float32, (5, 7), -1), (np.float64, (5, 7), -1),
-                                               (np.float64, (7,), 0),
+@pytest.mark.parametrize("dtype,shape,axis", [(np.float32, (5, 7), -1), (np.float64, (7,), 0),
                                                (np.float32, (2, 3, 4), 1), (np.float64, (2, 3, 4), 0),
                                                (np.float64, (0, 4), -1)])
 def test_optax_name_matches_optax_formula(dtype, shape, axis):
@@ -79,8 +78,7 @@ def test_cross_entropy_options(dtype, reduction, weighted):
         check_op(ours, ref, args, argnums=(0,), grad=False)
 
 
-@pytest.mark.parametrize("shape,reduction", [((5,), "none"), ((5,), "mean"), ((2, 4, 3), "sum"),
-                                             ((2, 4, 3, 2), "none"), ((2, 4, 3, 2), "mean")])
+@pytest.mark.parametrize("shape,reduction", [((5,), "none"), ((2, 4, 3), "sum"), ((2, 4, 3, 2), "mean")])
 def test_cross_entropy_shapes(reduction, shape):
     """Unbatched (C,) and spatial (N, C, d1..dk) inputs, the class dim being 1."""
     logits = randn(7, shape)
