@@ -90,10 +90,7 @@ class Call {
         outs_.push_back(invalid());
       } else {
         outs_.push_back(describe(**b, device_type, device_id));
-        out_bytes_.push_back((**b).size_bytes());
-        continue;
       }
-      out_bytes_.push_back(0);
     }
     exec_.stream = stream;
   }
@@ -134,17 +131,15 @@ class Call {
 
   const kn_exec* exec() const { return &exec_; }
 
-  // The execution context with logical result i as the workspace
-  // (kn_exec.workspace / workspace_bytes): device scratch that an op sizes by a
-  // query (e.g. kn_rnn_backward_workspace_size) and Python requests as one
-  // more result, since the library never allocates device memory.
-  const kn_exec* exec_with_workspace(int i) {
+  // Result i, a 1-D uint8 buffer that the Python side sized with the op's
+  // *_workspace_size query, as kn_exec.workspace: device scratch, which the
+  // library never allocates on CUDA (kn_rnn_backward). Absent: no workspace.
+  void workspace_from_out(int i) {
     const kn_tensor* t = out(i);
-    if (t != nullptr && t->ndim >= 0) {
-      exec_.workspace = t->data;
-      exec_.workspace_bytes = out_bytes_[static_cast<size_t>(t - outs_.data())];
-    }
-    return &exec_;
+    if (t == nullptr) return;
+    if (t->ndim != 1 || t->dtype != KN_UINT8) return fail("the workspace result must be 1-D uint8");
+    exec_.workspace = t->shape[0] > 0 ? t->data : nullptr;
+    exec_.workspace_bytes = static_cast<size_t>(t->shape[0]);
   }
 
   // The FFI result of the C call's status.
@@ -215,7 +210,7 @@ class Call {
   const char* target_;
   ffi::Dictionary attrs_;
   std::vector<kn_tensor> ins_, outs_;
-  std::vector<size_t> in_bytes_, out_bytes_;
+  std::vector<size_t> in_bytes_;
   int64_t absent_in_ = 0, absent_out_ = 0;
   kn_exec exec_{};
   std::string error_;
