@@ -96,3 +96,16 @@ def test_conv2d_errors():
         kj.conv2d(x.astype(np.float32), w)
     with pytest.raises(ValueError, match="x must have 4 dims"):
         kj.conv2d(x[0], w)
+
+
+@pytest.mark.parametrize("argnums,absent_in,absent_out", [
+    # bit i of kn_absent_in: operand i (dy, x, w) not passed; of kn_absent_out: dx, dw, db not computed
+    ((0,), 0b010, 0b110), ((1,), 0b100, 0b101), ((2,), 0b110, 0b011), ((0, 1, 2), 0, 0)])
+def test_conv2d_backward_computes_only_the_requested_gradients(argnums, absent_in, absent_out):
+    x, w, b = randn(0, (2, 3, 5, 5)), randn(1, (4, 3, 3, 3)), randn(2, (4,))
+    text = jax.jit(jax.grad(lambda x, w, b: jnp.sum(kj.conv2d(x, w, b) ** 2), argnums=argnums)) \
+        .lower(x, w, b).as_text()
+    calls = [line for line in text.splitlines() if "@pykernels.conv2d_backward" in line]
+    assert len(calls) == 1, calls
+    assert f"kn_absent_in = {absent_in} : i64" in calls[0]
+    assert f"kn_absent_out = {absent_out} : i64" in calls[0]

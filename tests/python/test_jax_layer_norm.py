@@ -82,3 +82,13 @@ def test_layer_norm_errors():
         kj.layer_norm(x, 6, eps=-1.0)
     with pytest.raises(TypeError, match="share one dtype"):
         kj.layer_norm(x.astype(np.float32), 6, np.ones(6))
+
+
+@pytest.mark.parametrize("argnums,absent_out", [((0,), 0b110), ((1,), 0b101), ((2,), 0b011), ((0, 1, 2), 0)])
+def test_layer_norm_backward_computes_only_the_requested_gradients(argnums, absent_out):
+    x, w, b = randn(0, (4, 6)), randn(1, (6,)), randn(2, (6,))
+    text = jax.jit(jax.grad(lambda x, w, b: jnp.sum(kj.layer_norm(x, 6, w, b) ** 2), argnums=argnums)) \
+        .lower(x, w, b).as_text()
+    calls = [line for line in text.splitlines() if "@pykernels.layer_norm_backward" in line]
+    assert len(calls) == 1, calls
+    assert f"kn_absent_out = {absent_out} : i64" in calls[0]
