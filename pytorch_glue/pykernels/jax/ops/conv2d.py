@@ -26,6 +26,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._ffi import call, check_float, check_ndim, fold_batch, shape_dtype
 from ._spatial import pair, symmetric_padding
@@ -97,11 +98,11 @@ def conv2d(x, w, b=None, window_strides=(1, 1), padding=0, rhs_dilation=(1, 1),
     check_ndim(op, "w", w, 4)
     strides = pair(op, "window_strides", window_strides, 1)
     dilation = pair(op, "rhs_dilation", rhs_dilation, 1)
-    if isinstance(feature_group_count, bool) or not isinstance(feature_group_count, int) \
-            or feature_group_count < 1:
+    if isinstance(feature_group_count, (bool, np.bool_)) \
+            or not isinstance(feature_group_count, (int, np.integer)) or feature_group_count < 1:
         raise ValueError(f"pykernels.jax.conv2d: feature_group_count must be an int >= 1, "
                          f"got {feature_group_count!r}")
-    groups = feature_group_count
+    groups = int(feature_group_count)
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     if kh < 1 or kw < 1:
