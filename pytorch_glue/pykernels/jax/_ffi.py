@@ -60,15 +60,28 @@ def _attr(name: str, value: Any):
     raise TypeError(f"attribute {name}: expected a Python float, int or bool, got {type(value).__name__}")
 
 
-def call(target: str, results, *operands, vmap_method: Optional[str] = "sequential", **attrs):
+def call(target: str, results, *operands, vmap_method: Optional[str] = "sequential",
+         input_output_aliases: Optional[dict[int, int]] = None, **attrs):
     """Run ``pykernels.<target>``; returns one array for one ShapeDtypeStruct, else a list
-    with None where ``results`` had None."""
+    with None where ``results`` had None.
+
+    ``input_output_aliases`` ({operand index: result index}, logical indices, both
+    present): the result starts as that operand's contents, for a C argument that is
+    read and written in place (batch_norm's running statistics); XLA copies the operand
+    unless it is donated."""
     single = not isinstance(results, (list, tuple))
     wanted = [results] if single else list(results)
     absent_in = sum(1 << i for i, a in enumerate(operands) if a is None)
     absent_out = sum(1 << i for i, r in enumerate(wanted) if r is None)
+    aliases = None
+    if input_output_aliases:
+        def physical(i, items):  # the position among the present ones
+            if items[i] is None:
+                raise ValueError(f"pykernels.jax: {target}: alias of an absent operand or result {i}")
+            return sum(1 for a in items[:i] if a is not None)
+        aliases = {physical(i, operands): physical(j, wanted) for i, j in input_output_aliases.items()}
     fn = jax.ffi.ffi_call("pykernels." + target, [r for r in wanted if r is not None],
-                          vmap_method=vmap_method)
+                          vmap_method=vmap_method, input_output_aliases=aliases)
     outs = fn(*[a for a in operands if a is not None], kn_absent_in=np.int64(absent_in),
               kn_absent_out=np.int64(absent_out),
               **{k: _attr(k, v) for k, v in attrs.items()})
