@@ -1,8 +1,9 @@
 """What every pykernels.jax test uses (tests/python/test_jax_<op>.py).
 
 Importing this module skips the calling test module when jax (or the JAX FFI
-module of this build) is missing, and turns on float64 (jax_enable_x64) for
-the process: the suites test float32 and float64.
+module of this build) is missing, turns on float64 (jax_enable_x64) for the
+process (the suites test float32 and float64) and makes the CPU jax's default
+device (the CPU handlers; test_jax_cuda.py places its arrays on a GPU itself).
 
     check_op(ours, reference, args, ...)   the standard sweep of one op and one
         argument tuple against JAX's own implementation:
@@ -27,6 +28,9 @@ import jax.numpy as jnp  # noqa: E402
 from jax.test_util import check_grads  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+# The suites test the CPU handlers: on a GPU machine (make test-gpu) jax's default device
+# would be the GPU; test_jax_cuda.py puts its arrays there explicitly instead.
+jax.config.update("jax_default_device", jax.devices("cpu")[0])
 
 TOL = {np.dtype(np.float32): dict(rtol=2e-5, atol=2e-5), np.dtype(np.float64): dict(rtol=1e-10, atol=1e-10)}
 DTYPES = [np.float32, np.float64]

@@ -17,7 +17,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 # C entry points with no FFI target of their own, and why.
 NOT_TARGETS = {
     "kn_embedding_renorm": "mutates the weight in place (torch's max_norm); JAX arrays are immutable",
-    "kn_csr_transpose": "graph preprocessing on host arrays, done once in Python (pykernels.csr_transpose)",
     "kn_rnn_reserve_cols": "a size query, called from Python",
     "kn_rnn_backward_workspace_size": "a size query, called from Python",
     "kn_scaled_dot_product_attention_lse_shape": "a shape query, computed in Python",
