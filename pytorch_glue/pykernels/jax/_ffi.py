@@ -15,7 +15,6 @@ ints and bools (both int64); they are static: part of the jit cache key.
 """
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable, Optional, Sequence
 
 import jax
@@ -131,6 +130,38 @@ def like(a) -> jax.ShapeDtypeStruct:
 
 # ------------------------------------------------------------------ batching
 
+def map_per_index(fn: Callable, operands, mapped):
+    """``fn`` once per index of the mapped axis (``jax.lax.map``, XLA's
+    vmap_method="sequential"), the unmapped operands shared: every rule's fallback."""
+    idx = [i for i, m in enumerate(mapped) if m]
+
+    def one(xs):
+        args = list(operands)
+        for i, x in zip(idx, xs):
+            args[i] = x
+        return fn(*args)
+
+    return jax.lax.map(one, [operands[i] for i in idx])
+
+
+def vmap_rule(fn: Callable, batched: Callable) -> Callable:
+    """``fn(*operands)`` (arrays or None) with a custom vmap rule: ``batched(axis_size,
+    mapped, *operands)`` (``mapped[i]``: operand i carries the mapped axis, at dim 0)
+    returns the batched result in one kernel call, or None where it does not apply;
+    then the op runs once per index (map_per_index). Every result is batched."""
+    wrapped = jax.custom_batching.custom_vmap(fn)
+
+    @wrapped.def_vmap
+    def _rule(axis_size, in_batched, *operands):
+        mapped = [bool(b) and a is not None for a, b in zip(operands, in_batched)]
+        result = batched(axis_size, mapped, *operands)
+        if result is None:
+            result = map_per_index(fn, operands, mapped)
+        return result, jax.tree_util.tree_map(lambda _: True, result)
+
+    return wrapped
+
+
 def fold_batch(fn: Callable, fold_in: Sequence[bool], fold_out: Sequence[bool]) -> Callable:
     """``fn(*operands)`` (arrays or None) with a vmap rule that folds the mapped axis into
     dim 0 of the operands marked ``fold_in`` and of the results marked ``fold_out``: the
@@ -140,45 +171,23 @@ def fold_batch(fn: Callable, fold_in: Sequence[bool], fold_out: Sequence[bool]) 
     It applies when every mapped operand is a ``fold_in`` one (the others, e.g. the
     weight, unmapped) and every result is ``fold_out``; unmapped ``fold_in`` operands
     are broadcast along the mapped axis. Otherwise (a mapped weight, or a result that
-    sums over the batch such as dw) the rule runs the op once per mapped index
-    (``jax.lax.map``: XLA's vmap_method="sequential").
+    sums over the batch such as dw) the rule runs the op once per mapped index.
     """
-    wrapped = jax.custom_batching.custom_vmap(fn)
+    def batched(axis_size, mapped, *operands):
+        if not (all(f or not m for f, m in zip(fold_in, mapped)) and all(fold_out)):
+            return None
+        folded = []
+        for a, m, f in zip(operands, mapped, fold_in):
+            if a is None or not f:
+                folded.append(a)
+                continue
+            if not m:
+                a = jnp.broadcast_to(a[None], (axis_size,) + a.shape)
+            folded.append(a.reshape((axis_size * a.shape[1],) + a.shape[2:]))
+        out = fn(*folded)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        unfolded = [None if o is None else o.reshape((axis_size, o.shape[0] // axis_size) + o.shape[1:])
+                    for o in outs]
+        return unfolded if isinstance(out, (list, tuple)) else unfolded[0]
 
-    @wrapped.def_vmap
-    def _rule(axis_size, in_batched, *operands):
-        mapped = [bool(b) and a is not None for a, b in zip(operands, in_batched)]
-        foldable = all(f or not m for f, m in zip(fold_in, mapped))
-        if foldable and all(fold_out):
-            folded = []
-            for a, m, f in zip(operands, mapped, fold_in):
-                if a is None or not f:
-                    folded.append(a)
-                    continue
-                if not m:
-                    a = jnp.broadcast_to(a[None], (axis_size,) + a.shape)
-                folded.append(a.reshape((axis_size * a.shape[1],) + a.shape[2:]))
-            out = fn(*folded)
-            outs = out if isinstance(out, (list, tuple)) else [out]
-            unfolded = [None if o is None else o.reshape((axis_size, o.shape[0] // axis_size) + o.shape[1:])
-                        for o in outs]
-            result = unfolded if isinstance(out, (list, tuple)) else unfolded[0]
-        else:
-            idx = [i for i, m in enumerate(mapped) if m]
-
-            def one(xs):
-                args = list(operands)
-                for i, x in zip(idx, xs):
-                    args[i] = x
-                return fn(*args)
-
-            result = jax.lax.map(one, [operands[i] for i in idx])
-        batched = jax.tree_util.tree_map(lambda _: True, result)
-        return result, batched
-
-    return wrapped
-
-
-def static_partial(fn: Callable, **static) -> Callable:
-    """``functools.partial`` for the static (attribute) arguments of a kernel call."""
-    return functools.partial(fn, **static)
+    return vmap_rule(fn, batched)

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._ffi import call, check_float, shape_dtype
+from .._ffi import call, check_float, shape_dtype, vmap_rule
 
 __all__ = ["gspmm", "csr_transpose"]
 
@@ -55,34 +55,21 @@ def _fold_features(fn, feature_in):
     mapped operand is a ``feature_in`` one (rows, F), the mapped axis folds into F
     ((B, rows, F) -> (rows, B*F); unmapped feature operands are broadcast): one call.
     Otherwise one call per mapped index (jax.lax.map)."""
-    wrapped = jax.custom_batching.custom_vmap(fn)
+    def batched(axis_size, mapped, *operands):
+        if not all(f or not m for f, m in zip(feature_in, mapped)):
+            return None
+        folded = []
+        for a, m, f in zip(operands, mapped, feature_in):
+            if a is not None and f:
+                if not m:
+                    a = jnp.broadcast_to(a[None], (axis_size,) + a.shape)
+                a = jnp.moveaxis(a, 0, 1).reshape((a.shape[1], axis_size * a.shape[2]))
+            folded.append(a)
+        return tuple(None if o is None else
+                     jnp.moveaxis(o.reshape((o.shape[0], axis_size, o.shape[1] // axis_size)), 1, 0)
+                     for o in fn(*folded))
 
-    @wrapped.def_vmap
-    def _rule(axis_size, in_batched, *operands):
-        mapped = [bool(b) and a is not None for a, b in zip(operands, in_batched)]
-        if all(f or not m for f, m in zip(feature_in, mapped)):
-            folded = []
-            for a, m, f in zip(operands, mapped, feature_in):
-                if a is not None and f:
-                    if not m:
-                        a = jnp.broadcast_to(a[None], (axis_size,) + a.shape)
-                    a = jnp.moveaxis(a, 0, 1).reshape((a.shape[1], axis_size * a.shape[2]))
-                folded.append(a)
-            result = tuple(None if o is None else
-                           jnp.moveaxis(o.reshape((o.shape[0], axis_size, o.shape[1] // axis_size)), 1, 0)
-                           for o in fn(*folded))
-        else:
-            idx = [i for i, m in enumerate(mapped) if m]
-
-            def one(xs):
-                args = list(operands)
-                for i, x in zip(idx, xs):
-                    args[i] = x
-                return fn(*args)
-            result = jax.lax.map(one, [operands[i] for i in idx])
-        return result, jax.tree_util.tree_map(lambda _: True, result)
-
-    return wrapped
+    return vmap_rule(fn, batched)
 
 
 # ------------------------------------------------------------------ kernels

@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._ffi import call, check_float, like, shape_dtype
+from .._ffi import call, check_float, like, shape_dtype, vmap_rule
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -60,28 +60,14 @@ def _new_batch_dim(fn, expand):
     dim of every operand: unmapped ones get a leading 1 (the kernel broadcasts it), or,
     where ``expand``, are broadcast to the axis size. One call; per index (jax.lax.map)
     when that would exceed KN_MAX_DIMS."""
-    wrapped = jax.custom_batching.custom_vmap(fn)
+    def batched(axis_size, mapped, *operands):
+        if not all(a is None or a.ndim + (0 if m else 1) <= _MAX_DIMS for a, m in zip(operands, mapped)):
+            return None
+        return fn(*[a if a is None or m else
+                    (jnp.broadcast_to(a[None], (axis_size,) + a.shape) if e else a[None])
+                    for a, m, e in zip(operands, mapped, expand)])
 
-    @wrapped.def_vmap
-    def _rule(axis_size, in_batched, *operands):
-        mapped = [bool(b) and a is not None for a, b in zip(operands, in_batched)]
-        if all(a is None or a.ndim + (0 if m else 1) <= _MAX_DIMS for a, m in zip(operands, mapped)):
-            lifted = [a if a is None or m else
-                      (jnp.broadcast_to(a[None], (axis_size,) + a.shape) if e else a[None])
-                      for a, m, e in zip(operands, mapped, expand)]
-            result = fn(*lifted)
-        else:
-            idx = [i for i, m in enumerate(mapped) if m]
-
-            def one(xs):
-                args = list(operands)
-                for i, x in zip(idx, xs):
-                    args[i] = x
-                return fn(*args)
-            result = jax.lax.map(one, [operands[i] for i in idx])
-        return result, jax.tree_util.tree_map(lambda _: True, result)
-
-    return wrapped
+    return vmap_rule(fn, batched)
 
 
 def _forward(q, k, v, attn, seed, scale, dropout, causal):
