@@ -802,21 +802,7 @@ def gspmm_backward(grad_output: np.ndarray, indptr: np.ndarray, indices: np.ndar
 # pykernels.<name>.
 
 
-def _export_op_modules() -> None:
-    import importlib
-    import pkgutil
+from . import ops as _ops  # noqa: E402
+from ._exports import export_op_modules as _export_op_modules  # noqa: E402
 
-    from . import ops
-    for info in sorted(pkgutil.iter_modules(ops.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{ops.__name__}.{info.name}")
-        for name in module.__all__:
-            if name in globals():
-                raise ImportError(f"pykernels.ops.{info.name} exports {name!r}, which pykernels "
-                                  "already defines")
-            globals()[name] = getattr(module, name)
-            __all__.append(name)
-
-
-_export_op_modules()
+_export_op_modules(_ops, globals(), __all__, "pykernels")

@@ -30,24 +30,7 @@ __all__: list[str] = ["targets"]
 
 targets = _ffi.targets
 
+from .._exports import export_op_modules as _export_op_modules  # noqa: E402
+from . import ops as _ops  # noqa: E402
 
-def _export_op_modules() -> None:
-    """Export every ``__all__`` name of pykernels/jax/ops/<op>.py as ``pykernels.jax.<name>``:
-    nothing lists the ops."""
-    import importlib
-    import pkgutil
-
-    from . import ops
-    for info in sorted(pkgutil.iter_modules(ops.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{ops.__name__}.{info.name}")
-        for name in module.__all__:
-            if name in globals():
-                raise ImportError(f"pykernels.jax.ops.{info.name} exports {name!r}, which "
-                                  "pykernels.jax already defines")
-            globals()[name] = getattr(module, name)
-            __all__.append(name)
-
-
-_export_op_modules()
+_export_op_modules(_ops, globals(), __all__, "pykernels.jax")
