@@ -88,3 +88,16 @@ def test_the_library_imports_and_works_without_jax():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "ImportError: pykernels.jax needs jax" in out.stdout, out.stdout
+
+
+def test_bench_jax_runs_and_writes_its_json(tmp_path):
+    """benchmarks/bench_jax.py (the issue's per-op ratios): one case, both columns, JSON."""
+    import json
+    out = tmp_path / "bench.json"
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_jax.py"), "--filter", "linear 32x64->10",
+                          "--repeat", "1", "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("CPU: "), run.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["case"] for r in rows] == ["linear 32x64->10"]
+    assert rows[0]["fwdbwd_ratio"] > 0 and rows[0]["fwd_ratio"] > 0
