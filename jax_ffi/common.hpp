@@ -114,6 +114,13 @@ class Call {
   }
   int32_t flag(const char* name) { return i64(name) != 0 ? 1 : 0; }
 
+  // The attributes "<name>_h" and "<name>_w" into an (h, w) pair: the 2-D geometry
+  // (kernel size, stride, padding, dilation) of convolution and pooling params.
+  void hw(const char* name, int64_t (&pair)[2]) {
+    pair[0] = i64((std::string(name) + "_h").c_str());
+    pair[1] = i64((std::string(name) + "_w").c_str());
+  }
+
   // Logical operand i as a 64-bit word read on the host: a seed that JAX
   // computes under jit (pykernels.jax draws it from a jax.random key as a
   // uint32[2] array), so it cannot be an attribute. CPU buffers only.

@@ -5,12 +5,9 @@
 // The attributes stride_h/_w, pad_h/_w (symmetric zero padding), dil_h/_w, groups.
 static kn_conv2d_params conv2d_params(knjax::Call& c) {
   kn_conv2d_params p{};
-  p.stride[0] = c.i64("stride_h");
-  p.stride[1] = c.i64("stride_w");
-  p.padding[0] = c.i64("pad_h");
-  p.padding[1] = c.i64("pad_w");
-  p.dilation[0] = c.i64("dil_h");
-  p.dilation[1] = c.i64("dil_w");
+  c.hw("stride", p.stride);
+  c.hw("pad", p.padding);
+  c.hw("dil", p.dilation);
   p.groups = c.i64("groups");
   return p;
 }

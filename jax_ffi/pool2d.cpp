@@ -6,14 +6,10 @@
 // dil_h/_w, ceil_mode.
 static kn_max_pool2d_params max_params(knjax::Call& c) {
   kn_max_pool2d_params p{};
-  p.kernel_size[0] = c.i64("k_h");
-  p.kernel_size[1] = c.i64("k_w");
-  p.stride[0] = c.i64("stride_h");
-  p.stride[1] = c.i64("stride_w");
-  p.padding[0] = c.i64("pad_h");
-  p.padding[1] = c.i64("pad_w");
-  p.dilation[0] = c.i64("dil_h");
-  p.dilation[1] = c.i64("dil_w");
+  c.hw("k", p.kernel_size);
+  c.hw("stride", p.stride);
+  c.hw("pad", p.padding);
+  c.hw("dil", p.dilation);
   p.ceil_mode = c.flag("ceil_mode");
   return p;
 }
@@ -22,12 +18,9 @@ static kn_max_pool2d_params max_params(knjax::Call& c) {
 // count_include_pad, divisor_override (0 = none).
 static kn_avg_pool2d_params avg_params(knjax::Call& c) {
   kn_avg_pool2d_params p{};
-  p.kernel_size[0] = c.i64("k_h");
-  p.kernel_size[1] = c.i64("k_w");
-  p.stride[0] = c.i64("stride_h");
-  p.stride[1] = c.i64("stride_w");
-  p.padding[0] = c.i64("pad_h");
-  p.padding[1] = c.i64("pad_w");
+  c.hw("k", p.kernel_size);
+  c.hw("stride", p.stride);
+  c.hw("pad", p.padding);
   p.ceil_mode = c.flag("ceil_mode");
   p.count_include_pad = c.flag("count_include_pad");
   p.divisor_override = c.i64("divisor_override");
