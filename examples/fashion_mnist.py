@@ -50,6 +50,22 @@ def load(data_dir=DEFAULT_DIR, split="train"):
     return images.astype(np.float32) / 255.0, labels.astype(np.int64)
 
 
+def load_standardised(data_dir=DEFAULT_DIR, limit=0):
+    """((x_train, y_train), (x_test, y_test)): images float32 (n, 1, 28, 28) standardised
+    with the training set's mean and std (of its first ``limit`` images when limit > 0,
+    which also cuts the training set), labels int64 (n,)."""
+    x_train, y_train = load(data_dir, "train")
+    x_test, y_test = load(data_dir, "test")
+    if limit:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    mean, std = float(x_train.mean()), float(x_train.std())
+
+    def prepare(x):
+        return ((x[:, None] - mean) / std).astype(np.float32)
+
+    return (prepare(x_train), y_train), (prepare(x_test), y_test)
+
+
 class ProgressBar:
     """`epoch 1/5 [########------------] 41% loss 0.0312  9120 img/s`, redrawn in place
     (`unit` names what is counted: 'img', 'words')."""

@@ -39,17 +39,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def load_data(args):
     """Train/test tensors on args.device: images (n,1,28,28) standardised with the
     training set's mean and std, labels int64 (n,)."""
-    x_train, y_train = fashion_mnist.load(args.data, "train")
-    x_test, y_test = fashion_mnist.load(args.data, "test")
-    if args.limit:
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-    mean, std = float(x_train.mean()), float(x_train.std())
+    train, test = fashion_mnist.load_standardised(args.data, args.limit)
 
     def prepare(x, y):
-        x = (torch.from_numpy(x).unsqueeze(1) - mean) / std
-        return x.to(args.device), torch.from_numpy(y).to(args.device)
+        return torch.from_numpy(x).to(args.device), torch.from_numpy(y).to(args.device)
 
-    return prepare(x_train, y_train), prepare(x_test, y_test)
+    return prepare(*train), prepare(*test)
 
 
 def train(name, nn, data, args):

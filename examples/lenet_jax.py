@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fashion_mnist  # noqa: E402
+import runtime  # noqa: E402
 
 import pykernels  # noqa: E402
 import pykernels.jax as kj  # noqa: E402
@@ -157,16 +158,8 @@ def make_step(ops, lr):
 def load_data(args):
     """Train/test arrays: images (n,1,28,28) float32 standardised with the training set's
     mean and std, labels int32 (n,)."""
-    x_train, y_train = fashion_mnist.load(args.data, "train")
-    x_test, y_test = fashion_mnist.load(args.data, "test")
-    if args.limit:
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-    mean, std = float(x_train.mean()), float(x_train.std())
-
-    def prepare(x, y):
-        return ((x[:, None] - mean) / std).astype(np.float32), y.astype(np.int32)
-
-    return prepare(x_train, y_train), prepare(x_test, y_test)
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_standardised(args.data, args.limit)
+    return (x_train, y_train.astype(np.int32)), (x_test, y_test.astype(np.int32))
 
 
 def train(ops, data, args):
@@ -208,31 +201,6 @@ def train(ops, data, args):
     return history
 
 
-def plot(path, histories):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("(matplotlib is not installed: no plot)")
-        return
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for name, h in histories.items():
-        ax_loss.plot(h["epoch"], h["train_loss"], marker="o", label=f"{name} train")
-        ax_loss.plot(h["epoch"], h["test_loss"], marker="s", linestyle="--", label=f"{name} test")
-        ax_acc.plot(h["epoch"], h["test_accuracy"], marker="o", label=name)
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="LeNet-5 in JAX: loss")
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"training curves: {path}")
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=fashion_mnist.DEFAULT_DIR, help="directory of the IDX files")
@@ -257,7 +225,7 @@ def main(argv=None):
     if args.compare:
         histories["jax"] = train(JaxOps, data, args)
     if args.plot:
-        plot(args.plot, histories)
+        runtime.plot_curves(args.plot, histories, "LeNet-5 in JAX")
     ours = histories["pykernels"]
     if args.compare:
         theirs = histories["jax"]

@@ -1,13 +1,17 @@
-"""What every training example does: check the device, set the thread counts, draw curves."""
+"""What every training example does: check the device, set the thread counts, draw curves.
+
+torch is imported by the functions that use it, not here: the JAX example
+(lenet_jax.py) draws its curves with plot_curves and never imports torch."""
 import os
 
 import pykernels
-import torch
 
 
 def setup(device: str, threads: int) -> None:
     """Exit with a clear message when ``device`` is 'cuda' without a GPU or without a CUDA
     build of pykernels; give torch and pykernels the same CPU thread count."""
+    import torch
+
     if device == "cuda" and not (torch.cuda.is_available() and pykernels.has_cuda()):
         raise SystemExit("--device cuda needs a CUDA device and a pykernels built with CUDA "
                          f"(torch.cuda.is_available() = {torch.cuda.is_available()}, "
@@ -60,6 +64,8 @@ def plot_curves(path, histories, title):
 def evaluate_classifier(model, loss_fn, images, labels, batch_size=1000):
     """(mean loss, accuracy in percent) of ``model`` on a labelled set, in eval mode and
     inference mode (BatchNorm uses its running statistics, nothing is saved)."""
+    import torch
+
     model.eval()
     total_loss, correct = 0.0, 0
     with torch.inference_mode():
@@ -74,6 +80,8 @@ def evaluate_classifier(model, loss_fn, images, labels, batch_size=1000):
 
 def save_checkpoint(path, **state):
     """torch.save(state) to ``path``, creating its directory."""
+    import torch
+
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.save(state, path)
 

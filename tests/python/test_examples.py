@@ -429,3 +429,16 @@ def test_demo_jax_is_a_make_target():
     makefile = (EXAMPLES.parent / "Makefile").read_text()
     assert re.search(r"^demo-jax: setup pyinstall\n\t\$\(PY\) examples/lenet_jax.py \$\(ARGS\)$",
                      makefile, flags=re.M)
+
+
+def test_load_standardised_uses_the_training_sets_statistics(tmp_path):
+    rng = np.random.default_rng(1)
+    for prefix, n in (("train", 9), ("t10k", 4)):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, size=(n, 28, 28)), False)
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, size=n), False)
+    (x, y), (xt, yt) = fashion_mnist.load_standardised(str(tmp_path), limit=6)
+    raw, _ = fashion_mnist.load(str(tmp_path), "train")
+    assert x.shape == (6, 1, 28, 28) and x.dtype == np.float32 and y.shape == (6,)
+    assert xt.shape == (4, 1, 28, 28) and yt.dtype == np.int64
+    np.testing.assert_allclose(x[:, 0], (raw[:6] - raw[:6].mean()) / raw[:6].std(), rtol=1e-5, atol=1e-5)
+    assert abs(float(x.mean())) < 1e-5 and abs(float(x.std()) - 1) < 1e-4
