@@ -66,6 +66,28 @@ PYBIND11_MODULE(_C, m) {
         "TypeError.");
   }
 
+  {
+    py::tuple bases = py::make_tuple(py::handle(PyExc_TypeError));
+    g_not_plain_tensor = make_exception_class(
+        m, "NotPlainTensor", bases.ptr(),
+        "A tensor argument that is not a numpy.ndarray, a descriptor tuple or a plain CPU "
+        "torch tensor (see set_torch_types): a TypeError. The torch glue catches it and passes "
+        "descriptors instead.");
+  }
+  m.def(
+      "set_torch_types",
+      [](py::object tensor, py::object parameter, py::object strided, py::dict dtypes) {
+        // Kept for the process (the module is never unloaded): new references.
+        g_torch.tensor = tensor.release().ptr();
+        g_torch.parameter = parameter.release().ptr();
+        g_torch.strided = strided.release().ptr();
+        g_torch.dtypes = dtypes.release().ptr();
+      },
+      "tensor"_a, "parameter"_a, "strided"_a, "dtypes"_a,
+      "Called once by pykernels.torch: torch.Tensor, torch.nn.Parameter, torch.strided and "
+      "{torch.dtype: kn_dtype}. Tensor arguments of exactly those types, on the CPU, strided, "
+      "of a listed dtype are then read directly.");
+
   // ------------------------------------------------------------- constants
   m.attr("ABI_VERSION_MAJOR") = KN_ABI_VERSION_MAJOR;
   m.attr("ABI_VERSION_MINOR") = KN_ABI_VERSION_MINOR;

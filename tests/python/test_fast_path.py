@@ -90,3 +90,67 @@ def test_fast_path_errors_match_the_op():
     with OpLog(), pytest.raises(ValueError) as op:
         KF.linear(x, torch.randn(4, 6))
     assert str(fast.value) == str(op.value)
+
+
+# ------------------------------------------------- tensors read by the binding
+#
+# _glue.call hands plain CPU tensors to pykernels._C as they are (the binding reads
+# data_ptr/shape/stride itself); anything else makes the binding raise NotPlainTensor
+# before it runs the kernel, and call() passes descriptors instead.
+
+class Tagged(torch.Tensor):
+    """A trivial tensor subclass: not a plain tensor for the binding."""
+
+
+def test_binding_reads_plain_cpu_tensors():
+    from pykernels import _C
+    x = torch.randn(3, 8)[:, ::2]  # strided view with a storage offset of 0, strides (8, 2)
+    x = x[1:]                      # and an offset
+    y = torch.empty(2, 4).t().contiguous().t()  # column-major output
+    _C.relu_forward(x, y)
+    assert torch.equal(y, torch.relu(x))
+    p = torch.nn.Parameter(torch.randn(5))
+    out = torch.empty(5)
+    _C.relu_forward(p, out)
+    assert torch.equal(out, torch.relu(p.detach()))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: torch.randn(4).as_subclass(Tagged),      # a subclass
+    lambda: torch.randn(4).to(torch.int8),            # a dtype without a kn_dtype
+    lambda: torch.randn(4).to_sparse(),               # another layout
+    lambda: [1.0, 2.0],                               # not a tensor at all
+])
+def test_binding_refuses_other_tensors_before_running(make):
+    from pykernels import _C
+    y = torch.full((4,), 7.0)
+    with pytest.raises(_C.NotPlainTensor) as e:
+        _C.relu_forward(make(), y)
+    assert isinstance(e.value, TypeError)
+    assert torch.equal(y, torch.full((4,), 7.0))  # nothing ran
+
+
+def test_call_falls_back_to_descriptors():
+    x = torch.randn(4, 6).as_subclass(Tagged)
+    assert torch.equal(KF.relu(x).as_subclass(torch.Tensor), torch.relu(x.as_subclass(torch.Tensor)))
+    with pytest.raises(TypeError, match="dtype torch.int8 is not supported by libkernels"):
+        KF.relu(torch.ones(3, dtype=torch.int8))
+
+
+@pytest.mark.parametrize("name, call", [
+    ("max_pool2d", lambda x: KF.max_pool2d(x, 2, return_indices=True)),
+    ("adaptive_max_pool2d", lambda x: KF.adaptive_max_pool2d(x, (2, 2), return_indices=True)),
+])
+def test_max_pool_indices_get_no_zero_gradient(name, call):
+    # autograd would hand the backward a zeros tensor for the int64 indices (a fill as
+    # large as the output, _glue.mark_non_differentiable): the backward must run no op
+    # on an int64 tensor but the kernel's own reads.
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    y, indices = call(x)
+    log = OpLog()
+    with log:
+        (dx,) = torch.autograd.grad(y, x, torch.ones_like(y))
+    assert not any(("zero" in op or "fill" in op) for op in log.ops), log.ops
+    expected = torch.zeros(2 * 3 * 64).index_add_(
+        0, (indices + 64 * torch.arange(6).view(2, 3, 1, 1)).flatten(), torch.ones(y.numel()))
+    assert torch.equal(dx.flatten(), expected)

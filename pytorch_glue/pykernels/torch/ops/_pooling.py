@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from ... import _shape_error
+from .._glue import mark_non_differentiable
 
 
 def batched(input: Tensor, op: str):
@@ -18,8 +19,9 @@ def batched(input: Tensor, op: str):
 
 
 def save_max_indices(ctx, output) -> None:
-    """The max pools' (y, indices) output: indices are not differentiable; saved only
-    when the input needs a gradient."""
+    """The max pools' (y, indices) output: indices are not differentiable (and get no
+    zero-filled gradient: the backward's grad_output may be None); saved only when the
+    input needs a gradient."""
     _, indices = output
-    ctx.mark_non_differentiable(indices)
+    mark_non_differentiable(ctx, indices)
     ctx.save_for_backward(indices if ctx.needs_input_grad[0] else None)

@@ -185,7 +185,7 @@ def max_setup_context(ctx, inputs, output) -> None:
 def max_backward(ctx, grad_output: Tensor, grad_indices: Optional[Tensor]):
     (indices,) = ctx.saved_tensors
     dx = None
-    if ctx.needs_input_grad[0]:
+    if ctx.needs_input_grad[0] and grad_output is not None:  # None: see save_max_indices
         dx = adaptive_max_pool2d_backward_fast(grad_output, indices, ctx.input_size)
     return dx, None
 

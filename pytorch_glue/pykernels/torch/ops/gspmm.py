@@ -41,7 +41,7 @@ from torch import Tensor
 
 from ... import (_C, _gspmm_codes, _gspmm_edge_values_rule, _gspmm_features, _gspmm_num_dst,
                  _shape_error)
-from .._glue import call, empty, expect_dim, fast_path
+from .._glue import call, empty, expect_dim, fast_path, mark_non_differentiable
 
 _MAX_MIN = (_C.GSPMM_MAX, _C.GSPMM_MIN)
 
@@ -197,7 +197,7 @@ def setup_context(ctx, inputs, output) -> None:
     (indptr, indices, x, edge_values, t_indptr, t_indices, t_edge_ids, message, reduce,
      skip) = _inputs(inputs)
     _, arg = output
-    ctx.mark_non_differentiable(arg)
+    mark_non_differentiable(ctx, arg)
     need_x = ctx.needs_input_grad[2]
     need_e = len(ctx.needs_input_grad) > 3 and ctx.needs_input_grad[3]
     ctx.options = (message, reduce, bool(skip), need_x, need_e, x.shape[0])
@@ -219,7 +219,7 @@ def setup_context(ctx, inputs, output) -> None:
 def backward(ctx, grad_output: Tensor, grad_arg: Optional[Tensor] = None):
     message, reduce, skip, need_x, need_e, num_src = ctx.options
     dx = de = None
-    if need_x or need_e:
+    if (need_x or need_e) and grad_output is not None:  # None: see mark_non_differentiable
         indptr, indices, t_indptr, t_indices, t_edge_ids, edge_values, x, arg = ctx.saved_tensors
         if need_x and t_indptr is None:  # the caller did not pass the transpose
             t_indptr, t_indices, t_edge_ids = csr_transpose_fast(indptr, indices, num_src)
