@@ -52,17 +52,17 @@ def _linear_backward_outputs(grad_output: Tensor, x: Optional[Tensor], weight: O
     if need_weight and x is None:
         raise ValueError(f"{op}: x: must not be None when need_weight is True")
     n, out = grad_output.shape
-    dx = none_output(grad_output)
-    dw = none_output(grad_output)
-    db = none_output(grad_output)
     if need_input:
         expect_dim(weight, 2, op, "weight")
         dx = empty((n, weight.shape[1]), like=grad_output)
+    else:
+        dx = none_output(grad_output)
     if need_weight:
         expect_dim(x, 2, op, "x")
         dw = empty((out, x.shape[1]), like=grad_output)
-    if need_bias:
-        db = empty((out,), like=grad_output)
+    else:
+        dw = none_output(grad_output)
+    db = empty((out,), like=grad_output) if need_bias else none_output(grad_output)
     return dx, dw, db
 
 
