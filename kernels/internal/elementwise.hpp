@@ -30,6 +30,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math", "fp-contract=fast")
 #endif
+#include <cstdint>
 #include <cstring>
 
 #include "kernels/context.hpp"
@@ -49,6 +50,27 @@ namespace kn::cpu {
 // range starts or on in-place use; the copies of whole blocks compile to vector
 // loads and stores.
 constexpr int64_t kBlock = 16;
+// Each block first asks for the input kPrefetchAhead elements ahead (a software
+// prefetch into L1; one load-port uop per 64 bytes). On the Intel Xeon (model 167,
+// a 2-core VM) the hardware prefetchers did not keep a compute-heavy loop fed: at
+// 16M float32, 2 threads, preallocated output, tanh forward took 14.5 ms without
+// and 5.6 ms with it (torch 4.9), sigmoid 15.8 -> 4.8 (5.6), GELU 15.0 -> 5.6
+// (5.3), GELU backward 10.4 -> 6.3 (9.8); relu forward and backward, which the
+// hardware prefetchers do keep up with, were unchanged (3.7 / 5.6 ms). Distance:
+// 2 KB of float32 (4 KB of float64), more than a memory latency (~100 ns) of
+// input at ~1 ns per element and thread, well inside L1. Not tuned per CPU:
+// where the hardware prefetchers suffice (Zen 4) the line is already on its way
+// and the prefetch costs one uop per 16 elements.
+constexpr int64_t kPrefetchAhead = 512;
+
+// The prefetch of p + kPrefetchAhead, computed on integers: the address may lie past
+// the end of the array (a prefetch never faults; a pointer formed there would be UB).
+template <typename T>
+inline __attribute__((always_inline)) void prefetch_ahead(const T* p) {
+  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(p) +
+                                                   kPrefetchAhead * sizeof(T)),
+                     0, 3);
+}
 
 template <typename T, typename F>
 inline __attribute__((always_inline)) void unary_block(int64_t m, const T* in, T* out, F fn) {
@@ -70,13 +92,20 @@ inline __attribute__((always_inline)) void binary_block(int64_t m, const T* gy, 
 template <typename T, typename F>
 KN_SIMD_CLONES void unary_unit(int64_t n, const T* in, T* out, F fn) {
   int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) unary_block(kBlock, in + i, out + i, fn);
+  for (; i + kBlock <= n; i += kBlock) {
+    prefetch_ahead(in + i);
+    unary_block(kBlock, in + i, out + i, fn);
+  }
   if (i < n) unary_block(n - i, in + i, out + i, fn);
 }
 template <typename T, typename G>
 KN_SIMD_CLONES void binary_unit(int64_t n, const T* gy, const T* in, T* out, G fn) {
   int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) binary_block(kBlock, gy + i, in + i, out + i, fn);
+  for (; i + kBlock <= n; i += kBlock) {
+    prefetch_ahead(gy + i);
+    prefetch_ahead(in + i);
+    binary_block(kBlock, gy + i, in + i, out + i, fn);
+  }
   if (i < n) binary_block(n - i, gy + i, in + i, out + i, fn);
 }
 
