@@ -32,8 +32,8 @@ def _nll_loss_outputs(input: Tensor, target: Tensor, weight: Optional[Tensor], r
 def _nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor], reduction: str,
              ignore_index: int) -> tuple[Tensor, Tensor]:
     """-weight[t] * input[n, t], reduced; and total_weight."""
-    out, tw = _nll_loss_outputs(input, target, weight, reduction, ignore_index)
     code = _class_loss.check("pykernels::nll_loss", input, target, weight, reduction, 0.0)
+    out, tw = _class_loss.outputs(input, target, code)  # (checked once: ~2 us a check)
     call(_C.nll_loss_forward, "pykernels::nll_loss", code, ignore_index, 0.0,
          input=input, target=target, weight=weight, out=out, total_weight=tw)
     return out, tw
@@ -54,10 +54,9 @@ def _nll_loss_backward(grad_output: Tensor, input: Tensor, target: Tensor,
                       weight: Optional[Tensor], total_weight: Tensor, reduction: str,
                       ignore_index: int) -> Tensor:
     """grad_input[n, t] = -weight[t] g_n, 0 elsewhere."""
-    di = _nll_loss_backward_outputs(grad_output, input, target, weight, total_weight, reduction,
-                                    ignore_index)
     op = "pykernels::nll_loss_backward"
     code = _class_loss.check(op, input, target, weight, reduction, 0.0)
+    di = empty_like(input)  # what _nll_loss_backward_outputs returns, checked once
     call(_C.nll_loss_backward, op, code, ignore_index, 0.0, dout=grad_output, target=target,
          weight=weight, total_weight=total_weight, dinput=di)
     return di
