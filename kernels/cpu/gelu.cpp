@@ -22,9 +22,9 @@ void gelu_forward(kn_gelu_approximate approximate, const kn_tensor& x, const kn_
   dispatch_float(x.dtype, "kn_gelu_forward", [&](auto tag) {
     using T = decltype(tag);
     if (approximate == KN_GELU_TANH)
-      unary<T>(x, y, ctx.num_threads, false, [](T v) { return act::gelu_tanh(v); });
+      unary<T>(x, y, ctx.num_threads, Work::kHeavy, [](T v) { return act::gelu_tanh(v); });
     else
-      unary<T>(x, y, ctx.num_threads, false, [](T v) { return act::gelu_erf(v); });
+      unary<T>(x, y, ctx.num_threads, Work::kHeavy, [](T v) { return act::gelu_erf(v); });
   });
 }
 
@@ -33,9 +33,9 @@ void gelu_backward(kn_gelu_approximate approximate, const kn_tensor& dy, const k
   dispatch_float(x.dtype, "kn_gelu_backward", [&](auto tag) {
     using T = decltype(tag);
     if (approximate == KN_GELU_TANH)
-      binary<T>(dy, x, dx, ctx.num_threads, false, [](T g, T v) { return act::gelu_tanh_grad(g, v); });
+      binary<T>(dy, x, dx, ctx.num_threads, Work::kHeavy, [](T g, T v) { return act::gelu_tanh_grad(g, v); });
     else
-      binary<T>(dy, x, dx, ctx.num_threads, false, [](T g, T v) { return act::gelu_erf_grad(g, v); });
+      binary<T>(dy, x, dx, ctx.num_threads, Work::kHeavy, [](T g, T v) { return act::gelu_erf_grad(g, v); });
   });
 }
 

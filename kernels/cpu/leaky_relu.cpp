@@ -20,7 +20,7 @@ void leaky_relu_forward(double negative_slope, const kn_tensor& x, const kn_tens
   dispatch_float(x.dtype, "kn_leaky_relu_forward", [&](auto tag) {
     using T = decltype(tag);
     const T slope = static_cast<T>(negative_slope);
-    unary<T>(x, y, ctx.num_threads, true, [slope](T v) { return act::leaky_relu(v, slope); });
+    unary<T>(x, y, ctx.num_threads, Work::kLightStreamed, [slope](T v) { return act::leaky_relu(v, slope); });
   });
 }
 
@@ -29,7 +29,7 @@ void leaky_relu_backward(double negative_slope, const kn_tensor& dy, const kn_te
   dispatch_float(self.dtype, "kn_leaky_relu_backward", [&](auto tag) {
     using T = decltype(tag);
     const T slope = static_cast<T>(negative_slope);
-    binary<T>(dy, self, dx, ctx.num_threads, false,
+    binary<T>(dy, self, dx, ctx.num_threads, Work::kLight,
               [slope](T g, T v) { return act::leaky_relu_grad(g, v, slope); });
   });
 }

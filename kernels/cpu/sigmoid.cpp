@@ -17,7 +17,7 @@ namespace kn::cpu {
 void sigmoid_forward(const kn_tensor& x, const kn_tensor& y, const CpuContext& ctx) {
   dispatch_float(x.dtype, "kn_sigmoid_forward", [&](auto tag) {
     using T = decltype(tag);
-    unary<T>(x, y, ctx.num_threads, false, [](T v) { return act::sigmoid(v); });
+    unary<T>(x, y, ctx.num_threads, Work::kHeavy, [](T v) { return act::sigmoid(v); });
   });
 }
 
@@ -25,7 +25,7 @@ void sigmoid_backward(const kn_tensor& dy, const kn_tensor& y, const kn_tensor& 
                       const CpuContext& ctx) {
   dispatch_float(y.dtype, "kn_sigmoid_backward", [&](auto tag) {
     using T = decltype(tag);
-    binary<T>(dy, y, dx, ctx.num_threads, false, [](T g, T v) { return act::sigmoid_grad(g, v); });
+    binary<T>(dy, y, dx, ctx.num_threads, Work::kLight, [](T g, T v) { return act::sigmoid_grad(g, v); });
   });
 }
 

@@ -18,7 +18,7 @@ namespace kn::cpu {
 void tanh_forward(const kn_tensor& x, const kn_tensor& y, const CpuContext& ctx) {
   dispatch_float(x.dtype, "kn_tanh_forward", [&](auto tag) {
     using T = decltype(tag);
-    unary<T>(x, y, ctx.num_threads, false, [](T v) { return act::tanh(v); });
+    unary<T>(x, y, ctx.num_threads, Work::kHeavy, [](T v) { return act::tanh(v); });
   });
 }
 
@@ -26,7 +26,7 @@ void tanh_backward(const kn_tensor& dy, const kn_tensor& y, const kn_tensor& dx,
                    const CpuContext& ctx) {
   dispatch_float(y.dtype, "kn_tanh_backward", [&](auto tag) {
     using T = decltype(tag);
-    binary<T>(dy, y, dx, ctx.num_threads, false, [](T g, T v) { return act::tanh_grad(g, v); });
+    binary<T>(dy, y, dx, ctx.num_threads, Work::kLight, [](T g, T v) { return act::tanh_grad(g, v); });
   });
 }
 

@@ -22,6 +22,9 @@ namespace kn::formulas {
 
 template <typename T>
 struct Celu {
+  // exp/log per element, both ways: the CPU loops prefetch their inputs
+  // (kernels/internal/elementwise.hpp, Work::kHeavy).
+  static constexpr bool kHeavyForward = true, kHeavyBackward = true;
   T alpha;  // the scalar parameters, in T
 
   // FORMULA forward: y from x.

@@ -18,6 +18,9 @@ namespace kn::formulas {
 
 template <typename T>
 struct Mish {
+  // exp/log per element, both ways: the CPU loops prefetch their inputs
+  // (kernels/internal/elementwise.hpp, Work::kHeavy).
+  static constexpr bool kHeavyForward = true, kHeavyBackward = true;
   // With e = exp(x): tanh(log(1 + e)) = n / (n + 2), n = e (e + 2) (no tanh and
   // no log: one exp), and dmish/dx = t + x sigmoid(x) (1 - t^2)
   // = (n m + 4 x e (1 + e)) / m^2, m = n + 2. Above x = 20, t = 1 and the

@@ -18,6 +18,9 @@ namespace kn::formulas {
 
 template <typename T>
 struct Silu {
+  // exp/log per element, both ways: the CPU loops prefetch their inputs
+  // (kernels/internal/elementwise.hpp, Work::kHeavy).
+  static constexpr bool kHeavyForward = true, kHeavyBackward = true;
 
   // FORMULA forward: y from x.
   KN_HD T forward(T x) const {

@@ -18,6 +18,9 @@ namespace kn::formulas {
 
 template <typename T>
 struct Softplus {
+  // exp/log per element, both ways: the CPU loops prefetch their inputs
+  // (kernels/internal/elementwise.hpp, Work::kHeavy).
+  static constexpr bool kHeavyForward = true, kHeavyBackward = true;
   T beta, threshold;  // the scalar parameters, in T
 
   // FORMULA forward: y from x.

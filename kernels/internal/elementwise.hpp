@@ -18,8 +18,10 @@
 //   map_backward<formulas::Softplus>(op, dy, x, dx, ctx, beta, threshold);
 //       // dx[i] = Softplus<T>{...}.backward(dy[i], x[i])
 //
-// or, for a hand-written functor, unary<T>(x, y, threads, streamable, fn) and
-// binary<T>(dy, a, dx, threads, streamable, fn). A formula that calls
+// or, for a hand-written functor, unary<T>(x, y, threads, work, fn) and
+// binary<T>(dy, a, dx, threads, work, fn) (work: see Work below; a formula says
+// it is heavy with `static constexpr bool kHeavyForward / kHeavyBackward = true`).
+// A formula that calls
 // std::exp/std::log per element runs ~10x slower than torch (libm calls do
 // not vectorise): use exp_t, expm1_t, log_t, log1p_t, tanh_t, erf_t
 // (kernels/internal/math.hpp), which are vectorisable for float.
@@ -32,6 +34,7 @@
 #endif
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/context.hpp"
 #include "kernels/internal/dispatch.hpp"
@@ -50,17 +53,27 @@ namespace kn::cpu {
 // range starts or on in-place use; the copies of whole blocks compile to vector
 // loads and stores.
 constexpr int64_t kBlock = 16;
-// Each block first asks for the input kPrefetchAhead elements ahead (a software
-// prefetch into L1; one load-port uop per 64 bytes). On the Intel Xeon (model 167,
-// a 2-core VM) the hardware prefetchers did not keep a compute-heavy loop fed: at
-// 16M float32, 2 threads, preallocated output, tanh forward took 14.5 ms without
-// and 5.6 ms with it (torch 4.9), sigmoid 15.8 -> 4.8 (5.6), GELU 15.0 -> 5.6
-// (5.3), GELU backward 10.4 -> 6.3 (9.8); relu forward and backward, which the
-// hardware prefetchers do keep up with, were unchanged (3.7 / 5.6 ms). Distance:
-// 2 KB of float32 (4 KB of float64), more than a memory latency (~100 ns) of
-// input at ~1 ns per element and thread, well inside L1. Not tuned per CPU:
-// where the hardware prefetchers suffice (Zen 4) the line is already on its way
-// and the prefetch costs one uop per 16 elements.
+// What bounds an element-wise loop, which decides how it touches memory.
+//   kLight          a few operations per element (relu-like, hardtanh, a
+//                   product): the hardware prefetchers keep the loop fed.
+//   kLightStreamed  the same, and a large output whose pages are resident is
+//                   written with streaming stores (stream_store.hpp).
+//   kHeavy          exp / log / erf / a division per element: every block first
+//                   asks for its inputs kPrefetchAhead elements ahead (a
+//                   software prefetch into L1, one load-port uop per 64 bytes).
+// Measured on the Intel Xeon (model 167, 2-core VM), 16M float32, 2 threads,
+// preallocated output: the hardware prefetchers did not keep a heavy loop fed:
+// tanh forward 14.5 ms without the prefetch, 5.6 ms with it (torch 4.9),
+// sigmoid 15.8 -> 4.8 (5.6), GELU 15.0 -> 5.6 (5.3), GELU backward 10.4 -> 6.3
+// (9.8). A light loop they do keep fed, and there the prefetch costs: 1.5x in a
+// one-thread C++ loop (leaky_relu-like, 64 MB), leaky_relu forward 3.0 -> 29 ms
+// with streaming stores on two threads. So heavy loops only; the kernel says
+// which it is (the formula's kHeavyForward / kHeavyBackward). Not tuned per CPU:
+// where the hardware prefetchers suffice (Zen 4), the line is already on its
+// way and the prefetch costs one uop per 16 floats of a loop that is not
+// load-bound. Distance: 2 KB of float32 (4 KB of float64), more than a memory
+// latency (~100 ns) of input at ~1 ns per element and thread, well inside L1.
+enum class Work { kLight, kLightStreamed, kHeavy };
 constexpr int64_t kPrefetchAhead = 512;
 
 // The prefetch of p + kPrefetchAhead, computed on integers: the address may lie past
@@ -89,45 +102,50 @@ inline __attribute__((always_inline)) void binary_block(int64_t m, const T* gy, 
   std::memcpy(out, b, static_cast<size_t>(m) * sizeof(T));
 }
 
-template <typename T, typename F>
+template <bool Prefetch, typename T, typename F>
 KN_SIMD_CLONES void unary_unit(int64_t n, const T* in, T* out, F fn) {
   int64_t i = 0;
   for (; i + kBlock <= n; i += kBlock) {
-    prefetch_ahead(in + i);
+    if constexpr (Prefetch) prefetch_ahead(in + i);
     unary_block(kBlock, in + i, out + i, fn);
   }
   if (i < n) unary_block(n - i, in + i, out + i, fn);
 }
-template <typename T, typename G>
+template <bool Prefetch, typename T, typename G>
 KN_SIMD_CLONES void binary_unit(int64_t n, const T* gy, const T* in, T* out, G fn) {
   int64_t i = 0;
   for (; i + kBlock <= n; i += kBlock) {
-    prefetch_ahead(gy + i);
-    prefetch_ahead(in + i);
+    if constexpr (Prefetch) {
+      prefetch_ahead(gy + i);
+      prefetch_ahead(in + i);
+    }
     binary_block(kBlock, gy + i, in + i, out + i, fn);
   }
   if (i < n) binary_block(n - i, gy + i, in + i, out + i, fn);
 }
 
-// y = f(x) over one pair of same-shaped tensors (operand 0 = y). Large
-// outputs are written with streaming stores (kernels/internal/stream_store.hpp).
-// `streamable`: measured per kernel at 16M float32. Faster only for the cheap
-// forwards (relu-like: leaky_relu, 1 thread 22 -> 28 GB/s). Slower for the
-// compute-bound ones (sigmoid, tanh, GELU forward; GELU backward) and for the
-// backwards with two input streams (sigmoid, tanh, leaky_relu: 1 thread
+// y = f(x) over one pair of same-shaped tensors (operand 0 = y). Streaming
+// stores (Work::kLightStreamed) measured per kernel at 16M float32: faster only
+// for the cheap forwards (relu-like: leaky_relu, 1 thread 22 -> 28 GB/s); slower
+// for the compute-bound ones (sigmoid, tanh, GELU forward; GELU backward) and
+// for the backwards with two input streams (sigmoid, tanh, leaky_relu: 1 thread
 // 20 -> 15-18 GB/s), so those keep plain stores.
 template <typename T, typename F>
-void unary(const kn_tensor& x, const kn_tensor& y, int threads, bool streamable, F f) {
-  const bool stream = streamable && stream_output(y.data, numel(y) * int64_t(sizeof(T)));
-  parallel_rows<T, 2>({&y, &x}, threads, [f, stream](int64_t n, const auto& p, const auto& s) {
+void unary(const kn_tensor& x, const kn_tensor& y, int threads, Work work, F f) {
+  const bool stream = work == Work::kLightStreamed &&
+                      stream_output(y.data, numel(y) * int64_t(sizeof(T)));
+  const bool heavy = work == Work::kHeavy;
+  parallel_rows<T, 2>({&y, &x}, threads, [f, stream, heavy](int64_t n, const auto& p, const auto& s) {
     const F fn = f;  // a local copy: stores to out cannot alias its parameters
     T* out = p[0];
     const T* in = p[1];
-    if (all_unit(s)) {
-      streamed_row(n, out, stream,
-                   [in, fn](int64_t i, int64_t m, T* dst) { unary_unit(m, in + i, dst, fn); });
-    } else {
+    if (!all_unit(s)) {
       for (int64_t i = 0; i < n; ++i) out[i * s[0]] = fn(in[i * s[1]]);
+    } else if (heavy) {
+      unary_unit<true>(n, in, out, fn);
+    } else {
+      streamed_row(n, out, stream,
+                   [in, fn](int64_t i, int64_t m, T* dst) { unary_unit<false>(m, in + i, dst, fn); });
     }
   });
 }
@@ -135,22 +153,38 @@ void unary(const kn_tensor& x, const kn_tensor& y, int threads, bool streamable,
 // dx = g(dy, a) over three same-shaped tensors (operand 0 = dx).
 template <typename T, typename G>
 void binary(const kn_tensor& dy, const kn_tensor& a, const kn_tensor& dx, int threads,
-            bool streamable, G g) {
-  const bool stream = streamable && stream_output(dx.data, numel(dx) * int64_t(sizeof(T)));
-  parallel_rows<T, 3>({&dx, &dy, &a}, threads, [g, stream](int64_t n, const auto& p, const auto& s) {
+            Work work, G g) {
+  const bool stream = work == Work::kLightStreamed &&
+                      stream_output(dx.data, numel(dx) * int64_t(sizeof(T)));
+  const bool heavy = work == Work::kHeavy;
+  parallel_rows<T, 3>({&dx, &dy, &a}, threads, [g, stream, heavy](int64_t n, const auto& p, const auto& s) {
     const G fn = g;
     T* out = p[0];
     const T* gy = p[1];
     const T* in = p[2];
-    if (all_unit(s)) {
-      streamed_row(n, out, stream, [gy, in, fn](int64_t i, int64_t m, T* dst) {
-        binary_unit(m, gy + i, in + i, dst, fn);
-      });
-    } else {
+    if (!all_unit(s)) {
       for (int64_t i = 0; i < n; ++i) out[i * s[0]] = fn(gy[i * s[1]], in[i * s[2]]);
+    } else if (heavy) {
+      binary_unit<true>(n, gy, in, out, fn);
+    } else {
+      streamed_row(n, out, stream, [gy, in, fn](int64_t i, int64_t m, T* dst) {
+        binary_unit<false>(m, gy + i, in + i, dst, fn);
+      });
     }
   });
 }
+
+// A formula's kHeavyForward / kHeavyBackward (false when it declares none).
+template <typename F, typename = void>
+struct HeavyForward : std::false_type {};
+template <typename F>
+struct HeavyForward<F, std::void_t<decltype(F::kHeavyForward)>>
+    : std::bool_constant<F::kHeavyForward> {};
+template <typename F, typename = void>
+struct HeavyBackward : std::false_type {};
+template <typename F>
+struct HeavyBackward<F, std::void_t<decltype(F::kHeavyBackward)>>
+    : std::bool_constant<F::kHeavyBackward> {};
 
 // y = Formula<T>{T(params)...}.forward(x) for x's float dtype T. Plain
 // stores: streaming stores measured faster only into an output whose pages
@@ -165,7 +199,8 @@ void map_forward(const char* op, const kn_tensor& x, const kn_tensor& y, const C
   dispatch_float(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     const Formula<T> f{static_cast<T>(params)...};
-    unary<T>(x, y, ctx.num_threads, false, [f](T v) { return f.forward(v); });
+    constexpr Work work = HeavyForward<Formula<T>>::value ? Work::kHeavy : Work::kLight;
+    unary<T>(x, y, ctx.num_threads, work, [f](T v) { return f.forward(v); });
   });
 }
 
@@ -176,7 +211,8 @@ void map_backward(const char* op, const kn_tensor& dy, const kn_tensor& saved, c
   dispatch_float(saved.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     const Formula<T> f{static_cast<T>(params)...};
-    binary<T>(dy, saved, dx, ctx.num_threads, false, [f](T g, T v) { return f.backward(g, v); });
+    constexpr Work work = HeavyBackward<Formula<T>>::value ? Work::kHeavy : Work::kLight;
+    binary<T>(dy, saved, dx, ctx.num_threads, work, [f](T g, T v) { return f.backward(g, v); });
   });
 }
 

@@ -23,6 +23,11 @@ namespace kn::formulas {
 
 template <typename T>
 struct @@Op@@ {
+  // A direction computing exp/log/erf or a division per element is "heavy": say
+  // so and its CPU loop prefetches its inputs (2.6-3x at 16M on an Intel Xeon);
+  // a light one (a select, a product) must not (1.5x slower there). See Work in
+  // kernels/internal/elementwise.hpp. Absent: light.
+  // static constexpr bool kHeavyForward = true, kHeavyBackward = true;
 @@formula_members@@
   // FORMULA forward: y from x.
   KN_HD T forward(T x) const {
