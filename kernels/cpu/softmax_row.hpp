@@ -1,7 +1,8 @@
 // Row primitives of the softmax family on the CPU (softmax.cpp and
 // cross_entropy.cpp): max, sum of exponentials and dot products over one
 // strided row of n elements (stride in elements). Unit strides take 16-lane
-// loops the compiler vectorises; sums accumulate in double in a fixed order.
+// loops the compiler vectorises; sums accumulate in double in a fixed order
+// (row_sum_exp: float partials over 16 elements per lane, then double).
 #pragma once
 
 #include <algorithm>
@@ -63,9 +64,18 @@ KN_ROW_INLINE double row_sum_exp(int64_t n, const T* x, int64_t sx, T m, T* y, i
     }
     if (y && sy != 1)
       for (int64_t i = 0; i < len; ++i) y[(i0 + i) * sy] = e[i];
+    // The chunk's exponentials (each in [0, 1]) into 16 lanes in T, then the lanes
+    // into the double lanes: a float lane sums at most kChunk / 16 = 16 values, so
+    // its rounding is ~16 ulp of the chunk's sum at most, and the row's sum stays
+    // within ~1e-6 of the exact value (torch sums in float over the whole row).
+    // One double addition per 16 elements per lane instead of one per element
+    // (Intel Xeon model 167, softmax forward of 64x1000 in cache, one thread:
+    // 39.5 -> 37.8 us, torch 32-34).
+    T part[kLanes] = {};
     int64_t i = 0;
     for (; i + kLanes <= len; i += kLanes)
-      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(e[i + l]);
+      for (int64_t l = 0; l < kLanes; ++l) part[l] += e[i + l];
+    for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(part[l]);
     for (; i < len; ++i) tail += double(e[i]);
   }
   double sum = 0;

@@ -15,7 +15,7 @@
 namespace kn {
 
 inline float fast_expf(float x) {
-  constexpr float kHi = 88.7228393f, kLo = -110.0f;
+  constexpr float kHi = 88.7228393f;
   constexpr float kZero = -104.0f;  // exp(-104) = 0.97 * 2^-150: rounds to 0
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
@@ -29,9 +29,11 @@ inline float fast_expf(float x) {
   // [-104, -87.3], are still subnormal and still assisted: rare.)
   const bool zero = x < kZero;
   x = zero ? 0.0f : x;
-  // Clamp (NaN compares false everywhere and stays NaN).
+  // Clamp above (NaN compares false everywhere and stays NaN). Nothing is left
+  // below kZero to clamp: a clamp at -110 here was redundant and cost 13% of
+  // softmax forward (64x1000 in cache, Intel Xeon model 167: 37.8 -> 32.9 us,
+  // torch 33.4; 4096x1000 on 2 threads 1.16 -> 1.07x torch).
   x = x > kHi ? kHi : x;
-  x = x < kLo ? kLo : x;
   const float t = x * kLog2e + kRound;
   const float n = t - kRound;  // round(x log2 e)
   int32_t ti;
