@@ -119,6 +119,43 @@ def kernel_bandwidth(a, g):
             f"({bw_c / 1e9:.1f} GB/s); min-based {100 * (nbytes * n / min(to)) / (8 * n / min(tc)):3.0f}%")
 
 
+def autograd_function_floors():
+    """Two minimal relu-like torch.autograd.Functions, applied through the C-level apply
+    as pykernels' fast path does: (allocation only, allocation + raw _C kernel calls)."""
+    from pykernels import _C
+
+    class Empty(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return torch.empty_like(x)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return torch.empty_like(g)
+
+    class Kernels(Empty):
+        @staticmethod
+        def forward(x):
+            y = torch.empty_like(x)
+            _C.relu_forward(x, y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            dx = torch.empty_like(g)
+            _C.relu_backward(g, x, dx)
+            return dx
+
+    apply = torch._C._FunctionBase.__dict__["apply"]
+    return apply.__get__(None, Empty), apply.__get__(None, Kernels)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=2)
@@ -146,6 +183,14 @@ def main():
         with torch.no_grad():
             row("relu fwd no_grad 1 elem (wall)",
                 *compare(lambda: KF.relu(one), lambda: TF.relu(one), a.rounds * 3))
+        # The floor of a Python autograd.Function (what pykernels.torch is built on):
+        # one whose forward and backward only allocate, and one that also makes the two
+        # raw kernel calls and nothing else (thread CPU time, against torch's relu).
+        floor_empty, floor_kernels = autograd_function_floors()
+        for name, fn in [("floor: Function, allocation only", floor_empty),
+                         ("floor: Function + raw kernel calls", floor_kernels)]:
+            step = lambda fn=fn: fn(one).sum().backward()  # noqa: E731
+            row(name, *compare(step, theirs, a.rounds * 3, clock=time.thread_time))
 
     if "elementwise" in only:
         n = a.n
