@@ -21,10 +21,9 @@
 // or, for a hand-written functor, unary<T>(x, y, threads, work, fn) and
 // binary<T>(dy, a, dx, threads, work, fn) (work: see Work below; a formula says
 // it is heavy with `static constexpr bool kHeavyForward / kHeavyBackward = true`).
-// A formula that calls
-// std::exp/std::log per element runs ~10x slower than torch (libm calls do
-// not vectorise): use exp_t, expm1_t, log_t, log1p_t, tanh_t, erf_t
-// (kernels/internal/math.hpp), which are vectorisable for float.
+// A formula that calls std::exp/std::log per element runs ~10x slower than
+// torch (libm calls do not vectorise): use exp_t, expm1_t, log_t, log1p_t,
+// tanh_t, erf_t (kernels/internal/math.hpp), which are vectorisable for float.
 // tools/vec_report.py (run by make check) reads GCC's verdict on the two
 // block loops below, found by their text: keep them one line each.
 #pragma once
@@ -53,6 +52,7 @@ namespace kn::cpu {
 // range starts or on in-place use; the copies of whole blocks compile to vector
 // loads and stores.
 constexpr int64_t kBlock = 16;
+
 // What bounds an element-wise loop, which decides how it touches memory.
 //   kLight          a few operations per element (relu-like, hardtanh, a
 //                   product): the hardware prefetchers keep the loop fed.

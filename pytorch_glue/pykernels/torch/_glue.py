@@ -188,7 +188,7 @@ def mark_non_differentiable(ctx, *outputs: torch.Tensor) -> None:
     With materialisation off those arguments are None, and so may be the gradient of a
     differentiable output (gradcheck passes None): the op's backward returns None
     gradients then. For ops whose non-differentiable outputs are large (indices, argmax);
-    a scalar or per-row statistic costs less to fill than a None check in every backward."""
+    a scalar or per-row statistic is cheap to fill, and those ops keep plain backwards."""
     ctx.mark_non_differentiable(*outputs)
     ctx.set_materialize_grads(False)
 
