@@ -25,7 +25,6 @@ _DTYPES = {
 _STRIDED = torch.strided
 _CPU = (_C.DEVICE_CPU, 0)
 _Tensor = torch.Tensor
-assert _C.DEVICE_CPU == 1  # call() writes the CPU descriptor inline
 
 
 def descriptor(t: Optional[torch.Tensor], op: str, name: str):
@@ -88,20 +87,8 @@ def call(fn, op: str, *leading, **tensors: Optional[torch.Tensor]) -> None:
         return
     except _NotPlainTensor:
         pass
-    descs = []
-    cpu = True
-    for name, t in tensors.items():
-        # descriptor()'s common case inline (this runs on every kernel call)
-        if type(t) is _Tensor and t.is_cpu and t.layout is _STRIDED:
-            code = _DTYPES.get(t.dtype)
-            if code is not None:
-                descs.append((t.data_ptr(), code, 1, 0, t.shape, t.stride()))
-                continue
-        d = descriptor(t, op, name)
-        if d is not None and d[2] != _C.DEVICE_CPU:
-            cpu = False
-        descs.append(d)
-    if cpu:
+    descs = [descriptor(t, op, name) for name, t in tensors.items()]
+    if all(d is None or d[2] == _C.DEVICE_CPU for d in descs):
         fn(*leading, *descs)
     else:
         fn(*leading, *descs, **_exec_kwargs(tensors.values()))
