@@ -72,6 +72,12 @@ ARGS      ?=
 TORCH_PIN := torch==2.13.0
 # JAX (CPU) for pykernels.jax and its tests; the package's extra asks only jax>=0.4.36.
 JAX_PIN   := jax==0.10.2 jaxlib==0.10.2
+# MKL, the BLAS libkernels loads on Intel CPUs (kernels/internal/blas.cpp says
+# why and with what figures); installed without its dependencies (intel-openmp,
+# tbb: libkernels runs MKL on libgomp, its GNU threading layer). pip puts
+# libmkl_rt.so.3 in .venv/lib, where dlopen does not look: KN_MKL_LIBRARY below
+# names it for the C tests and benchmarks; pykernels names it itself.
+MKL_PIN   := mkl==2026.2.1
 PIP_PKGS  := $(TORCH_PIN) "numpy>=1.22" "pybind11>=2.12" "scikit-build-core>=0.10" \
              "pytest>=7" "cmake>=3.20" ninja matplotlib \
              networkx scipy "expecttest==0.3.0" $(JAX_PIN)
@@ -92,6 +98,7 @@ CMAKE     := $(VENV)/bin/cmake
 export CCACHE_BASEDIR   ?= $(ROOT)
 export CCACHE_NOHASHDIR ?= 1
 CMAKE_ARGS ?=
+export KN_MKL_LIBRARY ?= $(VENV)/lib/libmkl_rt.so.3
 # One build at a time per tree: a second build (or pyinstall) started while one
 # runs is refused with a message (tools/locked), never mixed.
 LOCK      := $(ROOT)/tools/locked $(ROOT)/build/.build.lock
@@ -116,6 +123,7 @@ $(VENV)/.installed: Makefile pyproject.toml
 	@echo "==> python venv at $(VENV)"
 	[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(PIP_PKGS)
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps $(MKL_PIN)
 	touch $@
 
 venv: $(VENV)/.installed

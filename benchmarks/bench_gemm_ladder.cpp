@@ -1,6 +1,8 @@
 // The GEMM ladder (kernels/internal/gemm_ladder.hpp), step by step, against
-// OpenBLAS; then the small/skinny training shapes where kn::blas::gemm picks
-// the ladder's packed kernel instead of OpenBLAS (the rule in blas.cpp).
+// the BLAS library; then the training shapes, among them the small/skinny
+// ones where kn::blas::gemm picks the ladder's packed kernel instead of the
+// BLAS (the rule in blas.cpp). KN_BLAS=openblas / KN_BLAS=mkl picks the
+// library (docs/abi.md, "BLAS"): run it once with each to compare them.
 //
 //   cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DKN_BUILD_BENCHMARKS=ON ...
 //   cmake --build build/dev --target bench_gemm_ladder
@@ -10,7 +12,7 @@
 //   build/dev/benchmarks/bench_gemm_ladder --benchmark_filter=Shape    (training shapes only)
 //
 // Square C[n,n] = A[n,n] B[n,n], n = 256, 512, 1024, 2048, one thread (and
-// two threads for the threaded step and OpenBLAS). The naive step runs one
+// two threads for the threaded step and the BLAS). The naive step runs one
 // iteration at 1024 and is skipped at 2048 (0.6 GFLOP/s at 1024 and falling:
 // about a minute per call); reordered and blocked run one iteration at 2048.
 // After the Google Benchmark output, summary tables print for each case the
@@ -59,7 +61,7 @@ struct Step {
     gl::fn(ta, tb, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc, t);                           \
   }
 
-// kn::blas::gemm, the library's entry (OpenBLAS or the ladder, by shape).
+// kn::blas::gemm, the library's entry (the BLAS library or the ladder, by shape).
 void library_gemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, const float* A, int64_t lda,
                   const float* B, int64_t ldb, float* C, int64_t ldc, int t) {
   const kn::MatrixView<const float> a = ta ? kn::MatrixView<const float>{A, M, K, 1, lda}
@@ -75,8 +77,8 @@ const Step kSteps[] = {
     {"3 blocked", 1, KN_STEP(blocked)},
     {"4 packed", 1, KN_STEP(packed)},
     {"5 threaded", 2, KN_STEP_T(packed_threaded)},
-    {"6 OpenBLAS", 1, KN_STEP_T(openblas)},
-    {"6 OpenBLAS", 2, KN_STEP_T(openblas)},
+    {"6 BLAS library", 1, KN_STEP_T(vendor_blas)},
+    {"6 BLAS library", 2, KN_STEP_T(vendor_blas)},
     {"kn::blas::gemm", 1, library_gemm},
     {"kn::blas::gemm", 2, library_gemm},
 };
@@ -164,6 +166,16 @@ const Shape kShapes[] = {
     {4096, 128, 512, false, true, "GPT mlp proj fwd"},
     {4096, 512, 128, false, false, "GPT mlp proj dx"},
     {128, 512, 4096, true, false, "GPT mlp proj dw"},
+    // conv2d ResNet 3x3 (make bench), per image: 64x56x56 and 128x28x28, 3x3, same channels.
+    {64, 3136, 576, false, false, "ResNet56 conv fwd  w cols"},
+    {64, 576, 3136, false, true, "ResNet56 conv dw   dy cols^T"},
+    {576, 3136, 64, true, false, "ResNet56 conv dcols w^T dy"},
+    {128, 784, 1152, false, false, "ResNet28 conv fwd"},
+    {128, 1152, 784, false, true, "ResNet28 conv dw"},
+    {1152, 784, 128, true, false, "ResNet28 conv dcols"},
+    // lstm (make bench): T32 N64 128->256; the input product once, h W_hh^T per step.
+    {2048, 1024, 128, false, true, "LSTM x W_ih^T"},
+    {64, 1024, 256, false, true, "LSTM h W_hh^T (per step)"},
     {256, 256, 256, false, false, "square 256"},
     {512, 512, 512, false, false, "square 512"},
     {1024, 1024, 1024, false, false, "square 1024"},
@@ -177,7 +189,7 @@ std::string shape_key(const Shape& s) {
   return key;
 }
 
-// Arg 0: shape index; arg 1: step index (3 = packed 1T, 4 = threaded 2T, 5/6 = OpenBLAS 1T/2T,
+// Arg 0: shape index; arg 1: step index (3 = packed 1T, 4 = threaded 2T, 5/6 = BLAS 1T/2T,
 // 7/8 = kn::blas::gemm 1T/2T).
 void BM_Shape(benchmark::State& state) {
   const Shape& s = kShapes[state.range(0)];

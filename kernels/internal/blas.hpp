@@ -1,17 +1,20 @@
-// GEMM on strided matrix views, through OpenBLAS, written once.
+// GEMM on strided matrix views, through the BLAS library (OpenBLAS or MKL),
+// written once.
 //
 // Every matrix operand is a MatrixView: rows x cols with a row stride and a
 // column stride in elements. A transpose is just swapped strides (view.t()),
 // so callers write the maths (dx = dy w, dw = dy^T x) and gemm() works out
-// what to hand OpenBLAS: a row-major or transposed operand with its leading
+// what to hand the BLAS: a row-major or transposed operand with its leading
 // dimension where the layout allows, a packed contiguous copy only where it
 // does not (e.g. both strides > 1, or a broadcast stride 0).
 //
-// OpenBLAS is loaded with dlopen on first use, after choosing its kernel
-// family ("core type") from this CPU's features when the user has not set
+// The BLAS is loaded with dlopen on first use: MKL on Intel CPUs where
+// libmkl_rt can be loaded (faster there on every GEMM shape the ops use:
+// blas.cpp, Library), else OpenBLAS, after choosing its kernel family ("core
+// type") from this CPU's features when the user has not set
 // OPENBLAS_CORETYPE: Debian's DYNAMIC_ARCH build of OpenBLAS 0.3.21
 // misdetects some AVX-512 CPUs as Prescott (SSE3) and runs sgemm ~5x slower.
-// See docs/abi.md, "OpenBLAS".
+// KN_BLAS=openblas|mkl overrides the choice. See docs/abi.md, "BLAS".
 #pragma once
 
 #include <cstdint>
@@ -41,31 +44,36 @@ namespace blas {
 // c = alpha * a @ b + beta * c;   a:(M,K) b:(K,N) c:(M,N).
 // beta == 0 ignores c's old contents (NaNs included). K == 0 gives beta * c.
 // float32 products of the small and skinny shapes where it is measurably
-// faster (conv's w cols, dw and dcols; Linear's x w^T at small batch) run on
-// the library's own kernel (gemm_ladder::packed_gemm), the rest on OpenBLAS:
-// the rule and its measurements are in blas.cpp (ladder_is_faster).
-// Runs on `threads` threads. Throws kn::Error(KN_ERR_BACKEND) if OpenBLAS
+// faster than OpenBLAS (conv's w cols, dw and dcols; Linear's x w^T at small
+// batch) run on the library's own kernel (gemm_ladder::packed_gemm) when the
+// BLAS is OpenBLAS, the rest on the BLAS library: the rule and its
+// measurements are in blas.cpp (ladder_is_faster).
+// Runs on `threads` threads. Throws kn::Error(KN_ERR_BACKEND) if the BLAS
 // is needed and cannot be loaded, KN_ERR_UNSUPPORTED for extents over
-// INT_MAX on the OpenBLAS path.
+// INT_MAX on the BLAS path.
 template <typename T>
 void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
           int threads);
 
-// The same contract, always through OpenBLAS (gemm above may take the
-// library's own kernel for shapes where it is faster). The GEMM ladder's
+// The same contract, always through the BLAS library (gemm above may take
+// the library's own kernel for shapes where it is faster). The GEMM ladder's
 // yardstick.
 template <typename T>
-void openblas_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha,
+void library_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha,
                    T beta, int threads);
 
-// One line describing the loaded BLAS (config, core, whether libkernels set
-// the core type). Loads OpenBLAS if needed; throws like gemm on failure.
+// One line describing the loaded BLAS (version/config, core, who chose it,
+// threading). Loads the BLAS if needed; throws like gemm on failure.
 const char* info();
 
-// The core type OpenBLAS runs (openblas_get_corename) and who chose it, e.g.
-// "SkylakeX (core type SkylakeX chosen by libkernels from CPUID)": the
-// "core=" part of info(). Loads OpenBLAS if needed; throws like info().
+// The kernels the BLAS runs and who chose them: OpenBLAS's core type
+// (openblas_get_corename), e.g. "SkylakeX (core type SkylakeX chosen by
+// libkernels from CPUID)", or "MKL (chosen by libkernels: Intel CPU)": the
+// "core=" part of info(). Loads the BLAS if needed; throws like info().
 const char* core_info();
+
+// Whether the BLAS in use is MKL (else OpenBLAS). Loads it if needed.
+bool uses_mkl();
 
 }  // namespace blas
 }  // namespace kn

@@ -704,8 +704,8 @@ void packed_threaded(KN_GEMM_LADDER_ARGS, int threads) {
 
 // ------------------------------------------------------------------ step 6
 
-void openblas(KN_GEMM_LADDER_ARGS, int threads) {
-  blas::openblas_gemm<float>(op_view(trans_a, M, K, A, lda), op_view(trans_b, K, N, B, ldb),
+void vendor_blas(KN_GEMM_LADDER_ARGS, int threads) {
+  blas::library_gemm<float>(op_view(trans_a, M, K, A, lda), op_view(trans_b, K, N, B, ldb),
                              MatrixView<float>{C, M, N, ldc, 1}, alpha, beta, threads);
 }
 

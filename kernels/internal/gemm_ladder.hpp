@@ -42,8 +42,9 @@ void blocked(KN_GEMM_LADDER_ARGS);
 void packed(KN_GEMM_LADDER_ARGS);
 // 5. step 4 on `threads` OpenMP threads.
 void packed_threaded(KN_GEMM_LADDER_ARGS, int threads);
-// 6. OpenBLAS (kn::blas::openblas_gemm: always OpenBLAS, never this ladder).
-void openblas(KN_GEMM_LADDER_ARGS, int threads);
+// 6. the BLAS library (kn::blas::library_gemm: OpenBLAS or MKL, never this
+//    ladder; kn::blas::info() names it).
+void vendor_blas(KN_GEMM_LADDER_ARGS, int threads);
 
 // Steps 4/5 on strided views: c = alpha a b + beta c, a:(M,K) b:(K,N) c:(M,N),
 // any strides (0 and negative included), on at most `threads` threads (fewer

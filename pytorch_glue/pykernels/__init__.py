@@ -21,8 +21,26 @@ raises TypeError.
 from __future__ import annotations
 
 import os as _os
+import sys as _sys
 
 import numpy as np
+
+
+def _name_pip_mkl() -> None:
+    """Point libkernels' BLAS loader at pip's MKL (``pip install mkl``, or the
+    ``pykernels[mkl]`` extra), which lives in ``<prefix>/lib`` where dlopen does
+    not look. The loader reads KN_MKL_LIBRARY at the first GEMM and uses MKL on
+    Intel CPUs (kernels/internal/blas.cpp); a value the user set is kept."""
+    if "KN_MKL_LIBRARY" in _os.environ:
+        return
+    for soname in ("libmkl_rt.so.3", "libmkl_rt.so.2"):  # MKL 2025+, 2024
+        path = _os.path.join(_sys.prefix, "lib", soname)
+        if _os.path.exists(path):
+            _os.environ["KN_MKL_LIBRARY"] = path
+            return
+
+
+_name_pip_mkl()
 
 if _os.environ.get("PYKERNELS_BUILD_DIR"):
     # The fast loop (make check): this source tree's Python with the _C of a CMake
@@ -83,7 +101,8 @@ def get_num_threads() -> int:
 
 
 def blas_info() -> str:
-    """A one-line description of the CPU BLAS in use (loads OpenBLAS if needed)."""
+    """A one-line description of the CPU BLAS in use, MKL or OpenBLAS (loads it if needed;
+    KN_BLAS=openblas|mkl overrides the choice, see docs/abi.md, "BLAS")."""
     return _C.blas_info()
 
 

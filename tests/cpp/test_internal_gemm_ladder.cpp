@@ -48,7 +48,7 @@ const std::vector<Step>& steps() {
       {"openblas",
        [](bool ta, bool tb, int64_t M, int64_t N, int64_t K, float al, const float* A, int64_t lda,
           const float* B, int64_t ldb, float be, float* C, int64_t ldc) {
-         gl::openblas(ta, tb, M, N, K, al, A, lda, B, ldb, be, C, ldc, 2);
+         gl::vendor_blas(ta, tb, M, N, K, al, A, lda, B, ldb, be, C, ldc, 2);
        }},
   };
   return s;
@@ -212,14 +212,14 @@ TEST(GemmLadder, PortableMicroKernel) {
         EXPECT_EQ(p.check(p.run(steps()[3])), "") << describe(p);
         EXPECT_EQ(p.check(p.run(steps()[5])), "") << describe(p);
       }
-  // kn::blas::gemm then leaves even the rule's shapes to OpenBLAS.
+  // kn::blas::gemm then leaves even the rule's shapes to the BLAS library.
   const int64_t M = 16, N = 800, K = 150;
   std::mt19937 rng(4);
   const std::vector<float> A = random_floats(size_t(M * K), rng), B = random_floats(size_t(K * N), rng);
   std::vector<float> c1(size_t(M * N)), c2(size_t(M * N));
   kn::blas::gemm<float>({A.data(), M, K, K, 1}, {B.data(), K, N, N, 1}, {c1.data(), M, N, N, 1}, 0.3f,
                         0.f, 1);
-  kn::blas::openblas_gemm<float>({A.data(), M, K, K, 1}, {B.data(), K, N, N, 1},
+  kn::blas::library_gemm<float>({A.data(), M, K, K, 1}, {B.data(), K, N, N, 1},
                                  {c2.data(), M, N, N, 1}, 0.3f, 0.f, 1);
   EXPECT_EQ(c1, c2);
   gl::force_portable_micro_kernel(false);
@@ -286,7 +286,7 @@ TEST(GemmLadder, PackedGemmOnStridedViews) {
 }
 
 // kn::blas::gemm for float: every shape gives the reference result whichever
-// kernel the dispatch rule picks (ladder for small/skinny, OpenBLAS otherwise),
+// kernel the dispatch rule picks (ladder for small/skinny, the BLAS otherwise),
 // on the LeNet/MLP training shapes and around the rule's thresholds.
 TEST(GemmLadder, BlasGemmDispatchShapes) {
   const int64_t shapes[][3] = {{32, 128, 784}, {128, 784, 32}, {6, 4704, 25}, {25, 4704, 6},
@@ -312,48 +312,57 @@ TEST(GemmLadder, BlasGemmDispatchShapes) {
 }
 
 // The rule in blas.cpp really routes: a shape inside it gives packed_gemm's
-// bits, one outside it OpenBLAS's bits (the two round differently with
-// alpha = 0.3: packed_gemm folds alpha into the packed A), also
-// with a strided A and a column-major C (decided on C^T = B^T A^T).
+// bits, one outside it the BLAS library's bits (the two round differently
+// with alpha = 0.3: packed_gemm folds alpha into the packed A), also with a
+// strided A, a transposed B and a column-major C (decided on C^T = B^T A^T).
+// The rule depends on the library in use (OpenBLAS or MKL: blas.cpp).
 TEST(GemmLadder, BlasGemmRoutesByTheRule) {
   std::mt19937 rng(9);
+  const bool mkl = kn::blas::uses_mkl();
   struct Case {
     int64_t M, N, K;
-    bool a_strided, c_col_major, ladder;
+    bool a_strided, b_transposed, ladder_openblas, ladder_mkl;
   };
   const Case cases[] = {
-      {16, 800, 150, false, false, true},    // R1: conv2 forward
-      {16, 800, 150, true, false, true},     // R1 with A's columns 2 apart
-      {128, 128, 128, false, false, false},  // square: OpenBLAS
-      {6, 4704, 25, false, false, false},    // M*N*K < 2^20: OpenBLAS's small kernels
+      {16, 800, 150, false, false, true, false},    // R1: conv2 forward (MKL: faster)
+      {16, 800, 150, true, false, true, false},     // R1 with A's columns 2 apart
+      {128, 128, 128, false, false, false, false},  // square: the BLAS
+      {6, 4704, 25, false, false, false, false},    // M*N*K < 2^20: OpenBLAS's small kernels
+      {6, 25, 4704, false, true, false, true},      // M1: a conv dw with a tiny C (MKL only)
   };
   for (const Case& t : cases) {
     const int64_t acs = t.a_strided ? 2 : 1;
     const std::vector<float> A = random_floats(size_t(t.M * t.K * acs), rng);
     const std::vector<float> B = random_floats(size_t(t.K * t.N), rng);
     const kn::MatrixView<const float> a{A.data(), t.M, t.K, t.K * acs, acs};
-    const kn::MatrixView<const float> b{B.data(), t.K, t.N, t.N, 1};
+    const kn::MatrixView<const float> b = t.b_transposed
+                                              ? kn::MatrixView<const float>{B.data(), t.K, t.N, 1, t.K}
+                                              : kn::MatrixView<const float>{B.data(), t.K, t.N, t.N, 1};
     std::vector<float> c_gemm(size_t(t.M * t.N)), c_ladder(c_gemm.size()), c_blas(c_gemm.size());
     auto view = [&](std::vector<float>& v) { return kn::MatrixView<float>{v.data(), t.M, t.N, t.N, 1}; };
     kn::blas::gemm<float>(a, b, view(c_gemm), 0.3f, 0.f, 2);
     gl::packed_gemm(a, b, view(c_ladder), 0.3f, 0.f, 2);
-    kn::blas::openblas_gemm<float>(a, b, view(c_blas), 0.3f, 0.f, 2);
+    kn::blas::library_gemm<float>(a, b, view(c_blas), 0.3f, 0.f, 2);
     ASSERT_NE(c_ladder, c_blas) << "the two kernels round alike here: the test cannot tell them apart";
-    const bool ladder = t.ladder && gl::uses_avx512();  // only with the AVX-512 kernels
-    EXPECT_EQ(c_gemm == c_ladder, ladder) << t.M << "x" << t.N << "x" << t.K;
-    EXPECT_EQ(c_gemm == c_blas, !ladder) << t.M << "x" << t.N << "x" << t.K;
+    // Only with the AVX-512 kernels.
+    const bool ladder = (mkl ? t.ladder_mkl : t.ladder_openblas) && gl::uses_avx512();
+    EXPECT_EQ(c_gemm == c_ladder, ladder) << t.M << "x" << t.N << "x" << t.K << " " << kn::blas::info();
+    EXPECT_EQ(c_gemm == c_blas, !ladder) << t.M << "x" << t.N << "x" << t.K << " " << kn::blas::info();
   }
   // Column-major C (800 x 16) with column-major A and B: the ladder computes
-  // C^T (16 x 800) = B^T A^T with A^T row-major, which is R1.
+  // C^T (16 x 800) = B^T A^T with A^T row-major, which is R1 (OpenBLAS only).
   const int64_t M = 800, N = 16, K = 150;
   const std::vector<float> A = random_floats(size_t(M * K), rng), B = random_floats(size_t(K * N), rng);
   const kn::MatrixView<const float> a{A.data(), M, K, 1, M}, b{B.data(), K, N, 1, K};
   std::vector<float> c1(size_t(M * N)), c2(size_t(M * N)), c3(size_t(M * N));
   kn::blas::gemm<float>(a, b, kn::MatrixView<float>{c1.data(), M, N, 1, M}, 0.3f, 0.f, 1);
   gl::packed_gemm(a, b, kn::MatrixView<float>{c2.data(), M, N, 1, M}, 0.3f, 0.f, 1);
-  kn::blas::openblas_gemm<float>(a, b, kn::MatrixView<float>{c3.data(), M, N, 1, M}, 0.3f, 0.f, 1);
+  kn::blas::library_gemm<float>(a, b, kn::MatrixView<float>{c3.data(), M, N, 1, M}, 0.3f, 0.f, 1);
   EXPECT_NE(c2, c3);
-  if (!gl::uses_avx512()) return;
+  if (!gl::uses_avx512() || mkl) {
+    EXPECT_EQ(c1, c3);
+    return;
+  }
   EXPECT_EQ(c1, c2);
 }
 

@@ -125,10 +125,11 @@ KN_API kn_status kn_set_num_threads(int32_t n);
 /* The current default CPU thread count (what 0 in kn_exec means). */
 KN_API int32_t kn_get_num_threads(void);
 
-/* A static one-line description of the CPU BLAS in use, e.g.
- * "OpenBLAS 0.3.21 ... core=SkylakeX (coretype set by libkernels)". Loads
- * OpenBLAS if it is not loaded yet. On failure returns NULL and sets
- * kn_last_error(). See docs/abi.md, "OpenBLAS". */
+/* A static one-line description of the CPU BLAS in use (MKL on Intel CPUs
+ * where it loads, else OpenBLAS), e.g. "OpenBLAS 0.3.21 ... core=SkylakeX
+ * (core type SkylakeX chosen by libkernels from CPUID)". Loads the BLAS if
+ * it is not loaded yet. On failure returns NULL and sets kn_last_error().
+ * See docs/abi.md, "BLAS". */
 KN_API const char* kn_blas_info(void);
 
 /* A static one-line description of the CPU and of what THIS process's CPU
