@@ -38,15 +38,19 @@ using string_fn = char* (*)();
 //   OpenBLAS  everywhere, the default: Debian's libopenblas0-openmp.
 //   MKL       on Intel CPUs when libmkl_rt can be loaded (pip's `mkl`, which
 //             `make` installs into .venv, or Debian's libmkl-rt). Measured on
-//             an Intel Xeon (model 167, AVX-512, 2 threads; /tmp-free
-//             benchmarks/bench_gemm_ladder --blas-shapes, 2026-12-07):
-//             sgemm on conv2d's ResNet shapes 822-675 us (MKL 2026.2) against
-//             1022-875 us (OpenBLAS 0.3.21; 0.3.34 no better: 1053-847), the
-//             LSTM's per-step h W^T 102 vs 151 us, Linear 32x784->128 29 vs
-//             54 us: the gap that kept conv2d, linear and lstm at 1.1-1.5x
-//             torch's time (torch runs MKL and oneDNN). On AMD Zen 4 OpenBLAS
-//             already met torch's speed (docs/performance.md) and MKL's fast
-//             paths are tuned for Intel, so AMD keeps OpenBLAS.
+//             an Intel Xeon (model 167, AVX-512; 2026-12-07), GFLOP/s per
+//             call on 1 / 2 threads, OpenBLAS 0.3.21 -> MKL 2026.2
+//             (`KN_BLAS=openblas|mkl bench_gemm_ladder --benchmark_filter=
+//             Shape`): conv2d ResNet56 w cols 113/216 -> 184/282, dy cols^T
+//             118/206 -> 142/277, w^T dy 129/226 -> 155/308; ResNet28 w cols
+//             148/242 -> 177/315, dw 141/276 -> 174/320; the LSTM's per-step
+//             h W_hh^T 124/237 -> 161/326; Linear 32x784->128 x w^T 2 threads
+//             118 -> 224 (a one-off C loop). OpenBLAS 0.3.34 (scipy-openblas32)
+//             is no better than 0.3.21. That gap kept conv2d, Linear and the
+//             LSTM at 1.1-1.5x torch's time there (torch runs MKL and oneDNN).
+//             On AMD Zen 4 OpenBLAS already met torch's speed
+//             (docs/performance.md) and MKL's fast paths are tuned for Intel,
+//             so AMD keeps OpenBLAS (MKL there is not measured).
 //   KN_BLAS=openblas|mkl overrides the choice (mkl: fails if it cannot load).
 enum class Library { OpenBlas, Mkl };
 
