@@ -34,7 +34,7 @@ using set_threads_fn = void (*)(int);
 using string_fn = char* (*)();
 
 // Which BLAS runs the GEMMs. Both are loaded with dlopen (never linked), and
-// chosen once per process (choose_library):
+// chosen once per process, at the first GEMM (load):
 //   OpenBLAS  everywhere, the default: Debian's libopenblas0-openmp.
 //   MKL       on Intel CPUs when libmkl_rt can be loaded (pip's `mkl`, which
 //             `make` installs into .venv, or Debian's libmkl-rt). Measured on
@@ -122,7 +122,7 @@ std::vector<std::string> openblas_candidates() {
 
 // MKL's single dynamic library (it loads its own core, threading and ISA
 // libraries from its directory). KN_MKL_LIBRARY names one explicitly; the
-// Python package sets it to the venv's pip-installed MKL (pykernels/_blas.py),
+// Python package sets it to its environment's pip-installed MKL (pykernels/__init__.py),
 // the Makefile to .venv's for the C tests and benchmarks.
 std::vector<std::string> mkl_candidates() {
   std::vector<std::string> names;
@@ -549,8 +549,12 @@ template <typename T>
 void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
           int threads) {
   if constexpr (std::is_same_v<T, float>) {
+    int runs_on = threads;  // a GEMM inside one of our parallel regions runs on one thread
+#ifdef _OPENMP
+    if (omp_in_parallel()) runs_on = 1;
+#endif
     if (c.rows > 0 && c.cols > 0 && a.cols > 0 && gemm_ladder::uses_avx512() &&
-        ladder_is_faster(a, b, c, threads, uses_mkl())) {
+        ladder_is_faster(a, b, c, runs_on, uses_mkl())) {
       gemm_ladder::packed_gemm(a, b, c, alpha, beta, std::max(1, threads));
       return;
     }
