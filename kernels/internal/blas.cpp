@@ -424,7 +424,7 @@ void call(Blas& lib, int ta, int tb, int64_t m, int64_t n, int64_t k, T alpha, c
 
 template <typename T>
 void library_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha, T beta,
-                   int threads) {
+                  int threads) {
   const int64_t M = c.rows, N = c.cols, K = a.cols;
   if (M == 0 || N == 0) return;
   check_int(M, "M"), check_int(N, "N"), check_int(K, "K");  // before any packing
@@ -563,9 +563,9 @@ void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha
 }
 
 template void library_gemm<float>(MatrixView<const float>, MatrixView<const float>,
-                                   MatrixView<float>, float, float, int);
+                                  MatrixView<float>, float, float, int);
 template void library_gemm<double>(MatrixView<const double>, MatrixView<const double>,
-                                    MatrixView<double>, double, double, int);
+                                   MatrixView<double>, double, double, int);
 template void gemm<float>(MatrixView<const float>, MatrixView<const float>, MatrixView<float>,
                           float, float, int);
 template void gemm<double>(MatrixView<const double>, MatrixView<const double>,

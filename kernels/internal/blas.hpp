@@ -44,10 +44,10 @@ namespace blas {
 // c = alpha * a @ b + beta * c;   a:(M,K) b:(K,N) c:(M,N).
 // beta == 0 ignores c's old contents (NaNs included). K == 0 gives beta * c.
 // float32 products of the small and skinny shapes where it is measurably
-// faster than OpenBLAS (conv's w cols, dw and dcols; Linear's x w^T at small
-// batch) run on the library's own kernel (gemm_ladder::packed_gemm) when the
-// BLAS is OpenBLAS, the rest on the BLAS library: the rule and its
-// measurements are in blas.cpp (ladder_is_faster).
+// faster than the loaded BLAS (with OpenBLAS: conv's w cols, dw and dcols,
+// Linear's x w^T at small batch; with MKL: fewer) run on the library's own
+// kernel (gemm_ladder::packed_gemm), the rest on the BLAS library: the rule
+// and its measurements, per library, are in blas.cpp (ladder_is_faster).
 // Runs on `threads` threads. Throws kn::Error(KN_ERR_BACKEND) if the BLAS
 // is needed and cannot be loaded, KN_ERR_UNSUPPORTED for extents over
 // INT_MAX on the BLAS path.
@@ -60,7 +60,7 @@ void gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha
 // yardstick.
 template <typename T>
 void library_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T alpha,
-                   T beta, int threads);
+                  T beta, int threads);
 
 // One line describing the loaded BLAS (version/config, core, who chose it,
 // threading). Loads the BLAS if needed; throws like gemm on failure.

@@ -706,7 +706,7 @@ void packed_threaded(KN_GEMM_LADDER_ARGS, int threads) {
 
 void vendor_blas(KN_GEMM_LADDER_ARGS, int threads) {
   blas::library_gemm<float>(op_view(trans_a, M, K, A, lda), op_view(trans_b, K, N, B, ldb),
-                             MatrixView<float>{C, M, N, ldc, 1}, alpha, beta, threads);
+                            MatrixView<float>{C, M, N, ldc, 1}, alpha, beta, threads);
 }
 
 const char* micro_kernel_name() { return use_avx512() ? "avx512" : "portable"; }

@@ -220,7 +220,7 @@ TEST(GemmLadder, PortableMicroKernel) {
   kn::blas::gemm<float>({A.data(), M, K, K, 1}, {B.data(), K, N, N, 1}, {c1.data(), M, N, N, 1}, 0.3f,
                         0.f, 1);
   kn::blas::library_gemm<float>({A.data(), M, K, K, 1}, {B.data(), K, N, N, 1},
-                                 {c2.data(), M, N, N, 1}, 0.3f, 0.f, 1);
+                                {c2.data(), M, N, N, 1}, 0.3f, 0.f, 1);
   EXPECT_EQ(c1, c2);
   gl::force_portable_micro_kernel(false);
 }
