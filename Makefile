@@ -325,7 +325,9 @@ check: setup $(BUILD)/CMakeCache.txt
 	cuda=$$(ninja -C $(BUILD) -t query test_cuda_$(OP) > /dev/null 2>&1 && echo test_cuda_$(OP) || true)
 	# The JAX FFI module, where the build has it (jax importable at configure time).
 	jax=$$(ninja -C $(BUILD) -t query _jax_ffi > /dev/null 2>&1 && echo _jax_ffi || true)
-	$(LOCK) $(CMAKE) --build $(BUILD) -j $(JOBS) --target test_$(OP) $$cuda _C $$jax
+	# The C++ autograd node of the element-wise ops, where the build has it (torch importable).
+	node=$$(ninja -C $(BUILD) -t query _torch_ext > /dev/null 2>&1 && echo _torch_ext || true)
+	$(LOCK) $(CMAKE) --build $(BUILD) -j $(JOBS) --target test_$(OP) $$cuda _C $$jax $$node
 	# Both stop at the first failure: one clear message, not hundreds.
 	@echo "==> GoogleTest: test_$(OP)"
 	$(BUILD)/tests/cpp/test_$(OP) --gtest_brief=1 --gtest_fail_fast

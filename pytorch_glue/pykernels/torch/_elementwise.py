@@ -168,7 +168,11 @@ def elementwise_op(op: str, home: str, c_forward: Callable, c_backward: Callable
         return (grad, *nones)
 
     forward.register_autograd(backward_formula, setup_context=setup_context)
-    forward_fast = fast_path(forward, impl, setup_context, backward_formula)
+    # Plain eager calls take the C++ autograd node where it runs this op's signature
+    # (scalar parameters that are C doubles); int/bool parameters keep the Python path.
+    node_spec = ((op, len(params), not save_input, backward_fast)
+                 if all(p.type is float for p in params) else None)
+    forward_fast = fast_path(forward, impl, setup_context, backward_formula, elementwise=node_spec)
 
     # ------------------------------------------------------------- public API
     convert = "".join(f", {p.type.__name__}({p.name})" for p in params)

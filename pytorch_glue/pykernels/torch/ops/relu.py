@@ -68,4 +68,6 @@ def backward(ctx, grad_output: Tensor):
 
 
 relu.register_autograd(backward, setup_context=setup_context)
-relu_fast = fast_path(relu, _relu, setup_context, backward)
+# The C++ autograd node (torch_ext/elementwise.cpp) in plain eager mode, where built.
+relu_fast = fast_path(relu, _relu, setup_context, backward,
+                      elementwise=("relu", 0, True, relu_backward_fast))

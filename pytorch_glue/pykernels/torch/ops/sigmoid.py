@@ -71,7 +71,9 @@ def sigmoid_grad(ctx, grad_output: Tensor):
 
 
 sigmoid.register_autograd(sigmoid_grad, setup_context=sigmoid_setup_context)
-sigmoid_fast = fast_path(sigmoid, _sigmoid, sigmoid_setup_context, sigmoid_grad)
+# The C++ autograd node (torch_ext/elementwise.cpp) in plain eager mode, where built.
+sigmoid_fast = fast_path(sigmoid, _sigmoid, sigmoid_setup_context, sigmoid_grad,
+                         elementwise=("sigmoid", 0, True, sigmoid_backward_fast))
 
 # ------------------------------------------------------------- public API
 

@@ -71,7 +71,9 @@ def tanh_grad(ctx, grad_output: Tensor):
 
 
 tanh.register_autograd(tanh_grad, setup_context=tanh_setup_context)
-tanh_fast = fast_path(tanh, _tanh, tanh_setup_context, tanh_grad)
+# The C++ autograd node (torch_ext/elementwise.cpp) in plain eager mode, where built.
+tanh_fast = fast_path(tanh, _tanh, tanh_setup_context, tanh_grad,
+                      elementwise=("tanh", 0, True, tanh_backward_fast))
 
 # ------------------------------------------------------------- public API
 

@@ -1,0 +1,204 @@
+"""pykernels._torch_ext: the element-wise ops' C++ autograd node (torch_ext/elementwise.cpp).
+
+In plain eager mode the element-wise ops with C-double parameters call the node, which
+runs the forward kernel and records a C++ autograd node; everything it does not run
+itself goes back to the Python path. Here: it is built and used, it gives exactly what
+the Python path gives, and each hand-back (other dtypes, create_graph, bad input,
+another torch version) behaves as without it.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import pykernels
+import pykernels.torch.functional as KF
+from pykernels.torch import _glue
+
+NODE = "torch::autograd::CppNode<pykernels::ElementwiseFunction>"
+
+# op, a call, saves the output (else the input)
+OPS = [
+    ("relu", lambda x: KF.relu(x), True),
+    ("sigmoid", lambda x: KF.sigmoid(x), True),
+    ("tanh", lambda x: KF.tanh(x), True),
+    ("silu", lambda x: KF.silu(x), False),
+    ("celu", lambda x: KF.celu(x, alpha=0.7), False),
+    ("hardtanh", lambda x: KF.hardtanh(x, -0.5, 0.25), True),
+    ("softplus", lambda x: KF.softplus(x, beta=2.0, threshold=1.5), False),
+]
+IDS = [o[0] for o in OPS]
+
+needs_ext = pytest.mark.skipif(_glue.torch_ext is None, reason="pykernels._torch_ext not in use")
+
+
+def test_built_wherever_torch_is_importable_at_build_time():
+    # `make test` builds with a Python that imports torch: the module must be there and
+    # match this torch, or the C++ node silently never runs.
+    if os.environ.get("PYKERNELS_TORCH_EXT") == "0":
+        pytest.skip("PYKERNELS_TORCH_EXT=0")
+    assert _glue.torch_ext is not None, "pykernels._torch_ext was not built or not loadable"
+    assert _glue.torch_ext.torch_version == torch.__version__
+
+
+def _python_path(call_src: str) -> str:
+    """Run ``call_src`` in a fresh process with the C++ node turned off; its stdout."""
+    env = dict(os.environ, PYKERNELS_TORCH_EXT="0")
+    return subprocess.run([sys.executable, "-c", call_src], env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+@needs_ext
+@pytest.mark.parametrize("name,call,saves_output", OPS, ids=IDS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_node_equals_python_path(name, call, saves_output, dtype):
+    # A strided input and an expanded (stride-0) gradient, as autograd hands over.
+    g = torch.Generator().manual_seed(1)
+    base = torch.randn(6, 10, generator=g, dtype=dtype) * 3
+    x = base[:, ::2].detach().requires_grad_()
+    y = call(x)
+    assert y.grad_fn.name() == NODE
+    y.sum().backward()
+    # Bitwise what the custom op gives (a dispatch mode makes the call take it).
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Passthrough(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    x2 = base[:, ::2].detach().requires_grad_()
+    with Passthrough():
+        y2 = call(x2)
+        y2.sum().backward()
+    assert y2.grad_fn.name() != NODE
+    assert torch.equal(y.detach(), y2.detach())
+    assert torch.equal(x.grad, x2.grad)
+
+
+@needs_ext
+def test_turned_off_runs_the_python_function():
+    out = _python_path(
+        "import torch, pykernels.torch.functional as KF\n"
+        "from pykernels.torch import _glue\n"
+        "x = torch.linspace(-2, 2, 9, dtype=torch.float64, requires_grad=True)\n"
+        "y = KF.softplus(x, beta=2.0); y.backward(torch.arange(9.0, dtype=torch.float64))\n"
+        "print(_glue.torch_ext is None, type(y.grad_fn).__name__)\n"
+        "print(repr(y.detach().tolist())); print(repr(x.grad.tolist()))\n")
+    first, y_off, g_off = out.strip().split("\n")
+    off, fn = first.split()
+    assert off == "True" and "eager" in fn
+    x = torch.linspace(-2, 2, 9, dtype=torch.float64, requires_grad=True)
+    y = KF.softplus(x, beta=2.0)
+    y.backward(torch.arange(9.0, dtype=torch.float64))
+    assert y.grad_fn.name() == NODE
+    assert repr(y.detach().tolist()) == y_off and repr(x.grad.tolist()) == g_off
+
+
+@needs_ext
+@pytest.mark.parametrize("name,call,saves_output", OPS, ids=IDS)
+def test_saves_one_tensor_only_when_needed(name, call, saves_output):
+    x = torch.randn(5, 3, requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        with torch.no_grad():
+            assert call(x).grad_fn is None
+        assert call(x.detach()).grad_fn is None
+        assert not saved
+        y = call(x)
+    assert len(saved) == 1
+    assert saved[0] is (y if saves_output else x) or torch.equal(saved[0], y if saves_output else x)
+
+
+@needs_ext
+def test_gradcheck_through_the_node():
+    x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    for fn in (KF.tanh, KF.sigmoid, lambda t: KF.softplus(t, 1.5, 2.0), lambda t: KF.celu(t, 0.5)):
+        assert fn(x).grad_fn.name() == NODE
+        assert torch.autograd.gradcheck(fn, (x,))
+
+
+@needs_ext
+def test_modified_saved_tensor_raises_torchs_error():
+    x = torch.randn(4, requires_grad=True)
+    y = KF.relu(x)
+    y.add_(1)  # the saved output
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+@needs_ext
+def test_second_backward_without_retain_graph_raises():
+    x = torch.randn(4, requires_grad=True)
+    y = KF.sigmoid(x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert torch.allclose(x.grad, 2 * torch.sigmoid(x) * (1 - torch.sigmoid(x)))
+    z = KF.sigmoid(x).sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        z.backward()
+
+
+@needs_ext
+def test_create_graph_hands_the_backward_to_python():
+    # As through the Python Function: the gradient is recorded through the backward
+    # op, which has no formula of its own (a clear error, not a silent zero).
+    x = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(KF.relu(x).sum(), x, create_graph=True)
+    assert g.requires_grad and "relu_backward" in type(g.grad_fn).__name__
+    assert torch.equal(g.detach(), (x > 0).double())
+    with pytest.raises(RuntimeError, match="no autograd formula was registered"):
+        g.sum().backward()
+
+
+@needs_ext
+def test_inplace_functional_keeps_training():
+    x = torch.randn(6, requires_grad=True)
+    h = x * 1.0
+    y = KF.relu(h, inplace=True)
+    assert y is h
+    y.sum().backward()
+    assert torch.equal(x.grad, (x > 0).float())
+
+
+@needs_ext
+def test_other_dtypes_and_bad_input_get_the_librarys_errors():
+    with pytest.raises(pykernels.UnsupportedError, match="float16"):
+        KF.relu(torch.randn(3, dtype=torch.float16, requires_grad=True))
+    with pytest.raises(pykernels.UnsupportedError, match="int32"):
+        KF.tanh(torch.ones(3, dtype=torch.int32))
+    with pytest.raises(ValueError, match="KN_MAX_DIMS"):
+        KF.sigmoid(torch.randn([1] * 9, requires_grad=True))
+
+
+@needs_ext
+def test_node_takes_int_parameters_and_hands_back_the_rest():
+    from pykernels.torch.ops import celu, relu
+    node = celu._op.forward_fast
+    x = torch.randn(5, requires_grad=True)
+    a = node(x, 1)  # an int parameter is a C double too
+    b = node(x, 1.0)
+    assert a.grad_fn.name() == NODE and torch.equal(a, b)
+    # A non-tensor goes back to Python (and gets its error there).
+    with pytest.raises((TypeError, AttributeError)):
+        relu.relu_fast([1.0, -1.0])
+
+
+def test_other_torch_version_is_not_used(monkeypatch):
+    monkeypatch.setattr(torch, "__version__", "0.0.0+other")
+    assert _glue._load_torch_ext() is None
+
+
+def test_turned_off_by_environment(monkeypatch):
+    monkeypatch.setenv("PYKERNELS_TORCH_EXT", "0")
+    assert _glue._load_torch_ext() is None
+
+
+@needs_ext
+def test_unknown_op_is_an_error():
+    with pytest.raises(ValueError, match="no kn_nosuchop_forward"):
+        _glue.torch_ext.ElementwiseNode("nosuchop", 0, False, print, print)
+    with pytest.raises(ValueError, match="at most"):
+        _glue.torch_ext.ElementwiseNode("relu", 3, False, print, print)
