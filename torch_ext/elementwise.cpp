@@ -1,48 +1,26 @@
-// pykernels._torch_ext: the autograd node of pykernels.torch's element-wise ops in C++.
+// pykernels._torch_ext: the C++ autograd node of the element-wise ops (the module and
+// the contract every node keeps: torch_ext/common.hpp).
 //
-// Why it exists: a torch.autograd.Function written in Python costs ~8 us per
-// forward+backward more than a node in C++ (1-element relu, forward + backward, Intel
-// Xeon model 167, torch 2.13: torch's own 15.5 us; a Python Function of torch ops
-// 23.9 us; pykernels through its Python Function 25.0 us; through this node ~17.5 us).
-// The time is the engine's call into Python (GIL, argument tuples, ctx.saved_tensors)
-// and the Python Function's apply, not the kernels; only a C++ node removes it.
+// One node class for every element-wise op <op> whose C entry points are
 //
-// What it does, for one element-wise op <op> whose C entry points are
-//
-//   kn_<op>_forward (P..., const kn_tensor* x,  const kn_tensor* y,                       const kn_exec*)
+//   kn_<op>_forward (P..., const kn_tensor* x,  const kn_tensor* y,                        const kn_exec*)
 //   kn_<op>_backward(P..., const kn_tensor* dy, const kn_tensor* saved, const kn_tensor* dx, const kn_exec*)
 //
 // (P: zero to kMaxParams doubles, the op's scalar parameters; saved: x, or the output y;
 // all tensors of one shape): ElementwiseNode(name, n_params, saves_output, fallback,
-// backward_fallback) finds both entry points by name in libkernels, and calling it as
-// node(x, *params) runs the forward into a fresh y = empty_like(x) and, when x needs a
-// gradient, records an ElementwiseFunction node saving x or y whose backward runs
-// kn_<op>_backward into dx = empty_like(dy).
-//
-// The Python glue (pykernels/torch/_glue.py, fast_path) calls a node only in plain
-// eager mode; everything this file does not handle goes back to Python unchanged:
-//   - the call itself, to `fallback` (the op's Python fast path: autograd.Function or
-//     kernel), when x is not a plain strided CPU float32/float64 tensor or a parameter
-//     is not a Python float/int;
-//   - a backward under create_graph=True (grad mode on inside the backward), to
-//     `backward_fallback` (the op's Python backward op), so double backward behaves
-//     exactly as through the Python Function.
-// Errors are the library's: a failing status raises pykernels.KernelError (through
-// `fallback`, which reruns the call in Python and raises there) in the forward, and a
-// RuntimeError with kn_last_error() from the backward (torch's engine turns every C++
-// exception there into a RuntimeError).
-//
-// Built only when the build's Python imports torch (CMakeLists.txt), against that
-// torch's headers; pykernels uses it only when torch.__version__ equals the version it
-// was built against (torch's C++ ABI is not stable across releases).
-#include <torch/extension.h>
-
+// backward_fallback) finds both entry points by name in libkernels, so an op needs no
+// code here; node(x, *params) runs the forward into y = empty_like(x) and, when x needs
+// a gradient, records an ElementwiseFunction saving x or y whose backward runs
+// kn_<op>_backward into dx = empty_like(dy). backward_fallback(grad_output, saved,
+// *params) is the op's Python backward (create_graph=True goes there).
 #include <dlfcn.h>
 
 #include <array>
 #include <string>
 
-#include "kernels/kernels.h"
+#include "torch_ext/common.hpp"
+
+using namespace kntorch;
 
 namespace {
 
@@ -61,7 +39,7 @@ struct Op {
 };
 
 // Ops live as long as the process (nodes of a graph may outlive the Python objects).
-std::vector<Op*>& registry() {
+std::vector<Op*>& ops() {
   static std::vector<Op*> ops;
   return ops;
 }
@@ -91,31 +69,8 @@ kn_status run_backward(const Op& op, const Params& p, const kn_tensor* dy, const
   }
 }
 
-// The descriptor of a tensor that handled() accepted (CPU, strided, float32/float64).
-kn_tensor descriptor(const at::Tensor& t) {
-  kn_tensor d{};
-  d.data = t.data_ptr();
-  d.dtype = t.scalar_type() == at::kFloat ? KN_FLOAT32 : KN_FLOAT64;
-  d.device_type = KN_DEVICE_CPU;
-  d.device_id = 0;
-  d.ndim = static_cast<int32_t>(t.dim());
-  for (int32_t i = 0; i < d.ndim; ++i) {
-    d.shape[i] = t.size(i);
-    d.strides[i] = t.stride(i);
-  }
-  return d;
-}
-
-// What this file runs itself; the library takes any other tensor through Python.
-bool handled(const at::Tensor& t) {
-  return t.defined() && t.device().is_cpu() && t.layout() == at::kStrided &&
-         (t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble) && t.dim() <= KN_MAX_DIMS &&
-         !t.is_conj() && !t.is_neg();
-}
-
-[[noreturn]] void throw_status(const Op& op, const char* which, kn_status s) {
-  throw std::runtime_error("pykernels._torch_ext: kn_" + op.name + "_" + which + ": " +
-                           kn_status_string(s) + ": " + kn_last_error());
+void check(const Op& op, const char* which, kn_status s) {
+  if (s != KN_OK) throw_status("kn_" + op.name + "_" + which, s);
 }
 
 }  // namespace
@@ -127,7 +82,7 @@ namespace pykernels {
 struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, int64_t op_index,
                             double p0, double p1) {
-    const Op& op = *registry()[static_cast<size_t>(op_index)];
+    const Op& op = *ops()[static_cast<size_t>(op_index)];
     at::Tensor y = at::empty_like(x);
     const kn_tensor X = descriptor(x), Y = descriptor(y);
     kn_status s;
@@ -135,7 +90,7 @@ struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
       py::gil_scoped_release no_gil;  // forward runs on the Python caller's thread
       s = run_forward(op, {p0, p1}, &X, &Y);
     }
-    if (s != KN_OK) throw_status(op, "forward", s);
+    check(op, "forward", s);
     ctx->saved_data["op"] = op_index;
     if (op.n_params > 0) ctx->saved_data["p0"] = p0;
     if (op.n_params > 1) ctx->saved_data["p1"] = p1;
@@ -145,7 +100,7 @@ struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    const Op& op = *registry()[static_cast<size_t>(ctx->saved_data["op"].toInt())];
+    const Op& op = *ops()[static_cast<size_t>(ctx->saved_data["op"].toInt())];
     Params p{};
     if (op.n_params > 0) p[0] = ctx->saved_data["p0"].toDouble();
     if (op.n_params > 1) p[1] = ctx->saved_data["p1"].toDouble();
@@ -166,7 +121,7 @@ struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
       dx = at::empty_like(dy);
       const kn_tensor DY = descriptor(dy), S = descriptor(saved), DX = descriptor(dx);
       const kn_status s = run_backward(op, p, &DY, &S, &DX);
-      if (s != KN_OK) throw_status(op, "backward", s);
+      check(op, "backward", s);
     }
     return {dx, at::Tensor(), at::Tensor(), at::Tensor()};
   }
@@ -206,14 +161,15 @@ struct ElementwiseNode {
                 library_symbol("kn_" + name + "_backward"),
                 std::move(fallback),
                 std::move(backward_fallback)};
-    registry().push_back(op);
-    index = static_cast<int64_t>(registry().size() - 1);
+    ops().push_back(op);
+    index = static_cast<int64_t>(ops().size() - 1);
   }
 
   py::object call(const py::args& args) const {
     Params p{};
-    if (args.size() != static_cast<size_t>(1 + op->n_params) || !THPVariable_Check(args[0].ptr()))
-      return op->fallback(*args);
+    const at::Tensor* xp = args.size() == static_cast<size_t>(1 + op->n_params) ? tensor_arg(args[0]) : nullptr;
+    if (xp == nullptr || !handled(*xp)) return op->fallback(*args);
+    const at::Tensor& x = *xp;
     for (int i = 0; i < op->n_params; ++i) {
       PyObject* a = args[1 + i].ptr();
       if (PyFloat_CheckExact(a)) {
@@ -228,12 +184,9 @@ struct ElementwiseNode {
         return op->fallback(*args);
       }
     }
-    const at::Tensor& x = THPVariable_Unpack(args[0].ptr());
-    if (!handled(x)) return op->fallback(*args);
     try {
       if (at::GradMode::is_enabled() && x.requires_grad())
-        return py::reinterpret_steal<py::object>(
-            THPVariable_Wrap(pykernels::ElementwiseFunction::apply(x, index, p[0], p[1])));
+        return wrap(pykernels::ElementwiseFunction::apply(x, index, p[0], p[1]));
       at::Tensor y = at::empty_like(x);
       const kn_tensor X = descriptor(x), Y = descriptor(y);
       kn_status s;
@@ -241,8 +194,8 @@ struct ElementwiseNode {
         py::gil_scoped_release no_gil;
         s = run_forward(*op, p, &X, &Y);
       }
-      if (s != KN_OK) throw_status(*op, "forward", s);
-      return py::reinterpret_steal<py::object>(THPVariable_Wrap(std::move(y)));
+      check(*op, "forward", s);
+      return wrap(std::move(y));
     } catch (const std::runtime_error&) {
       // A failing kernel: the Python path runs the call again and raises the library's
       // own exception (KernelError with the status and message).
@@ -253,10 +206,8 @@ struct ElementwiseNode {
 
 }  // namespace
 
-PYBIND11_MODULE(_torch_ext, m) {
+KN_TORCH_EXT(elementwise) {
   using namespace pybind11::literals;
-  m.doc() = "C++ autograd nodes for pykernels.torch's element-wise ops (torch_ext/elementwise.cpp)";
-  m.attr("torch_version") = KN_TORCH_VERSION;
   m.attr("max_params") = kMaxParams;
   py::class_<ElementwiseNode>(m, "ElementwiseNode")
       .def(py::init<const std::string&, int, bool, py::object, py::object>(), "name"_a, "n_params"_a,

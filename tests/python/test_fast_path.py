@@ -48,8 +48,8 @@ CASES = [
 ]
 
 
-# The cases whose eager path is the C++ node of pykernels._torch_ext (test_torch_ext.py).
-NODE_OPS = {"relu", "sigmoid"}
+# The cases whose eager path is a C++ node of pykernels._torch_ext (test_torch_ext.py).
+NODE_OPS = {"relu": "ElementwiseFunction", "sigmoid": "ElementwiseFunction", "linear": "LinearFunction"}
 
 
 def _run(call, shapes, seed=0):
@@ -72,7 +72,7 @@ def test_fast_path_equals_custom_op(name, op, call, shapes):
     # ... while plain eager took the shortcut, which built its own autograd node: the
     # C++ one of pykernels._torch_ext for the element-wise ops it runs, else a Python one.
     if name in NODE_OPS and _glue.torch_ext is not None:
-        assert fast_fn.name() == "torch::autograd::CppNode<pykernels::ElementwiseFunction>"
+        assert fast_fn.name() == f"torch::autograd::CppNode<pykernels::{NODE_OPS[name]}>"
     else:
         assert "eager" in type(fast_fn).__name__
     torch.testing.assert_close(fast_out, op_out, rtol=0, atol=0)

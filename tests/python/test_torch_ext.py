@@ -202,3 +202,102 @@ def test_unknown_op_is_an_error():
         _glue.torch_ext.ElementwiseNode("nosuchop", 0, False, print, print)
     with pytest.raises(ValueError, match="at most"):
         _glue.torch_ext.ElementwiseNode("relu", 3, False, print, print)
+
+
+# ------------------------------------------------------------------ linear's node
+
+LINEAR = "torch::autograd::CppNode<pykernels::LinearFunction>"
+
+
+def _linear_case(need, bias, dtype, layout, seed=0):
+    """x:(5,7), weight:(3,7) (transposed storage when layout == "t"), bias:(3,) or None;
+    requires_grad per `need` = (x, weight, bias)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(5, 7, generator=g, dtype=dtype)
+    w = torch.randn(7, 3, generator=g, dtype=dtype).t() if layout == "t" else torch.randn(3, 7, generator=g, dtype=dtype)
+    b = torch.randn(3, generator=g, dtype=dtype) if bias else None
+    for t, n in zip((x, w, b), need):
+        if t is not None and n:
+            t.requires_grad_()
+    return x, w, b
+
+
+def _passthrough():
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Passthrough(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+    return Passthrough()
+
+
+@needs_ext
+@pytest.mark.parametrize("need", [(1, 1, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 1)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype,layout", [(torch.float32, "c"), (torch.float64, "t")])
+def test_linear_node_equals_the_custom_op(need, bias, dtype, layout):
+    if not bias and not (need[0] or need[1]):
+        pytest.skip("nothing needs a gradient")
+    grads = []
+    for mode in (None, _passthrough()):
+        x, w, b = _linear_case(need, bias, dtype, layout)
+        saved = []
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+            if mode is None:
+                y = KF.linear(x, w, b)
+                assert y.grad_fn.name() == LINEAR
+            else:
+                with mode:
+                    y = KF.linear(x, w, b)
+                assert y.grad_fn.name() != LINEAR
+        # x is kept only for weight's gradient, weight only for x's.
+        assert len([t for t in saved if t is not None and t.numel()]) == need[0] + need[1]
+        g = torch.Generator().manual_seed(2)  # a column-major gradient, the same for both
+        dy = torch.randn(y.shape, generator=g, dtype=dtype).t().contiguous().t()
+        y.backward(dy)
+        grads.append((y.detach(), *[t.grad for t in (x, w, b) if t is not None]))
+    for a, c in zip(*grads):
+        assert (a is None and c is None) or torch.equal(a, c)
+
+
+@needs_ext
+def test_linear_node_without_grad_and_with_batch_dims():
+    x = torch.randn(2, 4, 7)
+    w = torch.randn(3, 7, requires_grad=True)
+    with torch.no_grad():
+        y = KF.linear(x, w)
+    assert y.grad_fn is None and torch.allclose(y, x @ w.detach().t(), atol=1e-5)
+    y = KF.linear(x, w)  # 3-D: the functional reshapes to 2-D around the node
+    y.sum().backward()
+    assert torch.allclose(w.grad, x.reshape(-1, 7).sum(0).expand(3, 7), atol=1e-5)
+
+
+@needs_ext
+def test_linear_node_errors_are_the_librarys():
+    x = torch.randn(5, 7, requires_grad=True)
+    with pytest.raises(ValueError, match="kn_linear_forward"):
+        KF.linear(x, torch.randn(3, 6))
+    with pytest.raises(pykernels.UnsupportedError):
+        KF.linear(x.detach().half(), torch.randn(3, 7).half())
+    with pytest.raises(pykernels.KernelError, match="does not match"):
+        KF.linear(x, torch.randn(3, 7, dtype=torch.float64))
+
+
+@needs_ext
+def test_linear_create_graph_hands_the_backward_to_python():
+    x = torch.randn(5, 7, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, 7, dtype=torch.float64, requires_grad=True)
+    (gx,) = torch.autograd.grad(KF.linear(x, w).sum(), x, create_graph=True)
+    assert torch.allclose(gx.detach(), w.detach().sum(0).expand(5, 7))
+    assert "linear_backward" in type(gx.grad_fn).__name__
+    with pytest.raises(RuntimeError, match="no autograd formula was registered"):
+        gx.sum().backward()
+
+
+@needs_ext
+def test_linear_gradcheck_through_the_node():
+    x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(2, dtype=torch.float64, requires_grad=True)
+    assert KF.linear(x, w, b).grad_fn.name() == LINEAR
+    assert torch.autograd.gradcheck(KF.linear, (x, w, b))

@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from . import _registry
-from ._glue import call, empty_like, expect_same_shape, fast_path
+from ._glue import call, elementwise_node, empty_like, expect_same_shape, fast_path
 
 # Python type -> the schema type torch.library.infer_schema gives an annotation.
 _SCHEMA_TYPES = {float: "float", int: "SymInt", bool: "bool"}
@@ -170,9 +170,9 @@ def elementwise_op(op: str, home: str, c_forward: Callable, c_backward: Callable
     forward.register_autograd(backward_formula, setup_context=setup_context)
     # Plain eager calls take the C++ autograd node where it runs this op's signature
     # (scalar parameters that are C doubles); int/bool parameters keep the Python path.
-    node_spec = ((op, len(params), not save_input, backward_fast)
-                 if all(p.type is float for p in params) else None)
-    forward_fast = fast_path(forward, impl, setup_context, backward_formula, elementwise=node_spec)
+    node = (elementwise_node(op, len(params), not save_input, backward_fast)
+            if all(p.type is float for p in params) else None)
+    forward_fast = fast_path(forward, impl, setup_context, backward_formula, node=node)
 
     # ------------------------------------------------------------- public API
     convert = "".join(f", {p.type.__name__}({p.name})" for p in params)

@@ -155,18 +155,20 @@ def _load_torch_ext():
 torch_ext = _load_torch_ext()
 
 
-def _elementwise_node(spec, fallback: Callable):
-    """The C++ autograd node of an element-wise op, or None where it cannot run it.
-    ``spec``: (name, n_params, saves_output, backward_fast), see fast_path."""
-    if torch_ext is None or spec is None:
-        return None
-    name, n_params, saves_output, backward_fast = spec
-    if n_params > torch_ext.max_params:
-        return None
-    return torch_ext.ElementwiseNode(name, n_params, saves_output, fallback, backward_fast)
+def elementwise_node(name: str, n_params: int, saves_output: bool, backward_fast: Callable):
+    """fast_path's ``node`` for an element-wise op whose C entry points are
+    ``kn_<name>_forward(<n_params doubles>, x, y, ex)`` and
+    ``kn_<name>_backward(<n_params doubles>, dy, x or y, dx, ex)`` (y when saves_output),
+    with ``backward_fast(grad_output, saved, *params)`` its Python backward: the one
+    C++ node of torch_ext/elementwise.cpp, which finds the entry points by name."""
+    def make(fallback):
+        if n_params > torch_ext.max_params:
+            return None
+        return torch_ext.ElementwiseNode(name, n_params, saves_output, fallback, backward_fast)
+    return make
 
 
-def fast_path(op, impl, setup_context=None, backward=None, elementwise=None):
+def fast_path(op, impl, setup_context=None, backward=None, node=None):
     """A callable equal to ``op(*args)`` (positional arguments only) that calls
     ``impl`` (the op's real kernel body) directly in plain eager mode.
 
@@ -175,14 +177,12 @@ def fast_path(op, impl, setup_context=None, backward=None, elementwise=None):
     them; without, a call that needs a gradient (e.g. a backward op under
     create_graph=True) takes the custom op.
 
-    ``elementwise=(name, n_params, saves_output, backward_fast)`` marks an element-wise
-    op whose C entry points are ``kn_<name>_forward(<n_params doubles>, x, y, ex)`` and
-    ``kn_<name>_backward(<n_params doubles>, dy, x or y, dx, ex)`` (y when
-    saves_output), with ``backward_fast(grad_output, saved, *params)`` its Python
-    backward: where pykernels._torch_ext is available, plain eager calls go to its C++
-    node (the forward, and a C++ autograd node when a gradient is needed: ~8 us less
-    per forward+backward than the Python Function), which hands back to the Python
-    path anything it does not run itself (torch_ext/elementwise.cpp).
+    ``node``: ``make(fallback)`` -> the op's C++ node from pykernels._torch_ext (or
+    None), called only where that module is in use: plain eager calls then go to the
+    node, which runs the forward and records a C++ autograd node when a gradient is
+    needed (~8 us less per forward+backward than the Python Function), and hands
+    ``fallback`` (the Python eager path below) every call it does not run itself
+    (torch_ext/common.hpp). ``elementwise_node`` makes one for element-wise ops.
     """
     apply = None
     if backward is not None:
@@ -202,8 +202,8 @@ def fast_path(op, impl, setup_context=None, backward=None, elementwise=None):
             return apply(*args) if apply is not None else op(*args)
         return impl(*args)
 
-    node = _elementwise_node(elementwise, eager)
-    if node is None:
+    cpp = node(eager) if node is not None and torch_ext is not None else None
+    if cpp is None:
         def run(*args):
             if not plain_eager(args):
                 return op(*args)
@@ -212,7 +212,7 @@ def fast_path(op, impl, setup_context=None, backward=None, elementwise=None):
         def run(*args):
             if not plain_eager(args):
                 return op(*args)
-            return node(*args)
+            return cpp(*args)
 
     run.__name__ = run.__qualname__ = f"{getattr(impl, '__name__', 'op')}_fast"
     run.__doc__ = impl.__doc__

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from ... import _C
+from .. import _glue
 from .._glue import call, empty, expect_dim, fast_path, none_output
 
 # ------------------------------------------------------------------ forward
@@ -104,4 +105,6 @@ def backward(ctx, grad_output: Tensor):
 
 linear.register_autograd(backward, setup_context=setup_context)
 # Eager callers (functional.linear) skip the dispatcher when nothing needs it: _glue.fast_path.
-linear_fast = fast_path(linear, _linear, setup_context, backward)
+# The C++ autograd node (torch_ext/linear.cpp) in plain eager mode, where built.
+linear_fast = fast_path(linear, _linear, setup_context, backward,
+                        node=lambda fallback: _glue.torch_ext.LinearNode(fallback, linear_backward_fast))

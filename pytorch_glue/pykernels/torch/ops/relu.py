@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ... import _C
-from .._glue import call, empty_like, expect_same_shape, fast_path
+from .._glue import call, elementwise_node, empty_like, expect_same_shape, fast_path
 
 # ------------------------------------------------------------------ forward
 
@@ -70,4 +70,4 @@ def backward(ctx, grad_output: Tensor):
 relu.register_autograd(backward, setup_context=setup_context)
 # The C++ autograd node (torch_ext/elementwise.cpp) in plain eager mode, where built.
 relu_fast = fast_path(relu, _relu, setup_context, backward,
-                      elementwise=("relu", 0, True, relu_backward_fast))
+                      node=elementwise_node("relu", 0, True, relu_backward_fast))

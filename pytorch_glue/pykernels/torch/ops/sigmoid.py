@@ -19,7 +19,7 @@ from torch import Tensor
 
 from ... import _C
 from .. import _registry
-from .._glue import call, empty_like, expect_same_shape, fast_path
+from .._glue import call, elementwise_node, empty_like, expect_same_shape, fast_path
 
 # ------------------------------------------------------------------ forward
 
@@ -73,7 +73,7 @@ def sigmoid_grad(ctx, grad_output: Tensor):
 sigmoid.register_autograd(sigmoid_grad, setup_context=sigmoid_setup_context)
 # The C++ autograd node (torch_ext/elementwise.cpp) in plain eager mode, where built.
 sigmoid_fast = fast_path(sigmoid, _sigmoid, sigmoid_setup_context, sigmoid_grad,
-                         elementwise=("sigmoid", 0, True, sigmoid_backward_fast))
+                         node=elementwise_node("sigmoid", 0, True, sigmoid_backward_fast))
 
 # ------------------------------------------------------------- public API
 

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from ... import _C
 from .. import _registry
-from .._glue import call, empty_like, expect_same_shape, fast_path
+from .._glue import call, elementwise_node, empty_like, expect_same_shape, fast_path
 
 # ------------------------------------------------------------------ forward
 
@@ -73,7 +73,7 @@ def tanh_grad(ctx, grad_output: Tensor):
 tanh.register_autograd(tanh_grad, setup_context=tanh_setup_context)
 # The C++ autograd node (torch_ext/elementwise.cpp) in plain eager mode, where built.
 tanh_fast = fast_path(tanh, _tanh, tanh_setup_context, tanh_grad,
-                      elementwise=("tanh", 0, True, tanh_backward_fast))
+                      node=elementwise_node("tanh", 0, True, tanh_backward_fast))
 
 # ------------------------------------------------------------- public API
 
