@@ -168,7 +168,7 @@ def elementwise_node(name: str, n_params: int, saves_output: bool, backward_fast
     return make
 
 
-def fast_path(op, impl, setup_context=None, backward=None, node=None):
+def fast_path(op, impl, setup_context=None, backward=None, node=None, no_grad_impl=None):
     """A callable equal to ``op(*args)`` (positional arguments only) that calls
     ``impl`` (the op's real kernel body) directly in plain eager mode.
 
@@ -176,6 +176,9 @@ def fast_path(op, impl, setup_context=None, backward=None, node=None):
     that needs a gradient runs ``impl`` as the forward of an autograd.Function using
     them; without, a call that needs a gradient (e.g. a backward op under
     create_graph=True) takes the custom op.
+
+    ``no_grad_impl``: the body of the plain eager calls that need no gradient, where the op
+    can skip what only a backward needs (default ``impl``); it returns what ``impl`` does.
 
     ``node``: ``make(fallback)`` -> the op's C++ node from pykernels._torch_ext (or
     None), called only where that module is in use: plain eager calls then go to the
@@ -197,10 +200,12 @@ def fast_path(op, impl, setup_context=None, backward=None, node=None):
         # setup_context does not need.
         apply = _c_apply.__get__(None, cls)
 
+    body = impl if no_grad_impl is None else no_grad_impl
+
     def eager(*args):
         if _grad_enabled() and _any_requires_grad(*args):
             return apply(*args) if apply is not None else op(*args)
-        return impl(*args)
+        return body(*args)
 
     cpp = node(eager) if node is not None and torch_ext is not None else None
     if cpp is None:
