@@ -1,7 +1,9 @@
-// Conv2d on the CPU: im2col + GEMM through OpenBLAS; small float32 convs (groups 1,
+// Conv2d on the CPU: im2col + GEMM through the BLAS; small float32 convs (groups 1,
 // stride 1, dilation 1, C*kH*kW <= 400, O <= 32, e.g. LeNet's) take direct AVX-512
 // kernels for the forward and dw instead (conv2d_direct.hpp: im2col's GEMMs are too
-// skinny there), dx stays on im2col + GEMM.
+// skinny there), dx stays on im2col + GEMM. Other float32 3x3 stride-1 convs with >= 16
+// channels in and out (ResNet's) take Winograd F(2x2, 3x3) for the forward and dx
+// (conv2d_winograd.hpp: 2.25x fewer multiply-adds, no im2col); their dw stays here.
 //
 //   x:(N,C,H,W)  w:(O,C/G,kH,kW)  b:(O)?  ->  y:(N,O,Ho,Wo);  G groups, Cg = C/G, Og = O/G,
 //   K = Cg*kH*kW (one column per output pixel), P = Ho*Wo.
@@ -27,8 +29,9 @@
 //
 // dw is deterministic: the images are cut into blocks fixed by the shapes alone (at most
 // 16), each block accumulates its partial dw in T through GEMM (beta = 1 from its second
-// chunk on), and the partials are added in double in block order. db sums in double per
-// channel. So dw and db are bit-identical for any thread count.
+// chunk on), and the partials are added in double in block order; a block's GEMMs run on
+// blas::reproducible_threads (one thread with MKL). db sums in double per channel. So dw
+// and db are bit-identical for any thread count.
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -36,6 +39,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv2d_direct.hpp"
+#include "kernels/cpu/conv2d_winograd.hpp"
 #include "kernels/internal/blas.hpp"
 #include "kernels/internal/cpu_info.hpp"
 #include "kernels/internal/dispatch.hpp"
@@ -106,12 +110,8 @@ bool plane_view(const kn_tensor& t, int64_t n, int64_t c0, int64_t rows, MatrixV
 }
 
 // im2col copies and zeroes many short rows (Wo elements): calls to memcpy/memset cost
-// more than the copies, so keep GCC from turning the loops below into such calls.
-#if defined(__GNUC__) && !defined(__clang__)
-#define KN_NO_MEMCPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define KN_NO_MEMCPY_CALLS
-#endif
+// more than the copies, so keep GCC from turning the loops below into such calls
+// (KN_NO_MEMCPY_CALLS, kernels/internal/simd.hpp).
 
 template <typename T>
 KN_NO_MEMCPY_CALLS inline void zero_row(T* r, int64_t n) {
@@ -301,16 +301,22 @@ std::vector<float> weights_k_by_o(const Geometry& g, const kn_tensor& w) {
   return wk;
 }
 
+// b:(O) strided as a contiguous vector; empty without a bias.
+std::vector<float> bias_vector(const kn_tensor* b, int64_t O) {
+  std::vector<float> bias;
+  if (b) {
+    bias.resize(static_cast<size_t>(O));
+    for (int64_t o = 0; o < O; ++o) bias[o] = data_as<const float>(*b)[o * b->strides[0]];
+  }
+  return bias;
+}
+
 void direct_forward(const Geometry& g, const kn_tensor& x, const kn_tensor& w,
                     const kn_tensor* b, const kn_tensor& y, const CpuContext& ctx) {
   const direct::Plan p = plan_of(g);
   const std::vector<float> wk = weights_k_by_o(g, w);
   const std::vector<int64_t> shifts = direct::shifts_of(p);
-  std::vector<float> bias;
-  if (b) {
-    bias.resize(static_cast<size_t>(g.O));
-    for (int64_t o = 0; o < g.O; ++o) bias[o] = data_as<const float>(*b)[o * b->strides[0]];
-  }
+  const std::vector<float> bias = bias_vector(b, g.O);
   const int64_t* ys = y.strides;
   // Images per thread; small batches of small images are not worth a fork.
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, g.O * p.Pq * g.K / 64));
@@ -406,6 +412,38 @@ void direct_weight_grad(const Geometry& g, const kn_tensor& dy, const kn_tensor&
   }
 }
 
+// ---------------------------------------------------------------- Winograd (3x3, stride 1)
+
+bool use_winograd(const Geometry& g) {
+  return winograd::applies(g.G, g.kH, g.kW, g.sh, g.sw, g.dh, g.dw, g.C, g.O, g.Ho, g.Wo);
+}
+
+// dx through Winograd: dx = conv(dy zero-padded by (2 - ph, 2 - pw), w flipped and
+// transposed), a 3x3 stride-1 conv from O to C channels (needs ph, pw <= 2).
+bool use_winograd_dx(const Geometry& g) {
+  return g.ph <= 2 && g.pw <= 2 &&
+         winograd::applies(g.G, g.kH, g.kW, g.sh, g.sw, g.dh, g.dw, g.O, g.C, g.H, g.W);
+}
+
+void winograd_forward(const Geometry& g, const kn_tensor& x, const kn_tensor& w, const kn_tensor* b,
+                      const kn_tensor& y, const CpuContext& ctx) {
+  const winograd::Plan p = winograd::make_plan(g.C, g.O, g.H, g.W, g.ph, g.pw, g.Ho, g.Wo);
+  const std::vector<float> U =
+      winograd::transform_weights(data_as<const float>(w), w.strides, g.O, g.C, false, ctx.num_threads);
+  const std::vector<float> bias = bias_vector(b, g.O);
+  winograd::run(p, g.N, data_as<const float>(x), x.strides, U, b ? bias.data() : nullptr,
+                data_as<float>(y), y.strides, ctx.num_threads);
+}
+
+void winograd_dx(const Geometry& g, const kn_tensor& dy, const kn_tensor& w, const kn_tensor& dx,
+                 const CpuContext& ctx) {
+  const winograd::Plan p = winograd::make_plan(g.O, g.C, g.Ho, g.Wo, 2 - g.ph, 2 - g.pw, g.H, g.W);
+  const std::vector<float> U =
+      winograd::transform_weights(data_as<const float>(w), w.strides, g.C, g.O, true, ctx.num_threads);
+  winograd::run(p, g.N, data_as<const float>(dy), dy.strides, U, nullptr, data_as<float>(dx), dx.strides,
+                ctx.num_threads);
+}
+
 template <typename T>
 void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor& w,
                   const kn_tensor* b, const kn_tensor& y, const CpuContext& ctx) {
@@ -415,6 +453,7 @@ void forward_impl(const kn_conv2d_params& p, const kn_tensor& x, const kn_tensor
   if (g.N == 0 || g.O == 0) return;
   if constexpr (std::is_same_v<T, float>) {
     if (use_direct(g)) return direct_forward(g, x, w, b, y, ctx);
+    if (use_winograd(g)) return winograd_forward(g, x, w, b, y, ctx);
   }
   std::vector<T> wbuf;
   const MatrixView<const T> wm = weight_matrix<T>(w, g, wbuf);
@@ -529,6 +568,25 @@ void zero_fill(const kn_tensor& out, int threads) {
                       });
 }
 
+// c = a b + beta c for dw's partials, with bits that do not depend on `threads`: a
+// threaded BLAS may split the long inner dimension (the pixels) over its threads and
+// add the pieces in a thread-dependent order (MKL does: 1 and 2 threads disagreed on
+// 6776 of 9216 elements at N=1 C=64 64x64 O=16). So with several threads the columns
+// of c are cut into blocks fixed by the shape, each one single-threaded GEMM.
+template <typename T>
+void dw_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T beta, int threads) {
+  constexpr int64_t kCols = 64;
+  const int64_t blocks = (c.cols + kCols - 1) / kCols;
+  if (threads <= 1 || blocks <= 1) return blas::gemm<T>(a, b, c, T(1), beta, 1);
+  parallel_for(blocks, 1, threads, [&](int64_t b0, int64_t b1) {
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t j0 = blk * kCols, n = std::min(kCols, c.cols - j0);
+      blas::gemm<T>(a, {b.data + j0 * b.col_stride, b.rows, n, b.row_stride, b.col_stride},
+                    {c.data + j0 * c.col_stride, c.rows, n, c.row_stride, c.col_stride}, T(1), beta, 1);
+    }
+  });
+}
+
 template <typename T>
 void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tensor* x,
                    const kn_tensor* w, const kn_tensor* dx, const kn_tensor* dw,
@@ -551,6 +609,11 @@ void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tens
       direct_weight_grad(g, dy, *x, *dw, ctx);
       dw = nullptr;
       if (!dx) return;
+    }
+    if (dx && use_winograd_dx(g)) {
+      winograd_dx(g, dy, *w, *dx, ctx);
+      dx = nullptr;
+      if (!dw) return;
     }
   }
   std::vector<T> wbuf;
@@ -580,7 +643,8 @@ void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tens
           if (dw && g.Og > 0) {
             const MatrixView<const T> cv = columns<T>(g, *x, n0, n1, grp, cols);
             const MatrixView<T> pv{partial.data() + blk * OK + grp * g.Og * g.K, g.Og, g.K, g.K, 1};
-            blas::gemm<T>(dyv, cv.t(), pv, T(1), n0 == first ? T(0) : T(1), ctx.num_threads);
+            blas::gemm<T>(dyv, cv.t(), pv, T(1), n0 == first ? T(0) : T(1),
+                          blas::reproducible_threads(ctx.num_threads));
           }
           if (!dx) continue;
           dcols.resize(buffer_elems(g.K, ld));

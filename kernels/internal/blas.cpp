@@ -577,5 +577,7 @@ const char* core_info() { return library().core.c_str(); }
 
 bool uses_mkl() { return library().library == Library::Mkl; }
 
+int reproducible_threads(int threads) { return uses_mkl() ? 1 : threads; }
+
 }  // namespace blas
 }  // namespace kn

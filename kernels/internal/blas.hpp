@@ -75,5 +75,14 @@ const char* core_info();
 // Whether the BLAS in use is MKL (else OpenBLAS). Loads it if needed.
 bool uses_mkl();
 
+// The threads a GEMM may use when its bits must not depend on the thread count (conv2d's
+// dw, documented bit-identical for any thread count): all of them with OpenBLAS, which
+// splits a product's rows and columns over its threads but never the inner dimension;
+// one with MKL, which may split the inner dimension and add the pieces in an order that
+// depends on the thread count (1 and 2 threads disagreed on 6776 of 9216 elements of a
+// conv dw at N=1 C=64 64x64 O=16). MKL's strict CNR mode would keep them equal but cost
+// 10-35% on several conv and linear shapes (bench_gemm_ladder, Intel Xeon model 167).
+int reproducible_threads(int threads);
+
 }  // namespace blas
 }  // namespace kn

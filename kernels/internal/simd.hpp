@@ -20,3 +20,12 @@
 #define KN_HAVE_SIMD_CLONES 0
 #define KN_SIMD_CLONES
 #endif
+
+// Loops over short rows (tens of elements) that GCC would turn into memcpy / memset
+// calls, which then cost more than the copies: a function with this attribute keeps
+// them as loops.
+#if defined(__GNUC__) && !defined(__clang__)
+#define KN_NO_MEMCPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define KN_NO_MEMCPY_CALLS
+#endif

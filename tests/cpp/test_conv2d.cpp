@@ -412,6 +412,58 @@ TEST(Conv2d, OneAndTwoThreadsAgree) {
   Conv2dTester().batch(64).channels(6).size(14, 14).out(16).kernel(5, 5).test_threads_agree();
 }
 
+// ------------------------------------------------------------ Winograd
+//
+// float32 3x3 stride-1 convs with >= 16 input and output channels run Winograd F(2x2, 3x3)
+// (kernels/cpu/conv2d_winograd.hpp): the forward (unless the direct kernels take it: so
+// O > 32 here), and dx when the padding is <= 2 (float64 takes im2col: the same cases
+// check both against the reference). Partial tiles (odd
+// sizes), padding 0..3 and asymmetric, tile blocks that split tile rows and images (a
+// 64x64 image has more tiles than one block), strided and broadcast operands.
+std::vector<Case> winograd_cases() {
+  const Layout T = Layout::transpose(), S2 = Layout::sliced(2), R = Layout::reverse();
+  auto base = [](Conv2dTester& t) { t.batch(3).channels(16).size(9, 7).out(33).kernel(3, 3).padding(1, 1); };
+  return {
+      {"pad1_odd", [base](Conv2dTester& t) { base(t); }},
+      {"pad0", [base](Conv2dTester& t) { base(t); t.padding(0, 0); }},
+      {"pad2", [base](Conv2dTester& t) { base(t); t.padding(2, 2); }},
+      {"pad3_dx_im2col", [base](Conv2dTester& t) { base(t); t.padding(3, 3); }},
+      {"pad_asymmetric", [base](Conv2dTester& t) { base(t); t.padding(1, 0).size(6, 11); }},
+      {"no_bias", [base](Conv2dTester& t) { base(t); t.bias(false); }},
+      {"two_by_two_output", [base](Conv2dTester& t) { base(t); t.size(4, 4).padding(0, 0); }},
+      {"wide_channels", [](Conv2dTester& t) { t.batch(2).channels(48).size(10, 12).out(24).kernel(3, 3).padding(1, 1); }},
+      {"many_tiles_blocks", [](Conv2dTester& t) { t.batch(2).channels(16).size(64, 61).out(40).kernel(3, 3).padding(1, 1); }},
+      {"strided_everything", [base, T, S2, R](Conv2dTester& t) {
+         base(t);
+         t.layout("x", T).layout("w", R).layout("dy", S2.r()).layout("y", S2).layout("dx", T).layout("dw", T.r());
+       }},
+      {"broadcast_x", [base](Conv2dTester& t) { base(t); t.broadcast("x", 8u); }},
+      {"threads", [base](Conv2dTester& t) { base(t); t.batch(5).threads(2); }},
+  };
+}
+
+class Conv2dWinograd : public ::testing::TestWithParam<std::tuple<Case, int32_t>> {
+ protected:
+  Conv2dTester tester() const {
+    Conv2dTester t;
+    t.dtype(std::get<1>(GetParam()));
+    std::get<0>(GetParam()).apply(t);
+    return t;
+  }
+};
+
+TEST_P(Conv2dWinograd, Forward) { tester().test_forward(); }
+TEST_P(Conv2dWinograd, Backward) { tester().test_backward(); }
+INSTANTIATE_TEST_SUITE_P(Conv2d, Conv2dWinograd,
+                         ::testing::Combine(::testing::ValuesIn(winograd_cases()),
+                                            ::testing::Values(KN_FLOAT32, KN_FLOAT64)),
+                         case_dtype_name<Conv2dWinograd::ParamType>);
+
+TEST(Conv2d, WinogradOneAndTwoThreadsAgree) {
+  Conv2dTester().batch(4).channels(16).size(30, 30).out(48).kernel(3, 3).padding(1, 1).test_threads_agree();
+  Conv2dTester().batch(1).channels(64).size(64, 64).out(16).kernel(3, 3).padding(1, 1).test_threads_agree();
+}
+
 // ------------------------------------------------------------ validation
 
 // A valid float32 call (N=2, C=4, 6x5, O=6, groups 2, kernel 3x2, stride (1,2), padding
