@@ -615,6 +615,13 @@ void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tens
       dx = nullptr;
       if (!dw) return;
     }
+    if (dw && use_winograd(g)) {
+      const winograd::Plan wp = winograd::make_plan(g.C, g.O, g.H, g.W, g.ph, g.pw, g.Ho, g.Wo);
+      winograd::weight_grad(wp, g.N, data_as<const float>(*x), x->strides, data_as<const float>(dy),
+                            dy.strides, data_as<float>(*dw), dw->strides, ctx.num_threads);
+      dw = nullptr;
+      if (!dx) return;
+    }
   }
   std::vector<T> wbuf;
   MatrixView<const T> wm{};

@@ -19,6 +19,11 @@
 //   y tile (2x2) = A^T M A + bias
 //   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
 //   A^T = [1 1 1 0; 0 1 -1 -1].
+// The weight gradient differentiates the same formula (y = A^T (U . V) A, U = G g G^T):
+//   E[xi]:(Co, tiles) = (A dy A^T)[xi] per output channel and tile (dy's 2x2 tile, 0
+//                       outside Ho x Wo)
+//   dU[xi]:(Co, Ci)   = sum over images and tiles of E[xi] V[xi]^T             [16 GEMMs]
+//   dw[co, ci] (3x3)  = G^T dU G
 //
 // Accuracy: the transforms only add and halve, so each output is the direct sum up to
 // rounding in a different order; the error bound grows by the transforms' gains (|U| up
@@ -29,7 +34,9 @@
 // buffers (16 (Ci + Co) x block floats, about half the L2 cache: the block size is a
 // function of the shapes and the cache the CPU reports) and single-threaded GEMMs.
 // Every output tile is computed by one item in a fixed order: the result does not
-// depend on the thread count.
+// depend on the thread count. dw's sum runs in reduction groups of items fixed by the
+// shapes, each accumulating its partial dU through GEMM (beta = 1), the partials added
+// in double in group order: bit-identical for any thread count.
 #pragma once
 
 #include <algorithm>
@@ -116,7 +123,7 @@ inline std::vector<float> transform_weights(const float* w, const int64_t* ws, i
 // takes the writes past the last channel's last tile row. xp ends in 2 kLanes zeros for
 // the reads past its last row.
 struct Scratch {
-  std::vector<float> V, M, xp, row, row0, row1;
+  std::vector<float> V, M, xp, row, row0, row1, E, dyp;
 };
 
 // Columns of one zero-padded input row, split: e[k] = row[2k], o[k] = row[2k + 1].
@@ -167,14 +174,19 @@ KN_NO_MEMCPY_CALLS inline void transform_input(const Plan& p, const float* d, co
                                                int64_t t1, int64_t xs, Scratch& s) {
   const int64_t nb = t1 - t0, ty0 = t0 / p.tw, ty1 = (t1 - 1) / p.tw + 1;
   const int64_t R = 2 * (ty1 - ty0) + 2, wp = 2 * p.tw + 2, half = p.tw + 1, rs = 2 * half;
-  s.xp.assign(static_cast<size_t>(p.Ci * R * rs + 2 * kLanes), 0.0f);
+  s.xp.resize(static_cast<size_t>(p.Ci * R * rs + 2 * kLanes));
+  std::fill(s.xp.end() - 2 * kLanes, s.xp.end(), 0.0f);
   s.row.resize(static_cast<size_t>(wp));
   const int64_t lo = std::min(p.pw, wp), hi = std::min(wp, p.pw + p.Wi);  // input columns in a row
   float* row = s.row.data();
   for (int64_t ci = 0; ci < p.Ci; ++ci)
     for (int64_t r = 0; r < R; ++r) {
       const int64_t h = 2 * ty0 - p.ph + r;
-      if (h < 0 || h >= p.Hi || hi <= lo) continue;  // xp is zeros already
+      if (h < 0 || h >= p.Hi || hi <= lo) {  // a padding row
+        float* dst = s.xp.data() + (ci * R + r) * rs;
+        for (int64_t k = 0; k < rs; ++k) dst[k] = 0.0f;
+        continue;
+      }
       const float* src = d + ci * ds[0] + h * ds[1];
       for (int64_t k = 0; k < lo; ++k) row[k] = 0.0f;
       if (ds[2] == 1) {
@@ -278,6 +290,130 @@ inline void run(const Plan& p, int64_t N, const float* in, const int64_t* is, co
         blas::gemm<float>(u, v, m, 1.0f, 0.0f, 1);
       }
       transform_output(p, s.M.data(), t0, t1, xsm, bias, out + n * os[0], os + 1, s);
+    }
+  });
+}
+
+// E[xi][tx] = (A dy A^T)[xi] of the tiles [x0, x1) of one output channel's tile row, from
+// the tile row's two dy rows split into even (e_a) and odd (o_a) columns, zero-padded:
+// dy's tile is [e0 o0; e1 o1] at tx. (Restrict parameters, as input_tiles.)
+KN_SIMD_CLONES inline void grad_tiles(
+    int64_t x0, int64_t x1, const float* __restrict__ e0, const float* __restrict__ o0,
+    const float* __restrict__ e1, const float* __restrict__ o1, float* __restrict__ v0,
+    float* __restrict__ v1, float* __restrict__ v2, float* __restrict__ v3, float* __restrict__ v4,
+    float* __restrict__ v5, float* __restrict__ v6, float* __restrict__ v7, float* __restrict__ v8,
+    float* __restrict__ v9, float* __restrict__ v10, float* __restrict__ v11, float* __restrict__ v12,
+    float* __restrict__ v13, float* __restrict__ v14, float* __restrict__ v15) {
+  for (int64_t tx = x0; tx < x1; ++tx) {
+    const float a = e0[tx], b = o0[tx], c = e1[tx], d = o1[tx];
+    // A dy: rows [a b], [a+c b+d], [a-c b-d], [-c -d]; then each row [p q] -> [p, p+q, p-q, -q]
+    const float p1 = a + c, q1 = b + d, p2 = a - c, q2 = b - d;
+    v0[tx] = a, v1[tx] = a + b, v2[tx] = a - b, v3[tx] = -b;
+    v4[tx] = p1, v5[tx] = p1 + q1, v6[tx] = p1 - q1, v7[tx] = -q1;
+    v8[tx] = p2, v9[tx] = p2 + q2, v10[tx] = p2 - q2, v11[tx] = -q2;
+    v12[tx] = -c, v13[tx] = -c - d, v14[tx] = d - c, v15[tx] = d;
+  }
+}
+
+// E[xi][co][t - t0] for the tiles [t0, t1) of dy's image (strides ds: channel, row, column),
+// E[xi] at xi * xs. dy rows are copied zero-padded to 2 tw columns and split.
+KN_NO_MEMCPY_CALLS inline void transform_grad(const Plan& p, const float* dy, const int64_t* ds, int64_t t0,
+                                              int64_t t1, int64_t xs, Scratch& s) {
+  const int64_t nb = t1 - t0, half = p.tw + kLanes, wp = 2 * p.tw;
+  s.dyp.assign(static_cast<size_t>(4 * half), 0.0f);  // even/odd of the tile row's two rows
+  s.row.resize(static_cast<size_t>(wp));
+  float* row = s.row.data();
+  for (int64_t co = 0; co < p.Co; ++co)
+    for (int64_t ty = t0 / p.tw; ty * p.tw < t1; ++ty) {
+      for (int a = 0; a < 2; ++a) {
+        float* e = s.dyp.data() + 2 * a * half;
+        const int64_t oh = 2 * ty + a;
+        if (oh >= p.Ho) {
+          for (int64_t k = 0; k < 2 * half; ++k) e[k] = 0.0f;
+          continue;
+        }
+        const float* src = dy + co * ds[0] + oh * ds[1];
+        if (ds[2] == 1) {
+          for (int64_t k = 0; k < p.Wo; ++k) row[k] = src[k];
+        } else {
+          for (int64_t k = 0; k < p.Wo; ++k) row[k] = src[k * ds[2]];
+        }
+        for (int64_t k = p.Wo; k < wp; ++k) row[k] = 0.0f;
+        split_even_odd(row, p.tw, e, e + half);
+      }
+      const int64_t x0 = std::max<int64_t>(0, t0 - ty * p.tw), x1 = std::min<int64_t>(p.tw, t1 - ty * p.tw);
+      const float* e = s.dyp.data();
+      float* v = s.E.data() + co * nb + (ty * p.tw - t0);
+      grad_tiles(x0, x0 + round_up_lanes(x1 - x0), e, e + half, e + 2 * half, e + 3 * half, v, v + xs,
+                 v + 2 * xs, v + 3 * xs, v + 4 * xs, v + 5 * xs, v + 6 * xs, v + 7 * xs, v + 8 * xs, v + 9 * xs,
+                 v + 10 * xs, v + 11 * xs, v + 12 * xs, v + 13 * xs, v + 14 * xs, v + 15 * xs);
+    }
+}
+
+// dw = G^T (sum of the images' and tiles' E V^T) G: x:(N, Ci, Hi, Wi) (strides xs_),
+// dy:(N, Co, Ho, Wo) (strides ds), dw:(Co, Ci, 3, 3) (strides ws). The plan is the
+// forward's (x -> y).
+inline void weight_grad(const Plan& p, int64_t N, const float* x, const int64_t* xs_, const float* dy,
+                        const int64_t* ds, float* dw, const int64_t* ws, int threads) {
+  const int64_t items = N * p.blocks, UC = 16 * p.Co * p.Ci;
+  // Reduction groups of consecutive items, fixed by the shapes: at most 16, at most
+  // 2^22 partial elements (16 MB) in all.
+  const int64_t groups = std::max<int64_t>(1, std::min<int64_t>({items, 16, (int64_t(1) << 22) / UC}));
+  // The partials live in a buffer the calling thread keeps (as layer_norm's): a fresh
+  // one per call would be page-faulted in on every training step.
+  static thread_local std::vector<float> part_cache;
+  if (part_cache.size() < static_cast<size_t>(groups * UC)) part_cache.resize(static_cast<size_t>(groups * UC));
+  float* const parts = part_cache.data();
+  parallel_for(groups, 1, threads, [&](int64_t g0, int64_t g1) {
+    static thread_local Scratch s;
+    const int64_t vxs = p.Ci * p.block + kLanes, exs = p.Co * p.block + kLanes;
+    if (s.V.size() < static_cast<size_t>(16 * vxs)) s.V.assign(static_cast<size_t>(16 * vxs), 0.0f);
+    if (s.E.size() < static_cast<size_t>(16 * exs)) s.E.assign(static_cast<size_t>(16 * exs), 0.0f);
+    for (int64_t grp = g0; grp < g1; ++grp) {
+      float* part = parts + grp * UC;
+      const int64_t first = items * grp / groups, last = items * (grp + 1) / groups;
+      for (int64_t item = first; item < last; ++item) {
+        const int64_t n = item / p.blocks, t0 = item % p.blocks * p.block;
+        const int64_t t1 = std::min(p.tiles, t0 + p.block), nb = t1 - t0;
+        const int64_t xsv = p.Ci * nb + kLanes, xse = p.Co * nb + kLanes;
+        transform_input(p, x + n * xs_[0], xs_ + 1, t0, t1, xsv, s);
+        transform_grad(p, dy + n * ds[0], ds + 1, t0, t1, xse, s);
+        for (int xi = 0; xi < 16; ++xi) {
+          const MatrixView<const float> e{s.E.data() + xi * xse, p.Co, nb, nb, 1};
+          const MatrixView<const float> vt{s.V.data() + xi * xsv, nb, p.Ci, 1, nb};  // V[xi]^T
+          const MatrixView<float> du{part + xi * p.Co * p.Ci, p.Co, p.Ci, p.Ci, 1};
+          blas::gemm<float>(e, vt, du, 1.0f, item == first ? 0.0f : 1.0f, 1);
+        }
+      }
+    }
+  });
+  // dw[co, ci] = G^T dU G, dU summed over the groups in order, in double (for one co at
+  // a time, rows of ci: unit-stride reads of the partials).
+  parallel_for(p.Co, 1, threads, [&](int64_t c0, int64_t c1) {
+    std::vector<double> sum(static_cast<size_t>(16 * p.Ci));
+    for (int64_t co = c0; co < c1; ++co) {
+      std::fill(sum.begin(), sum.end(), 0.0);
+      for (int64_t grp = 0; grp < groups; ++grp)
+        for (int xi = 0; xi < 16; ++xi) {
+          const float* src = parts + grp * UC + (xi * p.Co + co) * p.Ci;
+          double* acc = sum.data() + xi * p.Ci;
+          for (int64_t ci = 0; ci < p.Ci; ++ci) acc[ci] += src[ci];
+        }
+      for (int64_t ci = 0; ci < p.Ci; ++ci) {
+        double u[4][4];
+        for (int xi = 0; xi < 16; ++xi) u[xi / 4][xi % 4] = sum[xi * p.Ci + ci];
+        double z[3][4];  // G^T dU
+        for (int j = 0; j < 4; ++j) {
+          z[0][j] = u[0][j] + 0.5 * (u[1][j] + u[2][j]);
+          z[1][j] = 0.5 * (u[1][j] - u[2][j]);
+          z[2][j] = 0.5 * (u[1][j] + u[2][j]) + u[3][j];
+        }
+        for (int i = 0; i < 3; ++i) {  // (G^T dU) G
+          const double r[3] = {z[i][0] + 0.5 * (z[i][1] + z[i][2]), 0.5 * (z[i][1] - z[i][2]),
+                               0.5 * (z[i][1] + z[i][2]) + z[i][3]};
+          for (int j = 0; j < 3; ++j) dw[co * ws[0] + ci * ws[1] + i * ws[2] + j * ws[3]] = float(r[j]);
+        }
+      }
     }
   });
 }
