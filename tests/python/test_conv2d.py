@@ -31,6 +31,12 @@ OPTIONS = {
     "pointwise": ((3, 6, 5, 4), (4, 6, 1, 1), {}),
     "everything": ((2, 4, 12, 11), (6, 2, 3, 2), dict(stride=(2, 1), padding=(1, 2), dilation=(2, 1),
                                                        groups=2)),
+    # float32 3x3 stride 1 with >= 16 channels (and > 32 out): Winograd F(2x2, 3x3) for
+    # y, dx and dw (kernels/cpu/conv2d_winograd.hpp); partial tiles, padding 0..2
+    "winograd": ((2, 16, 9, 7), (40, 16, 3, 3), dict(padding=1)),
+    "winograd_pad0": ((2, 24, 8, 11), (36, 24, 3, 3), {}),
+    "winograd_pad_same": ((1, 32, 14, 14), (48, 32, 3, 3), dict(padding="same")),
+    "winograd_pad2": ((2, 16, 6, 5), (33, 16, 3, 3), dict(padding=(2, 1))),
 }
 
 
