@@ -416,7 +416,7 @@ TEST(Conv2d, OneAndTwoThreadsAgree) {
 //
 // float32 3x3 stride-1 convs with >= 16 input and output channels run Winograd F(2x2, 3x3)
 // (kernels/cpu/conv2d_winograd.hpp): the forward (unless the direct kernels take it: so
-// O > 32 here), and dx when the padding is <= 2 (float64 takes im2col: the same cases
+// O > 32 here, or C * O >= 1024), and dx when the padding is <= 2 (float64 takes im2col: the same cases
 // check both against the reference). Partial tiles (odd
 // sizes), padding 0..3 and asymmetric, tile blocks that split tile rows and images (a
 // 64x64 image has more tiles than one block), strided and broadcast operands.
@@ -431,6 +431,7 @@ std::vector<Case> winograd_cases() {
       {"pad_asymmetric", [base](Conv2dTester& t) { base(t); t.padding(1, 0).size(6, 11); }},
       {"no_bias", [base](Conv2dTester& t) { base(t); t.bias(false); }},
       {"two_by_two_output", [base](Conv2dTester& t) { base(t); t.size(4, 4).padding(0, 0); }},
+      {"over_direct", [](Conv2dTester& t) { t.batch(2).channels(32).size(10, 9).out(32).kernel(3, 3).padding(1, 1); }},
       {"wide_channels", [](Conv2dTester& t) { t.batch(2).channels(48).size(10, 12).out(24).kernel(3, 3).padding(1, 1); }},
       {"many_tiles_blocks", [](Conv2dTester& t) { t.batch(2).channels(16).size(64, 61).out(40).kernel(3, 3).padding(1, 1); }},
       {"strided_everything", [base, T, S2, R](Conv2dTester& t) {
