@@ -356,14 +356,22 @@ KN_NO_MEMCPY_CALLS inline void transform_grad(const Plan& p, const float* dy, co
 inline void weight_grad(const Plan& p, int64_t N, const float* x, const int64_t* xs_, const float* dy,
                         const int64_t* ds, float* dw, const int64_t* ws, int threads) {
   const int64_t items = N * p.blocks, UC = 16 * p.Co * p.Ci;
-  // Reduction groups of consecutive items, fixed by the shapes: at most 16, at most
-  // 2^22 partial elements (16 MB) in all.
-  const int64_t groups = std::max<int64_t>(1, std::min<int64_t>({items, 16, (int64_t(1) << 22) / UC}));
+  // Reduction groups of consecutive items, fixed by the shapes: at most 16, and at most
+  // 2^22 partial elements (16 MB) in all unless that leaves fewer than 4 groups (then
+  // up to 4: C = O = 512 has 16 MB per partial).
+  const int64_t groups = std::max<int64_t>(
+      1, std::min<int64_t>({items, 16, std::max<int64_t>(4, (int64_t(1) << 22) / UC)}));
   // The partials live in a buffer the calling thread keeps (as layer_norm's): a fresh
-  // one per call would be page-faulted in on every training step.
+  // one per call would be page-faulted in on every training step. Past 2^22 elements
+  // it is allocated per call instead of kept.
   static thread_local std::vector<float> part_cache;
-  if (part_cache.size() < static_cast<size_t>(groups * UC)) part_cache.resize(static_cast<size_t>(groups * UC));
-  float* const parts = part_cache.data();
+  std::vector<float> part_once;
+  const size_t part_size = static_cast<size_t>(groups * UC);
+  std::vector<float>& part_buf = part_size <= (size_t(1) << 22) ? part_cache : part_once;
+  if (part_buf.size() < part_size) part_buf.resize(part_size);
+  float* const parts = part_buf.data();
+  // One group: its GEMMs may use the threads (blas::reproducible_threads keeps the bits).
+  const int gemm_threads = groups == 1 ? blas::reproducible_threads(threads) : 1;
   parallel_for(groups, 1, threads, [&](int64_t g0, int64_t g1) {
     static thread_local Scratch s;
     const int64_t vxs = p.Ci * p.block + kLanes, exs = p.Co * p.block + kLanes;
@@ -382,7 +390,7 @@ inline void weight_grad(const Plan& p, int64_t N, const float* x, const int64_t*
           const MatrixView<const float> e{s.E.data() + xi * xse, p.Co, nb, nb, 1};
           const MatrixView<const float> vt{s.V.data() + xi * xsv, nb, p.Ci, 1, nb};  // V[xi]^T
           const MatrixView<float> du{part + xi * p.Co * p.Ci, p.Co, p.Ci, p.Ci, 1};
-          blas::gemm<float>(e, vt, du, 1.0f, item == first ? 0.0f : 1.0f, 1);
+          blas::gemm<float>(e, vt, du, 1.0f, item == first ? 0.0f : 1.0f, gemm_threads);
         }
       }
     }

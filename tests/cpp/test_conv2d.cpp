@@ -463,6 +463,8 @@ INSTANTIATE_TEST_SUITE_P(Conv2d, Conv2dWinograd,
 TEST(Conv2d, WinogradOneAndTwoThreadsAgree) {
   Conv2dTester().batch(4).channels(16).size(30, 30).out(48).kernel(3, 3).padding(1, 1).test_threads_agree();
   Conv2dTester().batch(1).channels(64).size(64, 64).out(16).kernel(3, 3).padding(1, 1).test_threads_agree();
+  // One tile block in all: dw's single reduction group runs threaded GEMMs.
+  Conv2dTester().batch(1).channels(48).size(10, 10).out(40).kernel(3, 3).padding(1, 1).test_threads_agree();
 }
 
 // ------------------------------------------------------------ validation
