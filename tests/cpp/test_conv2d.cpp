@@ -443,15 +443,7 @@ std::vector<Case> winograd_cases() {
   };
 }
 
-class Conv2dWinograd : public ::testing::TestWithParam<std::tuple<Case, int32_t>> {
- protected:
-  Conv2dTester tester() const {
-    Conv2dTester t;
-    t.dtype(std::get<1>(GetParam()));
-    std::get<0>(GetParam()).apply(t);
-    return t;
-  }
-};
+class Conv2dWinograd : public Conv2dCases {};  // the same (case, dtype) fixture
 
 TEST_P(Conv2dWinograd, Forward) { tester().test_forward(); }
 TEST_P(Conv2dWinograd, Backward) { tester().test_backward(); }
