@@ -38,7 +38,9 @@ struct Op {
   py::object backward_fallback;  // op_backward(grad_output, saved, *params) in Python
 };
 
-// Ops live as long as the process (nodes of a graph may outlive the Python objects).
+// Ops live as long as the process (nodes of a graph may outlive the Python objects):
+// owned here, never freed. A node's backward reaches its Op by the pointer it saved,
+// not through this list (which an import on another thread may be growing).
 std::vector<Op*>& ops() {
   static std::vector<Op*> ops;
   return ops;
@@ -80,9 +82,9 @@ namespace pykernels {
 
 // forward(x (any shape)) -> y (x's shape); backward(dy) -> dx (x's shape).
 struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, int64_t op_index,
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const Op* op_ptr,
                             double p0, double p1) {
-    const Op& op = *ops()[static_cast<size_t>(op_index)];
+    const Op& op = *op_ptr;
     at::Tensor y = at::empty_like(x);
     const kn_tensor X = descriptor(x), Y = descriptor(y);
     kn_status s;
@@ -91,7 +93,7 @@ struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
       s = run_forward(op, {p0, p1}, &X, &Y);
     }
     check(op, "forward", s);
-    ctx->saved_data["op"] = op_index;
+    ctx->saved_data["op"] = reinterpret_cast<int64_t>(op_ptr);
     if (op.n_params > 0) ctx->saved_data["p0"] = p0;
     if (op.n_params > 1) ctx->saved_data["p1"] = p1;
     ctx->save_for_backward({op.saves_output ? y : x});
@@ -100,7 +102,7 @@ struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    const Op& op = *ops()[static_cast<size_t>(ctx->saved_data["op"].toInt())];
+    const Op& op = *reinterpret_cast<const Op*>(ctx->saved_data["op"].toInt());
     Params p{};
     if (op.n_params > 0) p[0] = ctx->saved_data["p0"].toDouble();
     if (op.n_params > 1) p[1] = ctx->saved_data["p1"].toDouble();
@@ -123,7 +125,7 @@ struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
       const kn_status s = run_backward(op, p, &DY, &S, &DX);
       check(op, "backward", s);
     }
-    return {dx, at::Tensor(), at::Tensor(), at::Tensor()};
+    return {dx, at::Tensor(), at::Tensor(), at::Tensor()};  // x; op, p0, p1 are not tensors
   }
 };
 
@@ -147,7 +149,6 @@ void* library_symbol(const std::string& symbol) {
 // The Python object: node(x, *params) -> y.
 struct ElementwiseNode {
   Op* op;
-  int64_t index;
 
   ElementwiseNode(const std::string& name, int n_params, bool saves_output, py::object fallback,
                   py::object backward_fallback) {
@@ -162,7 +163,6 @@ struct ElementwiseNode {
                 std::move(fallback),
                 std::move(backward_fallback)};
     ops().push_back(op);
-    index = static_cast<int64_t>(ops().size() - 1);
   }
 
   py::object call(const py::args& args) const {
@@ -186,7 +186,7 @@ struct ElementwiseNode {
     }
     try {
       if (at::GradMode::is_enabled() && x.requires_grad())
-        return wrap(pykernels::ElementwiseFunction::apply(x, index, p[0], p[1]));
+        return wrap(pykernels::ElementwiseFunction::apply(x, op, p[0], p[1]));
       at::Tensor y = at::empty_like(x);
       const kn_tensor X = descriptor(x), Y = descriptor(y);
       kn_status s;
