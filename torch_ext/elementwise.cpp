@@ -75,6 +75,20 @@ void check(const Op& op, const char* which, kn_status s) {
   if (s != KN_OK) throw_status("kn_" + op.name + "_" + which, s);
 }
 
+// y = op(x) into a fresh empty_like(x); called from Python (the GIL is released for the
+// kernel), with or without the autograd node.
+at::Tensor forward_of(const Op& op, const Params& p, const at::Tensor& x) {
+  at::Tensor y = at::empty_like(x);
+  const kn_tensor X = descriptor(x), Y = descriptor(y);
+  kn_status s;
+  {
+    py::gil_scoped_release no_gil;
+    s = run_forward(op, p, &X, &Y);
+  }
+  check(op, "forward", s);
+  return y;
+}
+
 }  // namespace
 
 // Named (not anonymous): grad_fn.name() is "torch::autograd::CppNode<pykernels::ElementwiseFunction>".
@@ -85,14 +99,7 @@ struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const Op* op_ptr,
                             double p0, double p1) {
     const Op& op = *op_ptr;
-    at::Tensor y = at::empty_like(x);
-    const kn_tensor X = descriptor(x), Y = descriptor(y);
-    kn_status s;
-    {
-      py::gil_scoped_release no_gil;  // forward runs on the Python caller's thread
-      s = run_forward(op, {p0, p1}, &X, &Y);
-    }
-    check(op, "forward", s);
+    at::Tensor y = forward_of(op, {p0, p1}, x);
     ctx->saved_data["op"] = reinterpret_cast<int64_t>(op_ptr);
     if (op.n_params > 0) ctx->saved_data["p0"] = p0;
     if (op.n_params > 1) ctx->saved_data["p1"] = p1;
@@ -187,15 +194,7 @@ struct ElementwiseNode {
     try {
       if (at::GradMode::is_enabled() && x.requires_grad())
         return wrap(pykernels::ElementwiseFunction::apply(x, op, p[0], p[1]));
-      at::Tensor y = at::empty_like(x);
-      const kn_tensor X = descriptor(x), Y = descriptor(y);
-      kn_status s;
-      {
-        py::gil_scoped_release no_gil;
-        s = run_forward(*op, p, &X, &Y);
-      }
-      check(*op, "forward", s);
-      return wrap(std::move(y));
+      return wrap(forward_of(*op, p, x));
     } catch (const std::runtime_error&) {
       // A failing kernel: the Python path runs the call again and raises the library's
       // own exception (KernelError with the status and message).

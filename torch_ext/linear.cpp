@@ -25,6 +25,22 @@ void check(const char* entry, kn_status s) {
   if (s != KN_OK) throw_status(entry, s);
 }
 
+// y:(N, out) = x weight^T + bias (bias undefined: none), into a fresh tensor; called from
+// Python (the GIL is released for the kernel), with or without the autograd node.
+at::Tensor forward_of(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  at::Tensor y = at::empty({x.size(0), weight.size(0)}, x.options());
+  const kn_tensor X = descriptor(x), W = descriptor(weight), Y = descriptor(y);
+  kn_tensor B{};
+  if (bias.defined()) B = descriptor(bias);
+  kn_status s;
+  {
+    py::gil_scoped_release no_gil;
+    s = kn_linear_forward(&X, &W, bias.defined() ? &B : nullptr, &Y, nullptr);
+  }
+  check("kn_linear_forward", s);
+  return y;
+}
+
 }  // namespace
 
 // Named (not anonymous): grad_fn.name() is "torch::autograd::CppNode<pykernels::LinearFunction>".
@@ -35,16 +51,7 @@ struct LinearFunction : torch::autograd::Function<LinearFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
                             const at::Tensor& weight, const std::optional<at::Tensor>& bias_) {
     const at::Tensor bias = bias_.has_value() ? *bias_ : at::Tensor();
-    at::Tensor y = at::empty({x.size(0), weight.size(0)}, x.options());
-    const kn_tensor X = descriptor(x), W = descriptor(weight), Y = descriptor(y);
-    kn_tensor B{};
-    if (bias.defined()) B = descriptor(bias);
-    kn_status s;
-    {
-      py::gil_scoped_release no_gil;  // forward runs on the Python caller's thread
-      s = kn_linear_forward(&X, &W, bias.defined() ? &B : nullptr, &Y, nullptr);
-    }
-    check("kn_linear_forward", s);
+    at::Tensor y = forward_of(x, weight, bias);
     ctx->save_for_backward({weight.requires_grad() ? x : at::Tensor(), x.requires_grad() ? weight : at::Tensor()});
     ctx->saved_data["bias"] = bias.defined();  // the graph has a bias edge (index 2)
     return y;
@@ -116,17 +123,7 @@ struct LinearNode {
     try {
       if (at::GradMode::is_enabled() && (x->requires_grad() || w->requires_grad() || (b != nullptr && b->requires_grad())))
         return wrap(pykernels::LinearFunction::apply(*x, *w, bias));
-      at::Tensor y = at::empty({x->size(0), w->size(0)}, x->options());
-      const kn_tensor X = descriptor(*x), W = descriptor(*w), Y = descriptor(y);
-      kn_tensor B{};
-      if (b != nullptr) B = descriptor(*b);
-      kn_status s;
-      {
-        py::gil_scoped_release no_gil;
-        s = kn_linear_forward(&X, &W, b != nullptr ? &B : nullptr, &Y, nullptr);
-      }
-      check("kn_linear_forward", s);
-      return wrap(std::move(y));
+      return wrap(forward_of(*x, *w, b != nullptr ? *b : at::Tensor()));
     } catch (const std::runtime_error&) {
       return fallback(x_, w_, b_);  // Python reruns it and raises the library's error
     }

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import pykernels
 import pykernels.torch.functional as KF
@@ -30,6 +31,13 @@ OPS = [
     ("softplus", lambda x: KF.softplus(x, beta=2.0, threshold=1.5), False),
 ]
 IDS = [o[0] for o in OPS]
+
+class Passthrough(TorchDispatchMode):
+    """Runs every op as it is: under it the glue calls the custom ops, not the node."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
 
 needs_ext = pytest.mark.skipif(_glue.torch_ext is None, reason="pykernels._torch_ext not in use")
 
@@ -62,12 +70,6 @@ def test_node_equals_python_path(name, call, saves_output, dtype):
     assert y.grad_fn.name() == NODE
     y.sum().backward()
     # Bitwise what the custom op gives (a dispatch mode makes the call take it).
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Passthrough(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            return func(*args, **(kwargs or {}))
-
     x2 = base[:, ::2].detach().requires_grad_()
     with Passthrough():
         y2 = call(x2)
@@ -222,15 +224,6 @@ def _linear_case(need, bias, dtype, layout, seed=0):
     return x, w, b
 
 
-def _passthrough():
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Passthrough(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            return func(*args, **(kwargs or {}))
-    return Passthrough()
-
-
 @needs_ext
 @pytest.mark.parametrize("need", [(1, 1, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 1)])
 @pytest.mark.parametrize("bias", [True, False])
@@ -239,7 +232,7 @@ def test_linear_node_equals_the_custom_op(need, bias, dtype, layout):
     if not bias and not (need[0] or need[1]):
         pytest.skip("nothing needs a gradient")
     grads = []
-    for mode in (None, _passthrough()):
+    for mode in (None, Passthrough()):
         x, w, b = _linear_case(need, bias, dtype, layout)
         saved = []
         with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
