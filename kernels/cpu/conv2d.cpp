@@ -575,25 +575,6 @@ void zero_fill(const kn_tensor& out, int threads) {
                       });
 }
 
-// c = a b + beta c for dw's partials, with bits that do not depend on `threads`: a
-// threaded BLAS may split the long inner dimension (the pixels) over its threads and
-// add the pieces in a thread-dependent order (MKL does: 1 and 2 threads disagreed on
-// 6776 of 9216 elements at N=1 C=64 64x64 O=16). So with several threads the columns
-// of c are cut into blocks fixed by the shape, each one single-threaded GEMM.
-template <typename T>
-void dw_gemm(MatrixView<const T> a, MatrixView<const T> b, MatrixView<T> c, T beta, int threads) {
-  constexpr int64_t kCols = 64;
-  const int64_t blocks = (c.cols + kCols - 1) / kCols;
-  if (threads <= 1 || blocks <= 1) return blas::gemm<T>(a, b, c, T(1), beta, 1);
-  parallel_for(blocks, 1, threads, [&](int64_t b0, int64_t b1) {
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t j0 = blk * kCols, n = std::min(kCols, c.cols - j0);
-      blas::gemm<T>(a, {b.data + j0 * b.col_stride, b.rows, n, b.row_stride, b.col_stride},
-                    {c.data + j0 * c.col_stride, c.rows, n, c.row_stride, c.col_stride}, T(1), beta, 1);
-    }
-  });
-}
-
 template <typename T>
 void backward_impl(const kn_conv2d_params& p, const kn_tensor& dy, const kn_tensor* x,
                    const kn_tensor* w, const kn_tensor* dx, const kn_tensor* dw,
