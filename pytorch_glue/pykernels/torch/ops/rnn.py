@@ -77,6 +77,7 @@ def _state_outputs(x: Tensor, w_hr: Optional[Tensor], batch_sizes: Optional[List
 
 def _run(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, mode, reverse, hidden_size,
          y, h_n, c_n, reserve) -> None:
+    """The forward kernel into the given outputs and reserve (any (rows, cols) tensor)."""
     proj = w_hr.shape[0] if w_hr is not None else 0
     lstm = mode == _C.LSTM
     call(_C.rnn_forward, _OP, mode, bool(reverse), hidden_size, proj,
