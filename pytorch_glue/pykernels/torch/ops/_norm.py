@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 from torch import Tensor
 
-from .._glue import call, empty, none_output
+from .._glue import call, empty, mark_non_differentiable, none_output
 
 
 def backward_outputs(grad_output: Tensor, input: Tensor, param_shape: tuple, need_input: bool,
@@ -44,11 +44,13 @@ def autograd(backward_op: Callable):
         """Saves input, weight, mean and rstd (the last two: outputs, not differentiable)."""
         input, param, weight = (*inputs, None)[:3]  # <Op>Function.apply(x, param)
         _, mean, rstd = output
-        ctx.mark_non_differentiable(mean, rstd)
+        mark_non_differentiable(ctx, mean, rstd)
         ctx.param = int(param)
         ctx.save_for_backward(input, weight, mean, rstd)
 
     def backward(ctx, grad_output: Tensor, grad_mean, grad_rstd):
+        if grad_output is None:  # see mark_non_differentiable
+            return None, None, None, None, None
         input, weight, mean, rstd = ctx.saved_tensors
         need = (*ctx.needs_input_grad, False, False, False)
         need_x, need_w, need_b = need[0], need[2] and weight is not None, need[3]

@@ -38,7 +38,7 @@ from torch import Tensor
 
 from ... import _C, _shape_error
 from .. import _registry
-from .._glue import call, empty, empty_like, fast_path, none_output
+from .._glue import call, empty, empty_like, fast_path, mark_non_differentiable, none_output
 
 # ------------------------------------------------------------------ forward
 #
@@ -141,7 +141,7 @@ def batch_norm_setup_context(ctx, inputs, output) -> None:
     input, weight = inputs[0], inputs[1]
     ctx.training = bool(inputs[5])
     _, save_mean, save_invstd, new_rm, new_rv = output
-    ctx.mark_non_differentiable(save_mean, save_invstd, new_rm, new_rv)
+    mark_non_differentiable(ctx, save_mean, save_invstd, new_rm, new_rv)
     need = ctx.needs_input_grad
     if need[0] or need[1] or need[2]:
         ctx.save_for_backward(input, weight, save_mean, save_invstd)
@@ -150,7 +150,7 @@ def batch_norm_setup_context(ctx, inputs, output) -> None:
 def batch_norm_grad(ctx, grad_output: Tensor, *_non_differentiable):
     need = ctx.needs_input_grad
     nones = (None,) * 5
-    if not (need[0] or need[1] or need[2]):
+    if not (need[0] or need[1] or need[2]) or grad_output is None:  # None: mark_non_differentiable
         return (None, None, None) + nones
     input, weight, save_mean, save_invstd = ctx.saved_tensors
     need_w = bool(need[1]) and weight is not None

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from ... import _C, _dropout_p
-from .._glue import call, empty_like, expect_same_shape, fast_path
+from .._glue import call, empty_like, expect_same_shape, fast_path, mark_non_differentiable
 
 
 def draw_seed() -> Tensor:
@@ -61,14 +61,16 @@ dropout_backward_fast = fast_path(dropout_backward, _dropout_backward)
 
 
 def setup_context(ctx, inputs, output) -> None:
-    """Save the mask, and only when x needs a gradient."""
+    """Save the mask, and only when x needs a gradient. The mask gets no gradient (autograd
+    would fill a zeros tensor of its shape for every backward)."""
     ctx.p = inputs[1]
+    mark_non_differentiable(ctx, output[1])
     ctx.save_for_backward(output[1] if ctx.needs_input_grad[0] else None)
 
 
 def backward(ctx, grad_output: Tensor, grad_mask):
     (mask,) = ctx.saved_tensors
-    if not ctx.needs_input_grad[0]:
+    if not ctx.needs_input_grad[0] or grad_output is None:  # None: mark_non_differentiable
         return None, None, None
     return dropout_backward_fast(grad_output, mask, ctx.p), None, None
 

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ... import _C
-from .._glue import call, empty_like, fast_path
+from .._glue import call, empty_like, fast_path, mark_non_differentiable
 from . import _class_loss
 
 
@@ -77,7 +77,7 @@ def setup_context(ctx, inputs, output) -> None:
     weight = inputs[2] if len(inputs) > 2 else None
     ctx.reduction = inputs[3] if len(inputs) > 3 else "mean"
     ctx.ignore_index = inputs[4] if len(inputs) > 4 else -100
-    ctx.mark_non_differentiable(output[1])
+    mark_non_differentiable(ctx, output[1])
     if ctx.needs_input_grad[0]:
         ctx.save_for_backward(input, target, weight, output[1])
     else:
@@ -90,7 +90,7 @@ def backward(ctx, grad_output: Tensor, _grad_total_weight):
                                   "implemented (as in torch)")
     input, target, weight, tw = ctx.saved_tensors
     di = None
-    if ctx.needs_input_grad[0]:
+    if ctx.needs_input_grad[0] and grad_output is not None:  # None: mark_non_differentiable
         di = nll_loss_backward_fast(grad_output, input, target, weight, tw, ctx.reduction,
                                ctx.ignore_index)
     return (di, None, None, None, None)[:len(ctx.needs_input_grad)]

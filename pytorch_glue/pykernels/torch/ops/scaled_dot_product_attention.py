@@ -60,7 +60,7 @@ from torch import Tensor
 
 from ... import _C
 from .. import _registry
-from .._glue import call, empty, fast_path, none_output
+from .._glue import call, empty, fast_path, mark_non_differentiable, none_output
 from .dropout import draw_seed
 
 _OP = "pykernels::scaled_dot_product_attention"
@@ -147,7 +147,7 @@ def setup_context(ctx, inputs, output) -> None:
     gradient."""
     q, k, v, attn_mask, dropout_p, is_causal, scale, seed = inputs
     out, lse = output
-    ctx.mark_non_differentiable(lse)
+    mark_non_differentiable(ctx, lse)
     need = ctx.needs_input_grad
     if len(need) > 3 and need[3]:
         raise NotImplementedError(
@@ -160,7 +160,7 @@ def setup_context(ctx, inputs, output) -> None:
 
 def backward(ctx, grad_output: Tensor, grad_lse):
     need_q, need_k, need_v = ctx.needs_input_grad[:3]
-    if not (need_q or need_k or need_v):
+    if not (need_q or need_k or need_v) or grad_output is None:  # None: mark_non_differentiable
         return None, None, None, None, None, None, None, None
     q, k, v, attn_mask, out, lse, seed = ctx.saved_tensors
     dropout_p, is_causal, scale = ctx.params
