@@ -43,11 +43,22 @@ inline bool handled(const at::Tensor& t) {
          t.dim() <= KN_MAX_DIMS && !t.is_conj() && !t.is_neg();
 }
 
-// The descriptor of a tensor that handled() accepted.
+// A plain CPU tensor of class indices (int64 or int32), as the class-index losses take.
+inline bool handled_index(const at::Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.layout() == at::kStrided &&
+         (t.scalar_type() == at::kLong || t.scalar_type() == at::kInt) && t.dim() <= KN_MAX_DIMS;
+}
+
+// The descriptor of a tensor that handled() or handled_index() accepted.
 inline kn_tensor descriptor(const at::Tensor& t) {
   kn_tensor d{};
   d.data = t.data_ptr();
-  d.dtype = t.scalar_type() == at::kFloat ? KN_FLOAT32 : KN_FLOAT64;
+  switch (t.scalar_type()) {
+    case at::kFloat: d.dtype = KN_FLOAT32; break;
+    case at::kDouble: d.dtype = KN_FLOAT64; break;
+    case at::kLong: d.dtype = KN_INT64; break;
+    default: d.dtype = KN_INT32; break;  // at::kInt: all handled_index() leaves
+  }
   d.device_type = KN_DEVICE_CPU;
   d.device_id = 0;
   d.ndim = static_cast<int32_t>(t.dim());

@@ -49,7 +49,8 @@ CASES = [
 
 
 # The cases whose eager path is a C++ node of pykernels._torch_ext (test_torch_ext.py).
-NODE_OPS = {"relu": "ElementwiseFunction", "sigmoid": "ElementwiseFunction", "linear": "LinearFunction"}
+NODE_OPS = {"relu": "ElementwiseFunction", "sigmoid": "ElementwiseFunction", "linear": "LinearFunction",
+            "cross_entropy": "ClassLossFunction"}
 
 
 def _run(call, shapes, seed=0):

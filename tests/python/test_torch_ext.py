@@ -1,4 +1,5 @@
-"""pykernels._torch_ext: the element-wise ops' C++ autograd node (torch_ext/elementwise.cpp).
+"""pykernels._torch_ext: the C++ autograd nodes (torch_ext/): the element-wise ops'
+(elementwise.cpp), linear's (linear.cpp) and the class-index losses' (class_loss.cpp).
 
 In plain eager mode the element-wise ops with C-double parameters call the node, which
 runs the forward kernel and records a C++ autograd node; everything it does not run
@@ -294,3 +295,122 @@ def test_linear_gradcheck_through_the_node():
     b = torch.randn(2, dtype=torch.float64, requires_grad=True)
     assert KF.linear(x, w, b).grad_fn.name() == LINEAR
     assert torch.autograd.gradcheck(KF.linear, (x, w, b))
+
+
+# ------------------------------------------------------------- class-index losses' node
+
+CLASS_LOSS = "torch::autograd::CppNode<pykernels::ClassLossFunction>"
+
+# op, a call (input, target, weight, reduction)
+LOSSES = [
+    ("nll_loss", lambda x, t, w, r: KF.nll_loss(x, t, w, ignore_index=2, reduction=r)),
+    ("cross_entropy", lambda x, t, w, r: KF.cross_entropy(x, t, w, ignore_index=2, reduction=r,
+                                                          label_smoothing=0.1)),
+]
+
+
+def _loss_case(shape, dtype, target_dtype, seed=0):
+    """A strided input of `shape` (class dim 1, or 0 when 1-D) and targets hitting
+    ignore_index 2 (C = 5)."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randn(*shape[:-1], 2 * shape[-1], generator=g, dtype=dtype)
+    rows = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    target = torch.randint(0, 5, rows, generator=g).to(target_dtype)
+    return base, target
+
+
+@needs_ext
+@pytest.mark.parametrize("name,call", LOSSES, ids=[o[0] for o in LOSSES])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("shape,dtype,target_dtype", [
+    ((6, 5), torch.float32, torch.int64),
+    ((3, 5, 4), torch.float64, torch.int32),
+    ((5,), torch.float64, torch.int64),
+])
+def test_class_loss_node_equals_the_custom_op(name, call, reduction, weighted, shape, dtype,
+                                              target_dtype):
+    base, target = _loss_case(shape, dtype, target_dtype)
+    weight = torch.rand(5, dtype=dtype) + 0.5 if weighted else None
+    results = []
+    for mode in (None, Passthrough()):
+        x = base[..., ::2].detach().requires_grad_()  # strided: every other element
+        if mode is None:
+            y = call(x, target, weight, reduction)
+            assert y.grad_fn.name() == CLASS_LOSS
+        else:
+            with mode:
+                y = call(x, target, weight, reduction)
+            assert y.grad_fn.name() != CLASS_LOSS
+        gy = torch.arange(1.0, y.numel() + 1, dtype=dtype).reshape(y.shape)
+        y.backward(gy)
+        results.append((y.detach(), x.grad))
+    assert torch.equal(results[0][0], results[1][0])
+    assert torch.equal(results[0][1], results[1][1])
+
+
+@needs_ext
+@pytest.mark.parametrize("name,call", LOSSES, ids=[o[0] for o in LOSSES])
+def test_class_loss_node_saves_and_records_only_when_needed(name, call):
+    x, target = _loss_case((6, 5), torch.float32, torch.int64)
+    x = x[:, ::2].contiguous()
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        assert call(x, target, None, "mean").grad_fn is None  # x needs no gradient: no node
+        x.requires_grad_()
+        with torch.no_grad():
+            assert call(x, target, None, "mean").grad_fn is None
+        assert not saved
+        y = call(x, target, None, "mean")
+    assert y.grad_fn.name() == CLASS_LOSS
+    # input, target, total_weight (the absent weight saves nothing)
+    assert len(saved) == 3
+    assert saved[0].data_ptr() == x.data_ptr() and torch.equal(saved[1], target)
+
+
+@needs_ext
+@pytest.mark.parametrize("name,call", LOSSES, ids=[o[0] for o in LOSSES])
+def test_class_loss_gradcheck_through_the_node(name, call):
+    x, target = _loss_case((4, 5), torch.float64, torch.int64)
+    x = x[:, ::2].detach().requires_grad_()
+    w = torch.rand(5, dtype=torch.float64) + 0.5
+    assert call(x, target, w, "sum").grad_fn.name() == CLASS_LOSS
+    assert torch.autograd.gradcheck(lambda a: call(a, target, w, "none"), (x,))
+
+
+@needs_ext
+@pytest.mark.parametrize("name,call", LOSSES, ids=[o[0] for o in LOSSES])
+def test_class_loss_node_hands_back_what_it_does_not_run(name, call):
+    x = torch.randn(4, 5, requires_grad=True)
+    # A target out of range: the kernel fails, Python reruns it and raises the library's error.
+    with pytest.raises(pykernels.KernelError, match="out of range"):
+        call(x, torch.tensor([0, 1, 7, 3]), None, "mean")
+    # Another dtype, a bad reduction, a float target... get the Python path's errors.
+    with pytest.raises(pykernels.UnsupportedError, match="float16"):
+        call(x.detach().half().requires_grad_(), torch.tensor([0, 1, 4, 3]), None, "mean")
+    with pytest.raises(ValueError, match="reduction"):
+        call(x, torch.tensor([0, 1, 4, 3]), None, "average")
+    # A weight that requires grad takes the Python path: torch's NotImplementedError.
+    w = torch.rand(5, requires_grad=True)
+    y = call(x, torch.tensor([0, 1, 4, 3]), w, "mean")
+    assert y.grad_fn.name() != CLASS_LOSS
+    with pytest.raises(NotImplementedError, match="weight"):
+        y.backward()
+
+
+@needs_ext
+def test_class_loss_create_graph_hands_the_backward_to_python():
+    x = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([0, 1, 4, 3])
+    (gx,) = torch.autograd.grad(KF.cross_entropy(x, t), x, create_graph=True)
+    (expected,) = torch.autograd.grad(torch.nn.functional.cross_entropy(x, t), x)
+    torch.testing.assert_close(gx.detach(), expected)
+    assert "cross_entropy_backward" in type(gx.grad_fn).__name__
+    with pytest.raises(RuntimeError, match="no autograd formula was registered"):
+        gx.sum().backward()
+
+
+@needs_ext
+def test_unknown_class_loss_is_an_error():
+    with pytest.raises(ValueError, match="unknown op mse_loss"):
+        _glue.torch_ext.ClassLossNode("mse_loss", print, print)

@@ -42,3 +42,11 @@ def outputs(input: Tensor, target: Tensor, code: int):
     from ... import _C
     out = empty(target.shape if code == _C.REDUCTION_NONE else (), like=input)
     return out, empty((), like=input)
+
+
+def node(name: str, backward_fast):
+    """fast_path's ``node`` for the op ``name`` (nll_loss, cross_entropy): its C++ autograd
+    node (torch_ext/class_loss.cpp), whose backward hands create_graph calls to
+    ``backward_fast``."""
+    from .. import _glue
+    return lambda fallback: _glue.torch_ext.ClassLossNode(name, fallback, backward_fast)

@@ -103,4 +103,6 @@ def backward(ctx, grad_output: Tensor, _grad_total_weight):
 
 
 cross_entropy.register_autograd(backward, setup_context=setup_context)
-cross_entropy_fast = fast_path(cross_entropy, _cross_entropy, setup_context, backward)
+# The C++ autograd node (torch_ext/class_loss.cpp) in plain eager mode, where built.
+cross_entropy_fast = fast_path(cross_entropy, _cross_entropy, setup_context, backward,
+                               node=_class_loss.node("cross_entropy", cross_entropy_backward_fast))

@@ -97,4 +97,6 @@ def backward(ctx, grad_output: Tensor, _grad_total_weight):
 
 
 nll_loss.register_autograd(backward, setup_context=setup_context)
-nll_loss_fast = fast_path(nll_loss, _nll_loss, setup_context, backward)
+# The C++ autograd node (torch_ext/class_loss.cpp) in plain eager mode, where built.
+nll_loss_fast = fast_path(nll_loss, _nll_loss, setup_context, backward,
+                          node=_class_loss.node("nll_loss", nll_loss_backward_fast))
