@@ -54,19 +54,25 @@ void check_window(OpValidator& v, const Window& w) {
               " for kernel_size ", pair(w.k));
 }
 
-// (Ho, Wo) of x:(N,C,H,W); fails when either is < 1.
-void output_size(OpValidator& v, const Window& w, const kn_tensor& x, const char* x_name,
+// (Ho, Wo) of an (H, W) = in[0], in[1] input; fails when either is < 1.
+void output_size(OpValidator& v, const Window& w, const int64_t in[2], const char* x_name,
                  int64_t out[2]) {
   for (int i = 0; i < 2; ++i) {
-    const __int128 o = pooled_size(x.shape[2 + i], w.k[i], w.s[i], w.pad[i], w.d[i], w.ceil_mode);
+    const __int128 o = pooled_size(in[i], w.k[i], w.s[i], w.pad[i], w.d[i], w.ceil_mode);
     // o <= in + 2 pad + s can exceed INT64_MAX only for sizes near it.
-    v.require(o <= INT64_MAX, KN_ERR_INVALID_ARGUMENT, x_name, ": input size (", x.shape[2], ", ",
-              x.shape[3], ") with this window gives an output size that overflows int64");
+    v.require(o <= INT64_MAX, KN_ERR_INVALID_ARGUMENT, x_name, ": input size (", in[0], ", ",
+              in[1], ") with this window gives an output size that overflows int64");
     out[i] = static_cast<int64_t>(o < 0 ? 0 : o);
   }
   v.require(out[0] >= 1 && out[1] >= 1, KN_ERR_SHAPE_MISMATCH, x_name, ": input size (",
-            x.shape[2], ", ", x.shape[3], ") is too small for the pooling window: output size (",
+            in[0], ", ", in[1], ") is too small for the pooling window: output size (",
             out[0], ", ", out[1], ")");
+}
+
+// (Ho, Wo) of x:(N,C,H,W).
+void output_size(OpValidator& v, const Window& w, const kn_tensor& x, const char* x_name,
+                 int64_t out[2]) {
+  output_size(v, w, x.shape + 2, x_name, out);
 }
 
 Window window_of(const kn_max_pool2d_params& p) {
@@ -105,6 +111,22 @@ using kn::capi::Dim;
 }  // namespace
 
 extern "C" {
+
+kn_status kn_max_pool2d_output_size(const kn_max_pool2d_params* p, int64_t height,
+                                    int64_t width, int64_t* out) {
+  return kn::capi::guard("kn_max_pool2d_output_size", [&] {
+    OpValidator v("kn_max_pool2d_output_size");
+    const kn_max_pool2d_params& P = checked_params(v, p);
+    v.require(out != nullptr, KN_ERR_INVALID_ARGUMENT, "out: must not be NULL");
+    v.require(height >= 0 && width >= 0, KN_ERR_INVALID_ARGUMENT,
+              "height, width: must be >= 0, got (", height, ", ", width, ")");
+    const int64_t in[2] = {height, width};
+    int64_t o[2];
+    output_size(v, window_of(P), in, "input", o);
+    out[0] = o[0];
+    out[1] = o[1];
+  });
+}
 
 kn_status kn_max_pool2d_forward(const kn_max_pool2d_params* p, const kn_tensor* x,
                                 const kn_tensor* y, const kn_tensor* indices, const kn_exec* ex) {

@@ -676,5 +676,55 @@ TEST(Pool2d, NullParams) {
   EXPECT_NE(std::string(kn_last_error()).find("kn_avg_pool2d_backward: p: must not be NULL"), std::string::npos);
 }
 
+// kn_max_pool2d_output_size against the plain formula, over random windows and sizes
+// (0 .. 40 and near INT64_MAX), and its errors.
+TEST(MaxPool2d, OutputSizeQuery) {
+  Rng rng(77);
+  for (int i = 0; i < 2000; ++i) {
+    kn_max_pool2d_params p{};
+    int64_t in[2];
+    for (int j = 0; j < 2; ++j) {
+      p.kernel_size[j] = rng.integer(1, 6), p.stride[j] = rng.integer(1, 4);
+      p.padding[j] = rng.integer(0, p.kernel_size[j] / 2), p.dilation[j] = rng.integer(1, 3);
+      in[j] = rng.integer(0, 40);
+    }
+    p.ceil_mode = static_cast<int32_t>(rng.coin());
+    const int64_t want[2] = {ref_out_size(in[0], p.kernel_size[0], p.stride[0], p.padding[0], p.dilation[0], p.ceil_mode),
+                             ref_out_size(in[1], p.kernel_size[1], p.stride[1], p.padding[1], p.dilation[1], p.ceil_mode)};
+    int64_t out[2] = {-7, -7};
+    const kn_status s = kn_max_pool2d_output_size(&p, in[0], in[1], out);
+    if (want[0] >= 1 && want[1] >= 1) {
+      ASSERT_EQ(s, KN_OK) << kn_last_error();
+      EXPECT_EQ(out[0], want[0]);
+      EXPECT_EQ(out[1], want[1]);
+    } else {
+      ASSERT_EQ(s, KN_ERR_SHAPE_MISMATCH);
+      EXPECT_NE(std::string(kn_last_error()).find("too small for the pooling window"), std::string::npos);
+    }
+  }
+  kn_max_pool2d_params p{{3, 3}, {1, 1}, {1, 1}, {1, 1}, 0};
+  int64_t out[2];
+  KN_EXPECT_OK(kn_max_pool2d_output_size(&p, INT64_MAX - 2, 5, out));  // in + 2 - 2: no overflow
+  EXPECT_EQ(out[0], INT64_MAX - 2);
+  const std::string op = "kn_max_pool2d_output_size: ";
+  auto expect = [&](kn_status got, kn_status want, const std::string& message) {
+    EXPECT_EQ(got, want);
+    EXPECT_NE(std::string(kn_last_error()).find(op + message), std::string::npos) << kn_last_error();
+  };
+  expect(kn_max_pool2d_output_size(nullptr, 5, 5, out), KN_ERR_INVALID_ARGUMENT, "p: must not be NULL");
+  expect(kn_max_pool2d_output_size(&p, 5, 5, nullptr), KN_ERR_INVALID_ARGUMENT, "out: must not be NULL");
+  expect(kn_max_pool2d_output_size(&p, -1, 5, out), KN_ERR_INVALID_ARGUMENT, "height, width: must be >= 0");
+  kn_max_pool2d_params bad = p;
+  bad.padding[1] = 2;
+  expect(kn_max_pool2d_output_size(&bad, 5, 5, out), KN_ERR_INVALID_ARGUMENT, "p->padding");
+  bad = p;
+  bad.padding[0] = 0;
+  expect(kn_max_pool2d_output_size(&bad, 2, 5, out), KN_ERR_SHAPE_MISMATCH,
+         "input: input size (2, 5) is too small for the pooling window: output size (0, 5)");
+  bad = p;
+  bad.ceil_mode = 2;
+  expect(kn_max_pool2d_output_size(&bad, 5, 5, out), KN_ERR_INVALID_ARGUMENT, "p->ceil_mode");
+}
+
 }  // namespace
 }  // namespace kntest

@@ -50,7 +50,7 @@ CASES = [
 
 # The cases whose eager path is a C++ node of pykernels._torch_ext (test_torch_ext.py).
 NODE_OPS = {"relu": "ElementwiseFunction", "sigmoid": "ElementwiseFunction", "linear": "LinearFunction",
-            "cross_entropy": "ClassLossFunction"}
+            "cross_entropy": "ClassLossFunction", "max_pool2d": "MaxPool2dFunction"}
 
 
 def _run(call, shapes, seed=0):

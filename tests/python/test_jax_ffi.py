@@ -20,6 +20,7 @@ NOT_TARGETS = {
     "kn_rnn_reserve_cols": "a size query, called from Python",
     "kn_rnn_backward_workspace_size": "a size query, called from Python",
     "kn_scaled_dot_product_attention_lse_shape": "a shape query, computed in Python",
+    "kn_max_pool2d_output_size": "a shape query, computed in Python",
 }
 
 

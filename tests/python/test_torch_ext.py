@@ -1,5 +1,6 @@
 """pykernels._torch_ext: the C++ autograd nodes (torch_ext/): the element-wise ops'
-(elementwise.cpp), linear's (linear.cpp) and the class-index losses' (class_loss.cpp).
+(elementwise.cpp), linear's (linear.cpp), the class-index losses' (class_loss.cpp) and
+max_pool2d's (max_pool2d.cpp).
 
 In plain eager mode the element-wise ops with C-double parameters call the node, which
 runs the forward kernel and records a C++ autograd node; everything it does not run
@@ -414,3 +415,92 @@ def test_class_loss_create_graph_hands_the_backward_to_python():
 def test_unknown_class_loss_is_an_error():
     with pytest.raises(ValueError, match="unknown op mse_loss"):
         _glue.torch_ext.ClassLossNode("mse_loss", print, print)
+
+
+# ----------------------------------------------------------------- max_pool2d's node
+
+MAX_POOL = "torch::autograd::CppNode<pykernels::MaxPool2dFunction>"
+
+
+@needs_ext
+@pytest.mark.parametrize("kernel,stride,padding,dilation,ceil_mode", [
+    (2, None, 0, 1, False),
+    (3, 2, 1, 1, True),
+    ((3, 2), (1, 2), (1, 0), (2, 1), False),
+])
+@pytest.mark.parametrize("dtype,layout", [(torch.float32, "channels_last"), (torch.float64, "sliced")])
+def test_max_pool2d_node_equals_the_custom_op(kernel, stride, padding, dilation, ceil_mode, dtype,
+                                              layout):
+    g = torch.Generator().manual_seed(3)
+    base = torch.randn(2, 3, 9, 16, generator=g, dtype=dtype)
+    results = []
+    for mode in (None, Passthrough()):
+        x = base.contiguous(memory_format=torch.channels_last) if layout == "channels_last" \
+            else base[..., ::2]
+        x = x.detach().requires_grad_()
+        call = lambda: KF.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode,  # noqa: E731
+                                     return_indices=True)
+        if mode is None:
+            y, indices = call()
+            assert y.grad_fn.name() == MAX_POOL and not indices.requires_grad
+        else:
+            with mode:
+                y, indices = call()
+            assert y.grad_fn.name() != MAX_POOL
+        y.backward(torch.arange(1.0, y.numel() + 1, dtype=dtype).reshape(y.shape))
+        results.append((y.detach(), indices, x.grad))
+    for a, b in zip(*results):
+        assert torch.equal(a, b)
+    ref_y, ref_i = torch.nn.functional.max_pool2d(base if layout != "sliced" else base[..., ::2],
+                                                  kernel, stride, padding, dilation, ceil_mode,
+                                                  return_indices=True)
+    assert torch.equal(results[0][0], ref_y) and torch.equal(results[0][1], ref_i)
+
+
+@needs_ext
+def test_max_pool2d_node_saves_the_indices_only_when_needed():
+    x = torch.randn(2, 3, 8, 8)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        assert KF.max_pool2d(x, 2).grad_fn is None
+        x.requires_grad_()
+        with torch.no_grad():
+            assert KF.max_pool2d(x, 2).grad_fn is None
+        assert not saved
+        y, indices = KF.max_pool2d(x, 2, return_indices=True)
+    assert y.grad_fn.name() == MAX_POOL
+    assert len(saved) == 1 and torch.equal(saved[0], indices)
+
+
+@needs_ext
+def test_max_pool2d_gradcheck_through_the_node():
+    x = torch.randn(1, 2, 6, 7, dtype=torch.float64, requires_grad=True)
+    assert KF.max_pool2d(x, 3, 2, 1).grad_fn.name() == MAX_POOL
+    assert torch.autograd.gradcheck(lambda a: KF.max_pool2d(a, 3, 2, 1, ceil_mode=True), (x,))
+
+
+@needs_ext
+def test_max_pool2d_node_hands_back_what_it_does_not_run():
+    x = torch.randn(2, 3, 4, 4, requires_grad=True)
+    with pytest.raises(pykernels.ShapeError, match="too small for the pooling window"):
+        KF.max_pool2d(x, 5)
+    with pytest.raises(ValueError, match="pad should be at most half"):
+        KF.max_pool2d(x, 2, padding=2)
+    with pytest.raises(pykernels.UnsupportedError, match="float16"):
+        KF.max_pool2d(x.detach().half().requires_grad_(), 2)
+    # An unbatched input is made 4-D by functional, and runs on the node.
+    y = KF.max_pool2d(x[0], 2)
+    assert y.shape == (3, 2, 2) and y.grad_fn is not None
+
+
+@needs_ext
+def test_max_pool2d_create_graph_hands_the_backward_to_python():
+    # The backward is recorded when its input needs a gradient: here a grad_output that does.
+    x = torch.randn(1, 2, 4, 4, dtype=torch.float64, requires_grad=True)
+    gy = torch.rand(1, 2, 2, 2, dtype=torch.float64, requires_grad=True)
+    (gx,) = torch.autograd.grad(KF.max_pool2d(x, 2), x, gy, create_graph=True)
+    (expected,) = torch.autograd.grad(torch.nn.functional.max_pool2d(x, 2), x, gy)
+    assert torch.equal(gx.detach(), expected)
+    assert "max_pool2d_backward" in type(gx.grad_fn).__name__
+    with pytest.raises(RuntimeError, match="no autograd formula was registered"):
+        gx.sum().backward()

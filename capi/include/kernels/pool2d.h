@@ -30,6 +30,14 @@ typedef struct {
   int32_t ceil_mode;
 } kn_max_pool2d_params;
 
+/* The output size of max pooling over an (height, width) input under p, as the
+ * formula above: out[0] = Ho, out[1] = Wo. height, width >= 0. A parameter out of
+ * range is KN_ERR_INVALID_ARGUMENT, an input smaller than the window
+ * KN_ERR_SHAPE_MISMATCH (as kn_max_pool2d_forward would report them). For callers
+ * that allocate y and indices themselves (pykernels' C++ autograd node). */
+KN_API kn_status kn_max_pool2d_output_size(const kn_max_pool2d_params* p, int64_t height,
+                                           int64_t width, int64_t* out);
+
 /* Max pooling forward:
  *   x:(N,C,H,W) -> y:(N,C,Ho,Wo)          y = the window's maximum
  *                  indices:(N,C,Ho,Wo)    int32 or int64: the argmax as the flat

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from ... import _C, _divisor, _pool2d_output_size, _pool2d_params
+from .. import _glue
 from .._glue import call, empty, expect_dim, fast_path
 from ._pooling import save_max_indices
 
@@ -105,7 +106,10 @@ def max_backward(ctx, grad_output: Tensor, grad_indices: Optional[Tensor]):
 
 
 max_pool2d.register_autograd(max_backward, setup_context=max_setup_context)
-max_pool2d_fast = fast_path(max_pool2d, _max_pool2d, max_setup_context, max_backward)
+# The C++ autograd node (torch_ext/max_pool2d.cpp) in plain eager mode, where built.
+max_pool2d_fast = fast_path(
+    max_pool2d, _max_pool2d, max_setup_context, max_backward,
+    node=lambda fallback: _glue.torch_ext.MaxPool2dNode(fallback, max_pool2d_backward_fast))
 
 # ------------------------------------------------------------------ avg forward
 
