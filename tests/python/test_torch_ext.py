@@ -1,6 +1,6 @@
 """pykernels._torch_ext: the C++ autograd nodes (torch_ext/): the element-wise ops'
-(elementwise.cpp), linear's (linear.cpp), the class-index losses' (class_loss.cpp) and
-max_pool2d's (max_pool2d.cpp).
+(elementwise.cpp), linear's (linear.cpp), the class-index losses' (class_loss.cpp),
+max_pool2d's (max_pool2d.cpp) and embedding's (embedding.cpp).
 
 In plain eager mode the element-wise ops with C-double parameters call the node, which
 runs the forward kernel and records a C++ autograd node; everything it does not run
@@ -504,3 +504,82 @@ def test_max_pool2d_create_graph_hands_the_backward_to_python():
     assert "max_pool2d_backward" in type(gx.grad_fn).__name__
     with pytest.raises(RuntimeError, match="no autograd formula was registered"):
         gx.sum().backward()
+
+
+# ------------------------------------------------------------------ embedding's node
+
+EMBEDDING = "torch::autograd::CppNode<pykernels::EmbeddingFunction>"
+
+
+@needs_ext
+@pytest.mark.parametrize("ids_shape,index_dtype", [((7,), torch.int64), ((3, 4), torch.int32),
+                                                   ((2, 2, 3), torch.int64)])
+@pytest.mark.parametrize("padding_idx,scale", [(None, False), (2, False), (-1, True)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_embedding_node_equals_the_custom_op(ids_shape, index_dtype, padding_idx, scale, dtype):
+    g = torch.Generator().manual_seed(5)
+    base = torch.randn(6, 10, generator=g, dtype=dtype)
+    ids = torch.randint(0, 6, ids_shape, generator=g).to(index_dtype)  # repeats: sums in order
+    results = []
+    for mode in (None, Passthrough()):
+        w = base[:, ::2].detach().requires_grad_()  # strided weight
+        call = lambda: KF.embedding(ids, w, padding_idx, scale_grad_by_freq=scale)  # noqa: E731
+        if mode is None:
+            y = call()
+            assert y.grad_fn.name() == EMBEDDING
+        else:
+            with mode:
+                y = call()
+            assert y.grad_fn.name() != EMBEDDING
+        y.backward(torch.arange(1.0, y.numel() + 1, dtype=dtype).reshape(y.shape))
+        results.append((y.detach(), w.grad))
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    assert torch.equal(results[0][0], torch.nn.functional.embedding(ids, base[:, ::2]))
+
+
+@needs_ext
+def test_embedding_node_saves_the_indices_only_when_needed():
+    w, ids = torch.randn(5, 3), torch.tensor([[0, 4], [4, 1]])
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        assert KF.embedding(ids, w).grad_fn is None
+        w.requires_grad_()
+        with torch.no_grad():
+            assert KF.embedding(ids, w).grad_fn is None
+        assert not saved
+        y = KF.embedding(ids, w)
+    assert y.grad_fn.name() == EMBEDDING
+    assert len(saved) == 1 and torch.equal(saved[0], ids)
+
+
+@needs_ext
+def test_embedding_gradcheck_through_the_node():
+    w = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    ids = torch.tensor([[0, 4, 4], [2, 1, 0]])
+    # (padding_idx and scale_grad_by_freq change the gradient on purpose: not a Jacobian)
+    assert KF.embedding(ids, w).grad_fn.name() == EMBEDDING
+    assert torch.autograd.gradcheck(lambda a: KF.embedding(ids, a), (w,))
+
+
+@needs_ext
+def test_embedding_node_hands_back_what_it_does_not_run():
+    w = torch.randn(5, 3, requires_grad=True)
+    with pytest.raises(pykernels.KernelError, match="out of range"):
+        KF.embedding(torch.tensor([0, 5]), w)
+    with pytest.raises(pykernels.UnsupportedError, match="float16"):
+        KF.embedding(torch.tensor([0, 1]), w.detach().half().requires_grad_())
+    with pytest.raises(TypeError, match="torch.int64 or torch.int32"):
+        KF.embedding(torch.tensor([0.0, 1.0]), w)
+
+
+@needs_ext
+def test_embedding_create_graph_hands_the_backward_to_python():
+    w = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    ids = torch.tensor([0, 4, 4])
+    gy = torch.rand(3, 3, dtype=torch.float64, requires_grad=True)
+    (gw,) = torch.autograd.grad(KF.embedding(ids, w), w, gy, create_graph=True)
+    (expected,) = torch.autograd.grad(torch.nn.functional.embedding(ids, w), w, gy)
+    assert torch.equal(gw.detach(), expected)
+    assert "embedding_backward" in type(gw.grad_fn).__name__
+    with pytest.raises(RuntimeError, match="no autograd formula was registered"):
+        gw.sum().backward()

@@ -30,6 +30,7 @@ from torch import Tensor
 
 from ... import _C
 from .. import _registry
+from .. import _glue
 from .._glue import call, empty, expect_dim, fast_path, plain_eager
 
 _INDEX_DTYPES = (torch.int32, torch.int64)
@@ -118,7 +119,10 @@ def embedding_grad(ctx, grad_output: Tensor):
 
 
 embedding.register_autograd(embedding_grad, setup_context=embedding_setup_context)
-embedding_fast = fast_path(embedding, _embedding, embedding_setup_context, embedding_grad)
+# The C++ autograd node (torch_ext/embedding.cpp) in plain eager mode, where built.
+embedding_fast = fast_path(
+    embedding, _embedding, embedding_setup_context, embedding_grad,
+    node=lambda fallback: _glue.torch_ext.EmbeddingNode(fallback, embedding_backward_fast))
 
 # ------------------------------------------------------------------ renorm
 
