@@ -83,18 +83,48 @@ KN_ROW_INLINE double row_sum_exp(int64_t n, const T* x, int64_t sx, T m, T* y, i
   return sum + tail;
 }
 
-// sum(a) or sum(a * b) in double.
+// sum(a) or sum(a * b), returned in double. Unit strides: chunks of kChunk elements
+// summed in T by four independent 16-lane accumulators (each lane of each
+// accumulator adds kChunk / 64 = 4 values; the four are then added, so a lane's
+// chunk sum has ~16 roundings in T at most: within ~1e-6 of the exact row sum for
+// float, as row_sum_exp), each chunk's lanes then added into 16 double lanes, in a
+// fixed order. Before this the products were widened to double one by one, on one
+// accumulator chain per lane: softmax backward 4096x1000 1120 us against torch's
+// 988 (kernel alone, 2 threads, Intel Xeon model 167; -> 1047 against 951).
 template <typename T>
 KN_ROW_INLINE double row_dot(int64_t n, const T* a, int64_t sa, const T* b, int64_t sb) {
+  typedef T Lanes __attribute__((vector_size(kLanes * sizeof(T))));
+  constexpr int64_t kChunk = 4 * 4 * kLanes;  // 4 accumulators x 4 vectors
   double lanes[kLanes] = {};
   int64_t i = 0;
   if (sa == 1 && (!b || sb == 1)) {
-    if (b) {
-      for (; i + kLanes <= n; i += kLanes)
-        for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(a[i + l]) * double(b[i + l]);
-    } else {
-      for (; i + kLanes <= n; i += kLanes)
-        for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(a[i + l]);
+    // acc += a[at..] (* b[at..]); by reference: a vector return value would change the
+    // ABI of the baseline clone (-Wpsabi).
+    auto add = [&](Lanes& acc, int64_t at) __attribute__((always_inline)) {
+      Lanes va;
+      std::memcpy(&va, a + at, sizeof(Lanes));
+      if (b) {
+        Lanes vb;
+        std::memcpy(&vb, b + at, sizeof(Lanes));
+        va *= vb;
+      }
+      acc += va;
+    };
+    for (; i + kChunk <= n; i += kChunk) {
+      Lanes p0 = {}, p1 = {}, p2 = {}, p3 = {};
+      for (int64_t j = i; j < i + kChunk; j += 4 * kLanes) {
+        add(p0, j);
+        add(p1, j + kLanes);
+        add(p2, j + 2 * kLanes);
+        add(p3, j + 3 * kLanes);
+      }
+      const Lanes p = (p0 + p1) + (p2 + p3);
+      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(p[l]);
+    }
+    for (; i + kLanes <= n; i += kLanes) {
+      Lanes p = {};
+      add(p, i);
+      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += double(p[l]);
     }
   }
   double sum = 0;
