@@ -89,17 +89,38 @@ at::Tensor forward_of(const Op& op, const Params& p, const at::Tensor& x) {
   return y;
 }
 
+// x = op(x) in place (the C ABI allows an element-wise output that is exactly the input;
+// a layout it cannot write in place, e.g. stride 0, fails before anything is written).
+void in_place_of(const Op& op, const Params& p, const at::Tensor& x) {
+  const kn_tensor X = descriptor(x);
+  kn_status s;
+  {
+    py::gil_scoped_release no_gil;
+    s = run_forward(op, p, &X, &X);
+  }
+  check(op, "forward", s);
+}
+
 }  // namespace
 
 // Named (not anonymous): grad_fn.name() is "torch::autograd::CppNode<pykernels::ElementwiseFunction>".
 namespace pykernels {
 
 // forward(x (any shape)) -> y (x's shape); backward(dy) -> dx (x's shape).
+// in_place (ops that save their output only): y is x, overwritten and marked dirty, as
+// torch's relu_ records it.
 struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const Op* op_ptr,
-                            double p0, double p1) {
+                            double p0, double p1, bool in_place) {
     const Op& op = *op_ptr;
-    at::Tensor y = forward_of(op, {p0, p1}, x);
+    at::Tensor y;
+    if (in_place) {
+      in_place_of(op, {p0, p1}, x);
+      ctx->mark_dirty({x});
+      y = x;
+    } else {
+      y = forward_of(op, {p0, p1}, x);
+    }
     ctx->saved_data["op"] = reinterpret_cast<int64_t>(op_ptr);
     if (op.n_params > 0) ctx->saved_data["p0"] = p0;
     if (op.n_params > 1) ctx->saved_data["p1"] = p1;
@@ -132,7 +153,7 @@ struct ElementwiseFunction : torch::autograd::Function<ElementwiseFunction> {
       const kn_status s = run_backward(op, p, &DY, &S, &DX);
       check(op, "backward", s);
     }
-    return {dx, at::Tensor(), at::Tensor(), at::Tensor()};  // x; op, p0, p1 are not tensors
+    return {dx, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};  // x; op, p0, p1, in_place: not tensors
   }
 };
 
@@ -172,28 +193,60 @@ struct ElementwiseNode {
     ops().push_back(op);
   }
 
-  py::object call(const py::args& args) const {
-    Params p{};
-    const at::Tensor* xp = args.size() == static_cast<size_t>(1 + op->n_params) ? tensor_arg(args[0]) : nullptr;
-    if (xp == nullptr || !handled(*xp)) return op->fallback(*args);
-    const at::Tensor& x = *xp;
+  // The tensor and the C-double parameters of node(x, *params); false when they are not
+  // what this node runs.
+  bool arguments(const py::args& args, const at::Tensor** x, Params* p) const {
+    *x = args.size() == static_cast<size_t>(1 + op->n_params) ? tensor_arg(args[0]) : nullptr;
+    if (*x == nullptr || !handled(**x)) return false;
     for (int i = 0; i < op->n_params; ++i) {
       PyObject* a = args[1 + i].ptr();
       if (PyFloat_CheckExact(a)) {
-        p[i] = PyFloat_AS_DOUBLE(a);
+        (*p)[i] = PyFloat_AS_DOUBLE(a);
       } else if (PyLong_CheckExact(a)) {
-        p[i] = PyLong_AsDouble(a);
-        if (p[i] == -1.0 && PyErr_Occurred()) {
+        (*p)[i] = PyLong_AsDouble(a);
+        if ((*p)[i] == -1.0 && PyErr_Occurred()) {
           PyErr_Clear();
-          return op->fallback(*args);
+          return false;
         }
       } else {
-        return op->fallback(*args);
+        return false;
       }
     }
+    return true;
+  }
+
+  // node.in_place(x, *params) -> x overwritten with op(x), or None where this node does
+  // not do it (Python then copies an out-of-place result in: _glue.run_in_place). Only
+  // ops whose backward reads the output: the input is gone. Declined before anything
+  // is written: a leaf or a view that needs a gradient (torch's own errors and view
+  // bookkeeping come from the Python path), an inference tensor outside inference
+  // mode, a layout the kernel cannot write in place.
+  py::object in_place(const py::args& args) const {
+    Params p{};
+    const at::Tensor* xp = nullptr;
+    if (!op->saves_output || !arguments(args, &xp, &p)) return py::none();
+    const at::Tensor& x = *xp;
+    try {
+      if (at::GradMode::is_enabled() && x.requires_grad()) {
+        if (x.is_leaf() || x.is_view()) return py::none();
+        return wrap(pykernels::ElementwiseFunction::apply(x, op, p[0], p[1], true));
+      }
+      x.unsafeGetTensorImpl()->bump_version();  // as any in-place op (saved copies see it)
+      in_place_of(*op, p, x);
+      return py::reinterpret_borrow<py::object>(args[0]);
+    } catch (const std::exception&) {
+      return py::none();
+    }
+  }
+
+  py::object call(const py::args& args) const {
+    Params p{};
+    const at::Tensor* xp = nullptr;
+    if (!arguments(args, &xp, &p)) return op->fallback(*args);
+    const at::Tensor& x = *xp;
     try {
       if (at::GradMode::is_enabled() && x.requires_grad())
-        return wrap(pykernels::ElementwiseFunction::apply(x, op, p[0], p[1]));
+        return wrap(pykernels::ElementwiseFunction::apply(x, op, p[0], p[1], false));
       return wrap(forward_of(*op, p, x));
     } catch (const std::runtime_error&) {
       // A failing kernel: the Python path runs the call again and raises the library's
@@ -214,5 +267,8 @@ KN_TORCH_EXT(elementwise) {
            "The node of the element-wise op `name` (kn_<name>_forward / _backward); raises "
            "ValueError when libkernels has no such entry points.")
       .def("__call__", &ElementwiseNode::call, "node(x, *params) -> y, recording the backward when x needs it")
+      .def("in_place", &ElementwiseNode::in_place,
+           "node.in_place(x, *params) -> x overwritten with op(x), recording the backward when x "
+           "needs it; None where the node does not do it (nothing was written)")
       .def_property_readonly("name", [](const ElementwiseNode& n) { return n.op->name; });
 }

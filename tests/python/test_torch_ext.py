@@ -41,6 +41,18 @@ class Passthrough(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
+class OpLog(Passthrough):
+    """Passthrough that records the name of every op it runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
 needs_ext = pytest.mark.skipif(_glue.torch_ext is None, reason="pykernels._torch_ext not in use")
 
 
@@ -583,3 +595,79 @@ def test_embedding_create_graph_hands_the_backward_to_python():
     assert "embedding_backward" in type(gw.grad_fn).__name__
     with pytest.raises(RuntimeError, match="no autograd formula was registered"):
         gw.sum().backward()
+
+
+# --------------------------------------------- in-place element-wise ops through the node
+
+# ops whose backward reads the output: inplace=True runs on the node in place
+IN_PLACE = [
+    ("relu", lambda x: KF.relu(x, inplace=True), torch.relu_),
+    ("hardtanh", lambda x: KF.hardtanh(x, -0.5, 0.25, inplace=True),
+     lambda x: torch.nn.functional.hardtanh(x, -0.5, 0.25, inplace=True)),
+    ("relu6", lambda x: KF.relu6(x, inplace=True),
+     lambda x: torch.nn.functional.relu6(x, inplace=True)),
+]
+
+
+@needs_ext
+@pytest.mark.parametrize("name,ours,theirs", IN_PLACE, ids=[o[0] for o in IN_PLACE])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_in_place_runs_in_place_with_torchs_autograd(name, ours, theirs, dtype):
+    g = torch.Generator().manual_seed(7)
+    base = torch.randn(6, 9, generator=g, dtype=dtype) * 4
+    results = []
+    for op in (ours, theirs):
+        x = base.clone().requires_grad_()
+        h = x * 1.5  # a non-leaf: in place is allowed
+        ptr, version = h.data_ptr(), h._version
+        y = op(h)
+        assert y is h and h.data_ptr() == ptr and h._version > version
+        log = OpLog()
+        with log:
+            (dx,) = torch.autograd.grad(y, x, torch.arange(54.0, dtype=dtype).reshape(6, 9))
+        results.append((y.detach().clone(), dx, log.ops))
+    assert results[0][0].equal(results[1][0]) and results[0][1].equal(results[1][1])
+    # Ours ran no zero fill or addition: no copy_ with its CopyBackwards was recorded.
+    assert not any(("zero" in o or "fill" in o or "add" in o or "copy" in o)
+                   for o in results[0][2]), results[0][2]
+
+
+@needs_ext
+def test_in_place_records_the_node_and_bumps_the_version_without_grad():
+    x = torch.randn(5, 4, requires_grad=True)
+    h = x * 1.0
+    assert KF.relu(h, inplace=True).grad_fn.name() == NODE
+    z = torch.randn(5, 4)
+    expected, version = torch.relu(z), z._version
+    with torch.no_grad():
+        assert KF.relu(z, inplace=True) is z
+    assert torch.equal(z, expected) and z._version == version + 1
+
+
+@needs_ext
+def test_in_place_declines_what_torch_must_handle():
+    # A leaf that requires grad: torch's error, and nothing written.
+    x = torch.randn(4, requires_grad=True)
+    before = x.detach().clone()
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        KF.relu(x, inplace=True)
+    assert torch.equal(x.detach(), before)
+    # A view of a non-leaf: torch's view bookkeeping (CopySlices), same gradients as torch.
+    grads = []
+    for op in (lambda v: KF.relu(v, inplace=True), torch.relu_):
+        x = torch.randn(4, 6, generator=torch.Generator().manual_seed(2), requires_grad=True)
+        h = x * 2
+        op(h[:, ::2])
+        (g,) = torch.autograd.grad(h, x, torch.ones(4, 6))
+        grads.append((h.detach(), g))
+    assert torch.equal(grads[0][0], grads[1][0]) and torch.equal(grads[0][1], grads[1][1])
+    # An expanded (stride-0) tensor cannot be written in place: torch's error from copy_.
+    e = torch.randn(1, 3).expand(4, 3)
+    with pytest.raises(RuntimeError, match="single memory location"):
+        KF.relu(e, inplace=True)
+    # A saved output overwritten afterwards: torch's error at backward.
+    x = torch.randn(5, requires_grad=True)
+    s = KF.sigmoid(x * 1.0)  # saves its output
+    KF.relu(s, inplace=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        s.sum().backward()

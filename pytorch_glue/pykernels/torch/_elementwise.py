@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from . import _registry
-from ._glue import call, elementwise_node, empty_like, expect_same_shape, fast_path
+from ._glue import call, elementwise_node, empty_like, expect_same_shape, fast_path, run_in_place
 
 # Python type -> the schema type torch.library.infer_schema gives an annotation.
 _SCHEMA_TYPES = {float: "float", int: "SymInt", bool: "bool"}
@@ -198,11 +198,11 @@ def elementwise_op(op: str, home: str, c_forward: Callable, c_backward: Callable
                     "trains as torch's in-place op does.")
         else:
             def run_inplace(input, *params):
-                return input.copy_(forward_fast(input, *params))
+                return run_in_place(forward_fast, input, *params)
 
-            doc += ("\n\n``inplace=True`` computes out of place and copies the result into ``input``\n"
-                    "(returned); the backward takes the output, which the copy leaves intact,\n"
-                    "so it trains as torch's in-place op does.")
+            doc += ("\n\n``inplace=True`` overwrites ``input`` (returned) as torch's in-place op\n"
+                    "does: in place where the C++ node runs it, else computed out of place and\n"
+                    "copied in (the backward reads the output either way; _glue.run_in_place).")
         functional = _define(op, params, ", inplace: bool",
                              f"_run(input{convert}) if inplace else _fast(input{convert})",
                              {"_run": run_inplace, "_fast": forward_fast}, defaults + (False,), home, doc)

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from .. import _shape_error
+from . import _glue
 from .ops import linear as _linear
 from .ops import mse_loss as _mse_loss
 from .ops import relu as _relu
@@ -37,12 +38,12 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(input, 0) element-wise, like torch.nn.functional.relu (any shape).
 
-    ``inplace=True`` computes out of place and copies the result into ``input``
-    (returning ``input``), so autograd and version counters behave as for torch's
-    in-place relu_ (e.g. it raises on a leaf that requires grad).
+    ``inplace=True`` overwrites ``input`` and returns it, with autograd and version
+    counters as for torch's relu_ (e.g. it raises on a leaf that requires grad): in place
+    where the C++ node runs it, else computed out of place and copied in
+    (_glue.run_in_place).
     """
-    result = _relu.relu_fast(input)
-    return input.copy_(result) if inplace else result
+    return _glue.run_in_place(_relu.relu_fast, input) if inplace else _relu.relu_fast(input)
 
 
 def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
