@@ -115,6 +115,7 @@ void layer_norm_forward(const kn_layer_norm_params& p, const kn_tensor& x, const
     parallel_for(R, grain, ctx.num_threads, [&](int64_t r0, int64_t r1) {
       RowIO<T> xio(&x, sx), yio(&y, sy);
       for (int64_t r = r0; r < r1; ++r) {
+        if (r + 1 < r1) xio.prefetch(r + 1);  // read twice, computed between (row_prefetch.hpp)
         forward_row<T>(D, xio.in(r), w, b, yio.out(r), p.eps, row_elem<T>(mean, r),
                        row_elem<T>(rstd, r));
         yio.flush(r);

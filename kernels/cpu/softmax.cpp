@@ -86,7 +86,7 @@ void softmax_forward(bool log, int dim, const kn_tensor& x, const kn_tensor& y,
                          ctx.num_threads, [&](const std::array<char*, 2>& p) {
                            forward_row<T>(log, n, reinterpret_cast<const T*>(p[1]), sx,
                                           reinterpret_cast<T*>(p[0]), sy);
-                         });
+                         }, {0, row_prefetch_bytes(x, dim)});  // x's next row (row_prefetch.hpp)
   });
 }
 

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 
+#include "kernels/internal/row_prefetch.hpp"
 #include "kernels/internal/strided.hpp"
 #include "kernels/internal/tensor.hpp"
 #include "kernels/internal/threading.hpp"
@@ -44,10 +45,12 @@ StridedLayout<N> row_layout(const std::array<kn_tensor, N>& views) {
 
 // Calls row(ptrs) for every row, ptrs[k] = the row's first byte in operand k,
 // parallel over rows (each row is handled by one thread, so per-row results
-// do not depend on the thread count). `row_len` sets the grain.
+// do not depend on the thread count). `row_len` sets the grain. prefetch[k]: bytes of
+// operand k's NEXT row prefetched before each row runs (row_prefetch.hpp; 0 = none).
 template <size_t N, typename Row>
 void parallel_dim_rows(const std::array<kn_tensor, N>& views, const std::array<void*, N>& data,
-                       int64_t row_len, int threads, Row&& row) {
+                       int64_t row_len, int threads, Row&& row,
+                       const std::array<int64_t, N>& prefetch = {}) {
   const StridedLayout<N> L = row_layout(views);
   if (L.numel == 0) return;
   std::array<char*, N> base;
@@ -58,7 +61,10 @@ void parallel_dim_rows(const std::array<kn_tensor, N>& views, const std::array<v
                  [&](int64_t n, const std::array<char*, N>& p, const std::array<int64_t, N>& s) {
                    std::array<char*, N> at;
                    for (int64_t j = 0; j < n; ++j) {
-                     for (size_t k = 0; k < N; ++k) at[k] = p[k] + j * s[k];
+                     for (size_t k = 0; k < N; ++k) {
+                       at[k] = p[k] + j * s[k];
+                       if (prefetch[k] > 0 && j + 1 < n) prefetch_row(at[k] + s[k], prefetch[k]);
+                     }
                      row(at);
                    }
                  });

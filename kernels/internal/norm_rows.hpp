@@ -11,9 +11,11 @@
 // input has 9 in all, but 2 + 7 apart).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "kernels/internal/row_prefetch.hpp"
 #include "kernels/internal/tensor.hpp"
 
 namespace kn {
@@ -167,6 +169,11 @@ class RowIO {
   T* out(int64_t r) { return !t_ ? nullptr : contiguous_ ? base(r) : buf_.data(); }
   void flush(int64_t r) {
     if (!contiguous_) scatter_row(s_.row, base(r), buf_.data());
+  }
+  // Prefetches the first page of row r where it is used in place (row_prefetch.hpp).
+  void prefetch(int64_t r) const {
+    if (t_ && contiguous_)
+      prefetch_row(base(r), std::min<int64_t>(s_.row_len * int64_t(sizeof(T)), kRowPrefetchBytes));
   }
 
  private:
