@@ -34,10 +34,6 @@ const char* entry(Loss loss, bool forward) {
   return forward ? "kn_cross_entropy_forward" : "kn_cross_entropy_backward";
 }
 
-void check(Loss loss, bool forward, kn_status s) {
-  if (s != KN_OK) throw_status(entry(loss, forward), s);
-}
-
 // "none" / "mean" / "sum" -> kn_reduction; -1 for anything else (Python raises).
 int reduction_code(const std::string& r) {
   if (r == "mean") return KN_REDUCTION_MEAN;
@@ -63,13 +59,10 @@ std::pair<at::Tensor, at::Tensor> forward_of(Loss loss, const kn_cross_entropy_p
   kn_tensor W{};
   if (weight.defined()) W = descriptor(weight);
   const kn_tensor* w = weight.defined() ? &W : nullptr;
-  kn_status s;
-  {
-    py::gil_scoped_release no_gil;
-    s = loss == Loss::kNll ? kn_nll_loss_forward(&p, &I, &T, w, &O, &TW, nullptr)
-                           : kn_cross_entropy_forward(&p, &I, &T, w, &O, &TW, nullptr);
-  }
-  check(loss, true, s);
+  check_status(entry(loss, true), without_gil([&] {
+                 return loss == Loss::kNll ? kn_nll_loss_forward(&p, &I, &T, w, &O, &TW, nullptr)
+                                           : kn_cross_entropy_forward(&p, &I, &T, w, &O, &TW, nullptr);
+               }));
   return {out, tw};
 }
 
@@ -131,7 +124,7 @@ struct ClassLossFunction : torch::autograd::Function<ClassLossFunction> {
     kn_tensor W{};
     if (weight.defined()) W = descriptor(weight);
     const kn_tensor* w = weight.defined() ? &W : nullptr;
-    check(loss, false,
+    check_status(entry(loss, false),
           loss == Loss::kNll ? kn_nll_loss_backward(&p, &DO, &T, w, &TW, &DI, nullptr)
                              : kn_cross_entropy_backward(&p, &DO, &I, &T, w, &TW, &DI, nullptr));
     result[0] = dinput;

@@ -76,6 +76,19 @@ inline kn_tensor descriptor(const at::Tensor& t) {
                            kn_last_error());
 }
 
+// Raises the failure of libkernels' `entry` (as throw_status) unless s is KN_OK.
+inline void check_status(const char* entry, kn_status s) {
+  if (s != KN_OK) throw_status(entry, s);
+}
+
+// call() -> kn_status, run with the GIL released (a forward called from Python: other
+// Python threads run meanwhile).
+template <typename Call>
+kn_status without_gil(Call&& call) {
+  py::gil_scoped_release no_gil;
+  return call();
+}
+
 // A plain tensor argument of node(*args): the tensor, or nullptr (not a tensor).
 inline const at::Tensor* tensor_arg(py::handle h) {
   return THPVariable_Check(h.ptr()) ? &THPVariable_Unpack(h.ptr()) : nullptr;

@@ -71,6 +71,7 @@ kn_status run_backward(const Op& op, const Params& p, const kn_tensor* dy, const
   }
 }
 
+// (The entry's name is built only on failure: forward_of is the 1-element call's hot path.)
 void check(const Op& op, const char* which, kn_status s) {
   if (s != KN_OK) throw_status("kn_" + op.name + "_" + which, s);
 }
@@ -80,12 +81,7 @@ void check(const Op& op, const char* which, kn_status s) {
 at::Tensor forward_of(const Op& op, const Params& p, const at::Tensor& x) {
   at::Tensor y = at::empty_like(x);
   const kn_tensor X = descriptor(x), Y = descriptor(y);
-  kn_status s;
-  {
-    py::gil_scoped_release no_gil;
-    s = run_forward(op, p, &X, &Y);
-  }
-  check(op, "forward", s);
+  check(op, "forward", without_gil([&] { return run_forward(op, p, &X, &Y); }));
   return y;
 }
 
@@ -93,12 +89,7 @@ at::Tensor forward_of(const Op& op, const Params& p, const at::Tensor& x) {
 // a layout it cannot write in place, e.g. stride 0, fails before anything is written).
 void in_place_of(const Op& op, const Params& p, const at::Tensor& x) {
   const kn_tensor X = descriptor(x);
-  kn_status s;
-  {
-    py::gil_scoped_release no_gil;
-    s = run_forward(op, p, &X, &X);
-  }
-  check(op, "forward", s);
+  check(op, "forward", without_gil([&] { return run_forward(op, p, &X, &X); }));
 }
 
 }  // namespace

@@ -22,10 +22,6 @@ namespace {
 // this file hands back; set once by EmbeddingNode, never freed.
 py::object* g_backward_fallback = nullptr;
 
-void check(const char* entry, kn_status s) {
-  if (s != KN_OK) throw_status(entry, s);
-}
-
 // y = weight[indices] into a fresh tensor; called from Python (the GIL is released for the
 // kernel), with or without the autograd node.
 at::Tensor forward_of(const at::Tensor& weight, const at::Tensor& indices) {
@@ -33,12 +29,7 @@ at::Tensor forward_of(const at::Tensor& weight, const at::Tensor& indices) {
   shape.push_back(weight.size(1));
   at::Tensor y = at::empty(shape, weight.options());
   const kn_tensor W = descriptor(weight), I = descriptor(indices), Y = descriptor(y);
-  kn_status s;
-  {
-    py::gil_scoped_release no_gil;
-    s = kn_embedding_forward(&W, &I, &Y, nullptr);
-  }
-  check("kn_embedding_forward", s);
+  check_status("kn_embedding_forward", without_gil([&] { return kn_embedding_forward(&W, &I, &Y, nullptr); }));
   return y;
 }
 
@@ -74,7 +65,7 @@ struct EmbeddingFunction : torch::autograd::Function<EmbeddingFunction> {
     } else {
       dw = at::empty({num_weights, dy.size(-1)}, dy.options());
       const kn_tensor DY = descriptor(dy), I = descriptor(indices), DW = descriptor(dw);
-      check("kn_embedding_backward", kn_embedding_backward(&p, &DY, &I, &DW, nullptr));
+      check_status("kn_embedding_backward", kn_embedding_backward(&p, &DY, &I, &DW, nullptr));
     }
     return {dw, at::Tensor(), at::Tensor(), at::Tensor()};  // weight; the rest are not differentiable
   }

@@ -21,10 +21,6 @@ namespace {
 // (pykernels.torch.ops.linear.linear_backward_fast), for the backwards this file hands back.
 py::object* g_backward_fallback = nullptr;  // set once by LinearNode, never freed (nodes outlive it)
 
-void check(const char* entry, kn_status s) {
-  if (s != KN_OK) throw_status(entry, s);
-}
-
 // y:(N, out) = x weight^T + bias (bias undefined: none), into a fresh tensor; called from
 // Python (the GIL is released for the kernel), with or without the autograd node.
 at::Tensor forward_of(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
@@ -32,12 +28,8 @@ at::Tensor forward_of(const at::Tensor& x, const at::Tensor& weight, const at::T
   const kn_tensor X = descriptor(x), W = descriptor(weight), Y = descriptor(y);
   kn_tensor B{};
   if (bias.defined()) B = descriptor(bias);
-  kn_status s;
-  {
-    py::gil_scoped_release no_gil;
-    s = kn_linear_forward(&X, &W, bias.defined() ? &B : nullptr, &Y, nullptr);
-  }
-  check("kn_linear_forward", s);
+  check_status("kn_linear_forward",
+               without_gil([&] { return kn_linear_forward(&X, &W, bias.defined() ? &B : nullptr, &Y, nullptr); }));
   return y;
 }
 
@@ -93,7 +85,7 @@ struct LinearFunction : torch::autograd::Function<LinearFunction> {
       db = at::empty({out}, dy.options());
       DB = descriptor(db);
     }
-    check("kn_linear_backward", kn_linear_backward(&DY, need_w ? &X : nullptr, need_x ? &W : nullptr,
+    check_status("kn_linear_backward", kn_linear_backward(&DY, need_w ? &X : nullptr, need_x ? &W : nullptr,
                                                    need_x ? &DX : nullptr, need_w ? &DW : nullptr,
                                                    need_b ? &DB : nullptr, nullptr));
     return {dx, dw, db};

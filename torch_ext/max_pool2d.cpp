@@ -22,10 +22,6 @@ namespace {
 // the backwards this file hands back; set once by MaxPool2dNode, never freed.
 py::object* g_backward_fallback = nullptr;
 
-void check(const char* entry, kn_status s) {
-  if (s != KN_OK) throw_status(entry, s);
-}
-
 // The 9 integers of kn_max_pool2d_params in one list (saved_data holds int lists):
 // kernel_size, stride, padding, dilation (h, w each), ceil_mode.
 std::vector<int64_t> flat(const kn_max_pool2d_params& p) {
@@ -53,16 +49,11 @@ py::list pair(const int64_t* v) {
 // Python (the GIL is released for the kernel), with or without the autograd node.
 std::pair<at::Tensor, at::Tensor> forward_of(const kn_max_pool2d_params& p, const at::Tensor& x) {
   int64_t out[2];
-  check("kn_max_pool2d_output_size", kn_max_pool2d_output_size(&p, x.size(2), x.size(3), out));
+  check_status("kn_max_pool2d_output_size", kn_max_pool2d_output_size(&p, x.size(2), x.size(3), out));
   at::Tensor y = at::empty({x.size(0), x.size(1), out[0], out[1]}, x.options());
   at::Tensor indices = at::empty({x.size(0), x.size(1), out[0], out[1]}, x.options().dtype(at::kLong));
   const kn_tensor X = descriptor(x), Y = descriptor(y), I = descriptor(indices);
-  kn_status s;
-  {
-    py::gil_scoped_release no_gil;
-    s = kn_max_pool2d_forward(&p, &X, &Y, &I, nullptr);
-  }
-  check("kn_max_pool2d_forward", s);
+  check_status("kn_max_pool2d_forward", without_gil([&] { return kn_max_pool2d_forward(&p, &X, &Y, &I, nullptr); }));
   return {y, indices};
 }
 
@@ -102,7 +93,7 @@ struct MaxPool2dFunction : torch::autograd::Function<MaxPool2dFunction> {
     } else {
       dx = at::empty({dy.size(0), dy.size(1), hw[0], hw[1]}, dy.options());
       const kn_tensor DY = descriptor(dy), I = descriptor(indices), DX = descriptor(dx);
-      check("kn_max_pool2d_backward", kn_max_pool2d_backward(&p, &DY, &I, &DX, nullptr));
+      check_status("kn_max_pool2d_backward", kn_max_pool2d_backward(&p, &DY, &I, &DX, nullptr));
     }
     return {dx, at::Tensor()};  // x; p is not a tensor
   }

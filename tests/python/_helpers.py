@@ -1,5 +1,7 @@
-"""Strided tensor makers and tolerances shared by the torch tests."""
+"""Strided tensor makers, tolerances and an op-recording dispatch mode shared by the torch
+tests."""
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 LAYOUTS = ["contiguous", "transposed", "sliced"]
 
@@ -75,3 +77,16 @@ def torch_compute_ops(names):
         if base in TORCH_COMPUTE_OPS or "dot_product" in base or "attention" in base:
             found.add(n)
     return found
+
+
+class OpLog(TorchDispatchMode):
+    """Records the name of every op dispatched while active (and runs it). Active, it
+    also makes pykernels' glue take the custom ops instead of its eager shortcuts."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(str(func))
+        return func(*args, **(kwargs or {}))

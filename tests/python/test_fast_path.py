@@ -7,23 +7,12 @@ same tensors: they share the kernel call and the autograd formula.
 """
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import pykernels.torch as pkt
 import pykernels.torch.functional as KF
 from pykernels.torch import _glue
 
-
-class OpLog(TorchDispatchMode):
-    """Records the name of every op dispatched while active (and runs it)."""
-
-    def __init__(self):
-        super().__init__()
-        self.ops = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.ops.append(str(func))
-        return func(*args, **(kwargs or {}))
+from _helpers import OpLog
 
 
 def _graph():

@@ -20,6 +20,8 @@ import pykernels
 import pykernels.torch.functional as KF
 from pykernels.torch import _glue
 
+from _helpers import OpLog
+
 NODE = "torch::autograd::CppNode<pykernels::ElementwiseFunction>"
 
 # op, a call, saves the output (else the input)
@@ -38,18 +40,6 @@ class Passthrough(TorchDispatchMode):
     """Runs every op as it is: under it the glue calls the custom ops, not the node."""
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        return func(*args, **(kwargs or {}))
-
-
-class OpLog(Passthrough):
-    """Passthrough that records the name of every op it runs."""
-
-    def __init__(self):
-        super().__init__()
-        self.ops = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.ops.append(str(func))
         return func(*args, **(kwargs or {}))
 
 
