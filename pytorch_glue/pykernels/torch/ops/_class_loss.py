@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from ... import _reduction_code, _shape_error
+from .. import _glue
 from .._glue import empty
 
 INDEX_DTYPES = (torch.int32, torch.int64)
@@ -48,5 +49,4 @@ def node(name: str, backward_fast):
     """fast_path's ``node`` for the op ``name`` (nll_loss, cross_entropy): its C++ autograd
     node (torch_ext/class_loss.cpp), whose backward hands create_graph calls to
     ``backward_fast``."""
-    from .. import _glue
     return lambda fallback: _glue.torch_ext.ClassLossNode(name, fallback, backward_fast)
