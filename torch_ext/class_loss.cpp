@@ -162,17 +162,15 @@ struct ClassLossNode {
     const at::Tensor* target = tensor_arg(args[1]);
     const at::Tensor* weight = args[2].is_none() ? nullptr : tensor_arg(args[2]);
     PyObject* r = args[3].ptr();
-    PyObject* ignore = args[4].ptr();
     PyObject* smoothing = n_args == 6 ? args[5].ptr() : nullptr;
     if (input == nullptr || target == nullptr || (weight == nullptr && !args[2].is_none()) ||
         !handled(*input) || !handled_index(*target) || (weight != nullptr && !handled(*weight)) ||
         (weight != nullptr && weight->requires_grad()) || !PyUnicode_CheckExact(r) ||
-        !PyLong_CheckExact(ignore) || (smoothing != nullptr && !PyFloat_CheckExact(smoothing)))
+        (smoothing != nullptr && !PyFloat_CheckExact(smoothing)))
       return fallback(*args);
     const int reduction = reduction_code(py::cast<std::string>(args[3]));
-    int overflow = 0;
-    const long long ignore_index = PyLong_AsLongLongAndOverflow(ignore, &overflow);
-    if (reduction < 0 || overflow != 0) return fallback(*args);
+    int64_t ignore_index = 0;
+    if (reduction < 0 || !int_arg(args[4], &ignore_index)) return fallback(*args);
     const double label_smoothing = smoothing != nullptr ? PyFloat_AS_DOUBLE(smoothing) : 0.0;
     const at::Tensor w = weight != nullptr ? *weight : at::Tensor();
     try {

@@ -89,6 +89,15 @@ kn_status without_gil(Call&& call) {
   return call();
 }
 
+// An int argument of node(*args): an exact Python int (not a bool) that fits int64, into
+// *v; false for anything else (the node then hands the call back to Python).
+inline bool int_arg(py::handle h, int64_t* v) {
+  if (!PyLong_CheckExact(h.ptr())) return false;
+  int overflow = 0;
+  *v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+  return overflow == 0;
+}
+
 // A plain tensor argument of node(*args): the tensor, or nullptr (not a tensor).
 inline const at::Tensor* tensor_arg(py::handle h) {
   return THPVariable_Check(h.ptr()) ? &THPVariable_Unpack(h.ptr()) : nullptr;

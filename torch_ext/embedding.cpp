@@ -88,11 +88,10 @@ struct EmbeddingNode {
     const at::Tensor* weight = args.size() == 4 ? tensor_arg(args[0]) : nullptr;
     const at::Tensor* indices = weight != nullptr ? tensor_arg(args[1]) : nullptr;
     if (indices == nullptr || !handled(*weight) || weight->dim() != 2 || !handled_index(*indices) ||
-        indices->dim() >= KN_MAX_DIMS || !PyLong_CheckExact(args[2].ptr()) || !PyBool_Check(args[3].ptr()))
+        indices->dim() >= KN_MAX_DIMS || !PyBool_Check(args[3].ptr()))
       return fallback(*args);
-    int overflow = 0;
-    const long long padding_idx = PyLong_AsLongLongAndOverflow(args[2].ptr(), &overflow);
-    if (overflow != 0) return fallback(*args);
+    int64_t padding_idx = 0;
+    if (!int_arg(args[2], &padding_idx)) return fallback(*args);
     const bool scale = args[3].ptr() == Py_True;
     try {
       if (at::GradMode::is_enabled() && weight->requires_grad())

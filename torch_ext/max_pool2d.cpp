@@ -103,14 +103,6 @@ struct MaxPool2dFunction : torch::autograd::Function<MaxPool2dFunction> {
 
 namespace {
 
-// An exact Python int (not a bool), or false.
-bool int_arg(py::handle h, int64_t* v) {
-  if (!PyLong_CheckExact(h.ptr())) return false;
-  int overflow = 0;
-  *v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
-  return overflow == 0;
-}
-
 // A list or tuple of exactly two exact ints, as functional.max_pool2d passes them.
 bool pair_arg(py::handle h, int64_t v[2]) {
   if (!PyList_CheckExact(h.ptr()) && !PyTuple_CheckExact(h.ptr())) return false;

@@ -11,7 +11,6 @@
 // input has 9 in all, but 2 + 7 apart).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -172,8 +171,7 @@ class RowIO {
   }
   // Prefetches the first page of row r where it is used in place (row_prefetch.hpp).
   void prefetch(int64_t r) const {
-    if (t_ && contiguous_)
-      prefetch_row(base(r), std::min<int64_t>(s_.row_len * int64_t(sizeof(T)), kRowPrefetchBytes));
+    if (t_ && contiguous_) prefetch_row(base(r), row_prefetch_bytes(s_.row_len * int64_t(sizeof(T))));
   }
 
  private:

@@ -21,12 +21,15 @@ namespace kn {
 // At most one page of a row: the hardware prefetchers take over within a page.
 constexpr int64_t kRowPrefetchBytes = 4096;
 
-// The bytes of t's row along `dim` worth prefetching: the contiguous row, up to
-// kRowPrefetchBytes; 0 (none) for a strided row.
+// The bytes worth prefetching of a contiguous row of `bytes`: up to kRowPrefetchBytes.
+inline int64_t row_prefetch_bytes(int64_t bytes) {
+  return bytes < kRowPrefetchBytes ? bytes : kRowPrefetchBytes;
+}
+
+// The same for t's row along `dim`; 0 (none) for a strided row.
 inline int64_t row_prefetch_bytes(const kn_tensor& t, int dim) {
   if (t.strides[dim] != 1) return 0;
-  const int64_t bytes = t.shape[dim] * static_cast<int64_t>(dtype_size(t.dtype));
-  return bytes < kRowPrefetchBytes ? bytes : kRowPrefetchBytes;
+  return row_prefetch_bytes(t.shape[dim] * static_cast<int64_t>(dtype_size(t.dtype)));
 }
 
 // Prefetches [p, p + bytes) for reading, a 64-byte line at a time.
